@@ -1,0 +1,25 @@
+"""medmask: compact, fast, checksummed storage of medical segmentation masks.
+
+>>> from medmask import SegmentationMask, MaskArchive, save_mask, load_mask
+"""
+from __future__ import annotations
+
+from .core.mapping import LabelMapping
+from .core.segmask import SegmentationMask
+from .errors import (ChecksumError, CodecError, EntryNotFoundError, FormatError, GeometryError, LabelError,
+                     MaskOverlapWarning, MedMaskError, OverlapError, UnsupportedVersionError)
+from .format.records import EntryInfo
+from .storage.archive import MaskArchive
+from .storage.maskfile import load_mask, save_mask
+
+try:
+    from importlib.metadata import version as _version
+    __version__ = _version("medmask")
+except Exception:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.2.0"
+
+__all__ = [
+    "SegmentationMask", "LabelMapping", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
+    "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
+    "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
+]

@@ -1,0 +1,99 @@
+"""Run-length coding of the crop, flattened in a chosen axis order, zstd-compressed.
+
+Organ masks are long runs of one value. The stream is LEB128 varints:
+``runs, value_1..value_runs, length_1..length_runs``; ``order`` (a permutation of
+the crop axes, stored in the config) says which axis runs fastest. The writer picks
+the order that compresses best for each entry; on TotalSegmentator output that
+saves ~12 % over a fixed order.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import zstandard
+
+from ..errors import CodecError
+from .base import MAX_ZSTD_RATIO, Codec, zstd_compress, zstd_decompress_exact
+from .varint import MAX_VARINT_BYTES, decode_varints, encode_varints
+
+ORDERS = [list(p) for p in itertools.permutations(range(3))]
+
+
+class RunLengthCodec(Codec):
+    codec_id = "rle-zstd"
+
+    def __init__(self, level: int = 19, order: list[int] | tuple[int, ...] = (0, 1, 2)):
+        super().__init__(level)
+        self.order = [int(v) for v in order]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "order": self.order}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "RunLengthCodec":
+        base = super().from_config(config)
+        order = config.get("order", [0, 1, 2])
+        if order not in ORDERS:
+            raise CodecError(f"codec {cls.codec_id!r}: order must be a permutation of [0, 1, 2], got {order!r}")
+        return cls(level=base.level, order=order)
+
+    @staticmethod
+    def runs_stream(array: np.ndarray, order) -> bytes:
+        flat = np.ascontiguousarray(array.transpose(order)).ravel()
+        if flat.dtype == bool:
+            flat = flat.view(np.uint8)
+        if flat.size == 0:
+            return encode_varints(np.array([0]))
+        starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
+        lengths = np.diff(np.append(starts, flat.size))
+        return encode_varints(np.concatenate(([starts.size], flat[starts], lengths)))
+
+    @classmethod
+    def best_for(cls, array: np.ndarray, level: int = 19) -> tuple["RunLengthCodec", bytes]:
+        """Try every axis order; return the codec and payload of the smallest."""
+        best: tuple[RunLengthCodec, bytes] | None = None
+        for order in ORDERS if array.ndim == 3 else [list(range(array.ndim))]:
+            codec = cls(level=level, order=order)
+            payload = codec.encode(array)
+            if best is None or len(payload) < len(best[1]):
+                best = (codec, payload)
+        return best  # type: ignore[return-value]
+
+    def encode(self, array: np.ndarray) -> bytes:
+        return zstd_compress(self.runs_stream(array, self.order), self.level)
+
+    def decode(self, payload: bytes, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        n = math.prod(shape)
+        what = f"codec {self.codec_id}"
+        try:
+            size = zstandard.get_frame_parameters(payload).content_size
+        except zstandard.ZstdError as exc:
+            raise CodecError(f"{what}: not a zstd frame ({exc})") from None
+        # at most n runs, each two varints of at most 10 bytes
+        if size == zstandard.CONTENTSIZE_UNKNOWN or size > MAX_VARINT_BYTES * (1 + 2 * n) \
+                or size > max(len(payload), 1) * MAX_ZSTD_RATIO:
+            raise CodecError(f"{what}: run stream of {size} bytes cannot describe {n} voxels")
+        raw = zstd_decompress_exact(payload, size, what)
+        try:
+            nums = decode_varints(raw)
+        except ValueError as exc:
+            raise CodecError(f"{what}: {exc}") from None
+        runs = int(nums[0]) if nums.size else -1
+        if runs < 0 or nums.size != 1 + 2 * runs or runs > n or (runs == 0) != (n == 0):
+            raise CodecError(f"{what}: run table is inconsistent ({nums.size} numbers for {runs} runs)")
+        values, lengths = nums[1:1 + runs], nums[1 + runs:]
+        if int(lengths.sum()) != n or (lengths == 0).any():
+            raise CodecError(f"{what}: run lengths add up to {int(lengths.sum())}, expected {n} voxels")
+        top = 1 if dtype == bool else np.iinfo(dtype).max
+        if values.size and int(values.max()) > top:
+            raise CodecError(f"{what}: value {int(values.max())} does not fit {dtype}")
+        store = np.uint8 if dtype == bool else dtype
+        flat = np.repeat(values.astype(store), lengths.astype(np.intp))
+        tshape = tuple(shape[i] for i in self.order)
+        out = flat.reshape(tshape).transpose(np.argsort(self.order))
+        out = np.ascontiguousarray(out)
+        return out.view(bool) if dtype == bool else out

@@ -1,0 +1,297 @@
+"""SegmentationMask: a label array, its name<->label mapping and its geometry."""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from spacetransformer import Space
+
+from ..errors import GeometryError, LabelError, MaskOverlapWarning, OverlapError
+from .geometry import BBox, bbox_shape, bbox_slices, compute_bbox, crop_space, spaces_equal
+from .mapping import LabelMapping
+
+BIT_DEPTH_DTYPES: dict[int, np.dtype] = {
+    1: np.dtype(bool),
+    8: np.dtype(np.uint8),
+    16: np.dtype(np.uint16),
+    32: np.dtype(np.uint32),
+}
+DTYPE_BIT_DEPTHS = {dt: bits for bits, dt in BIT_DEPTH_DTYPES.items()}
+OVERLAP_POLICIES = ("raise", "overwrite", "keep")
+
+Color = tuple[float, float, float, float]
+
+
+class SegmentationMask:
+    """A 3D label array with names and geometry.
+
+    The array may be held whole or as its bounding-box crop only (what archives
+    hand out): ``bbox``, ``crop_data`` and ``crop_space`` never build the full
+    volume; ``data`` builds it on first use and caches it.
+    """
+
+    def __init__(
+        self,
+        mask_array: np.ndarray,
+        mapping: Mapping[str, int] | LabelMapping | None = None,
+        space: Space | None = None,
+        *,
+        colors: Mapping[str, Sequence[float]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ):
+        array = _as_label_array(mask_array)
+        if space is None:
+            space = Space(shape=tuple(int(v) for v in array.shape))
+        elif tuple(space.shape) != array.shape:
+            raise GeometryError(f"space shape {tuple(space.shape)} does not match array shape {array.shape}")
+        self._space = space
+        self._full: np.ndarray | None = array
+        self._crop: np.ndarray | None = None
+        self._bbox: BBox | None | bool = False  # False = not computed yet
+        self._mapping = mapping.copy() if isinstance(mapping, LabelMapping) else LabelMapping(mapping or {})
+        if array.dtype == bool and any(v != 1 for v in self._mapping.values()):
+            raise LabelError(f"a boolean mask can only carry label 1, mapping is {self._mapping.to_dict()}")
+        self.colors: dict[str, Color] = {k: normalize_color(v) for k, v in (colors or {}).items()}
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    # construction -----------------------------------------------------------------------
+    @classmethod
+    def lazy_init(cls, bit_depth: int = 8, *, space: Space, mapping: Mapping[str, int] | None = None) -> "SegmentationMask":
+        """An all-background mask to be filled with :meth:`add_label`."""
+        if bit_depth not in BIT_DEPTH_DTYPES:
+            raise LabelError(f"bit_depth must be one of {sorted(BIT_DEPTH_DTYPES)}, got {bit_depth!r}")
+        return cls(np.zeros(tuple(space.shape), dtype=BIT_DEPTH_DTYPES[bit_depth]), mapping or {}, space=space)
+
+    @classmethod
+    def from_crop(
+        cls,
+        crop: np.ndarray | None,
+        bbox: BBox | None,
+        mapping: Mapping[str, int] | LabelMapping,
+        space: Space,
+        dtype: np.dtype | str,
+        *,
+        colors: Mapping[str, Sequence[float]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> "SegmentationMask":
+        """A mask known only by its bounding-box crop (bbox None = empty mask)."""
+        self = cls.__new__(cls)
+        self._space = space
+        self._full = None
+        dtype = np.dtype(dtype)
+        if bbox is None:
+            self._crop = np.zeros((0, 0, 0), dtype=dtype)
+        else:
+            if crop is None or crop.shape != bbox_shape(bbox):
+                raise GeometryError(f"crop shape {None if crop is None else crop.shape} does not match bbox {bbox}")
+            self._crop = crop
+        self._crop.flags.writeable = False
+        self._bbox = bbox
+        self._mapping = mapping.copy() if isinstance(mapping, LabelMapping) else LabelMapping(mapping)
+        self.colors = {k: normalize_color(v) for k, v in (colors or {}).items()}
+        self.metadata = dict(metadata or {})
+        return self
+
+    # core properties ---------------------------------------------------------------------
+    @property
+    def space(self) -> Space:
+        return self._space
+
+    @property
+    def mapping(self) -> LabelMapping:
+        return self._mapping
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in self._space.shape)  # type: ignore[return-value]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return (self._full if self._full is not None else self._crop).dtype  # type: ignore[union-attr]
+
+    @property
+    def bit_depth(self) -> int:
+        return DTYPE_BIT_DEPTHS[self.dtype]
+
+    @property
+    def data(self) -> np.ndarray:
+        """The full label volume, read-only (change it with add_label or a new mask)."""
+        if self._full is None:
+            full = np.zeros(self.shape, dtype=self.dtype)
+            if self._bbox:
+                full[bbox_slices(self._bbox)] = self._crop
+            self._full = full
+        view = self._full.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def bbox(self) -> BBox | None:
+        """Half-open ((z0, z1), (y0, y1), (x0, x1)) box of the labelled voxels; None if empty."""
+        if self._bbox is False:
+            self._bbox = compute_bbox(self._full)  # type: ignore[arg-type]
+        return self._bbox  # type: ignore[return-value]
+
+    @property
+    def crop_data(self) -> np.ndarray:
+        """The labels inside :attr:`bbox` (shape (0, 0, 0) when empty), read-only, no full volume built."""
+        if self._crop is None:
+            box = self.bbox
+            crop = np.zeros((0, 0, 0), self.dtype) if box is None else self._full[bbox_slices(box)]  # type: ignore[index]
+            self._crop = crop
+        view = self._crop.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def crop_space(self) -> Space | None:
+        """Geometry of :attr:`crop_data` (origin moved to the box corner); None if empty."""
+        box = self.bbox
+        return None if box is None else crop_space(self._space, box)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.bbox is None
+
+    def voxel_counts(self) -> dict[int, int]:
+        """Non-zero label -> voxel count, computed on the crop only."""
+        crop = self.crop_data
+        if crop.size == 0:
+            return {}
+        values, counts = np.unique(crop, return_counts=True)
+        return {int(v): int(c) for v, c in zip(values, counts) if v}
+
+    # editing --------------------------------------------------------------------------------
+    def add_label(self, mask: np.ndarray, label: int, name: str, *, overlap: str = "raise",
+                  color: Sequence[float] | None = None) -> int:
+        """Paint ``mask`` with ``label`` named ``name``; returns the number of voxels painted.
+
+        ``overlap`` decides what happens to voxels that already carry another label:
+        ``"raise"`` (default) refuses with an OverlapError naming the labels and counts,
+        ``"overwrite"`` gives them to the new label, ``"keep"`` leaves them. Either way a
+        MaskOverlapWarning reports the counts, and a label that vanishes is named.
+        """
+        if overlap not in OVERLAP_POLICIES:
+            raise LabelError(f"overlap must be one of {OVERLAP_POLICIES}, got {overlap!r}")
+        region = np.asarray(mask)
+        if region.shape != self.shape:
+            raise GeometryError(f"mask shape {region.shape} does not match {self.shape}")
+        region = region if region.dtype == bool else region != 0
+        label = int(label)
+        dtype = self.dtype
+        if dtype == bool and label != 1:
+            raise LabelError(f"a 1-bit mask can only hold label 1, got {label}")
+        if label <= 0 or label > np.iinfo(np.uint8 if dtype == bool else dtype).max:
+            raise LabelError(f"label {label} does not fit a {self.bit_depth}-bit mask")
+        if name in self._mapping and self._mapping[name] != label:
+            raise LabelError(f"name {name!r} already has label {self._mapping[name]}")
+        if self._mapping.has_label(label) and self._mapping.inverse(label) != name:
+            raise LabelError(f"label {label} already belongs to {self._mapping.inverse(label)!r}")
+        full = self._writable_full()
+        existing = full[region]
+        clash = existing[(existing != 0) & (existing != label)]
+        if clash.size:
+            labels, counts = np.unique(clash, return_counts=True)
+            desc = ", ".join(f"{self._name_of(int(l))} ({int(c)} voxels)" for l, c in zip(labels, counts))
+            if overlap == "raise":
+                raise OverlapError(f"adding {name!r} (label {label}) would overwrite {desc}; "
+                                   f"pass overlap='overwrite' or overlap='keep'")
+            if overlap == "keep":
+                region = region & ((full == 0) | (full == label))
+                warnings.warn(f"add_label {name!r}: kept {clash.size} voxels of {desc}; {name!r} gets "
+                              f"{int(region.sum())} voxels", MaskOverlapWarning, stacklevel=2)
+            else:
+                warnings.warn(f"add_label {name!r}: overwrote {desc}", MaskOverlapWarning, stacklevel=2)
+        full[region] = label
+        self._mapping[name] = label
+        if color is not None:
+            self.colors[name] = normalize_color(color)
+        self._bbox = False
+        self._crop = None
+        lost = [self._name_of(int(l)) for l in (np.unique(clash) if clash.size else [])
+                if overlap == "overwrite" and not (full == l).any()]
+        if lost or (overlap == "keep" and not region.any()):
+            warnings.warn(f"add_label {name!r}: label(s) {lost or [name]} now have no voxels at all",
+                          MaskOverlapWarning, stacklevel=2)
+        return int(region.sum())
+
+    def _writable_full(self) -> np.ndarray:
+        self.data  # materialize
+        if not self._full.flags.writeable:  # type: ignore[union-attr]
+            self._full = self._full.copy()  # type: ignore[union-attr]
+        return self._full  # type: ignore[return-value]
+
+    def _name_of(self, label: int) -> str:
+        return repr(self._mapping.inverse(label)) if self._mapping.has_label(label) else f"unnamed label {label}"
+
+    # queries --------------------------------------------------------------------------------
+    def get_binary_mask_by_names(self, names: str | Iterable[str]) -> np.ndarray:
+        names = [names] if isinstance(names, str) else list(names)
+        return self.get_binary_mask_by_labels([self._mapping[n] for n in names])
+
+    def get_binary_mask_by_labels(self, labels: int | Iterable[int]) -> np.ndarray:
+        labels = [labels] if isinstance(labels, (int, np.integer)) else list(labels)
+        out = np.zeros(self.shape, dtype=bool)
+        box = self.bbox
+        if box is not None and labels:
+            crop = self.crop_data
+            out[bbox_slices(box)] = crop if crop.dtype == bool and labels == [1] else np.isin(crop, labels)
+        return out
+
+    # persistence ------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, **kwargs) -> None:
+        from ..storage.maskfile import save_mask
+        save_mask(self, path, **kwargs)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SegmentationMask":
+        from ..storage.maskfile import load_mask
+        return load_mask(path)
+
+    def same_content(self, other: "SegmentationMask") -> bool:
+        """Same labels, names and geometry (what a lossless round trip must keep)."""
+        return (self._mapping == other._mapping and spaces_equal(self._space, other._space)
+                and self.dtype == other.dtype and self.bbox == other.bbox
+                and np.array_equal(self.crop_data, other.crop_data))
+
+    def __repr__(self) -> str:
+        return (f"SegmentationMask(shape={self.shape}, dtype={self.dtype}, mapping={self._mapping.to_dict()}, "
+                f"bbox={self.bbox})")
+
+
+def _as_label_array(array: Any) -> np.ndarray:
+    arr = np.asarray(array)
+    if arr.ndim != 3:
+        raise GeometryError(f"a mask array must be 3D (z, y, x), got shape {arr.shape}")
+    if arr.dtype in DTYPE_BIT_DEPTHS:
+        return arr
+    if arr.dtype.kind in "iu":
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        if lo < 0:
+            raise LabelError(f"labels must be >= 0, the array holds {lo}")
+        for dt in (np.uint8, np.uint16, np.uint32):
+            if hi <= np.iinfo(dt).max:
+                return arr.astype(dt)
+    raise LabelError(f"mask dtype {arr.dtype} is not supported; use bool, uint8, uint16 or uint32")
+
+
+def normalize_color(color: Sequence[float] | str) -> Color:
+    """RGBA floats in [0, 1] from '#rrggbb', RGB(A) in 0..1 or RGB(A) in 0..255."""
+    if isinstance(color, str):
+        h = color.lstrip("#")
+        if len(h) not in (6, 8):
+            raise LabelError(f"colour {color!r} is not #rrggbb or #rrggbbaa")
+        vals = [int(h[i:i + 2], 16) / 255 for i in range(0, len(h), 2)]
+    else:
+        vals = [float(v) for v in color]
+        if len(vals) not in (3, 4):
+            raise LabelError(f"colour must have 3 or 4 components, got {color!r}")
+        if any(v > 1 for v in vals):
+            vals = [v / 255 for v in vals]
+    if len(vals) == 3:
+        vals.append(1.0)
+    if not all(0 <= v <= 1 for v in vals):
+        raise LabelError(f"colour components must lie in [0, 1] or [0, 255], got {color!r}")
+    return tuple(round(v, 6) for v in vals)  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Pure format logic: bytes in, bytes out; no file handles here."""

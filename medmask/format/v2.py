@@ -1,0 +1,219 @@
+"""Format version 2: header, index and entry coding as pure functions (see docs/format.md).
+
+File layout::
+
+    [0:64)    header: magic, version 2.0, flags, index offset/length/crc32, header crc32
+    [64:...)  entry payloads, back to back, each covered by the crc32 in its index record
+    [index)   zstd-compressed UTF-8 JSON index: space + one record per entry
+
+The index sits at the end so adding an entry keeps every earlier payload at its offset.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import zstandard
+
+from .. import limits
+from ..codecs import RunLengthCodec, ZstdRawCodec, get_codec
+from ..codecs.base import MAX_ZSTD_RATIO
+from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
+from ..core.segmask import DTYPE_BIT_DEPTHS, SegmentationMask
+from ..errors import ChecksumError, FormatError, GeometryError, LimitError, UnsupportedVersionError
+from .records import EntryInfo
+
+MAGIC_MASK = b"MSK1"
+MAGIC_ARCHIVE = b"MSKA"
+VERSION = (2, 0)
+HEADER_SIZE = 64
+_FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset, index_length, index_crc32
+_RESERVED = HEADER_SIZE - _FIELDS.size - 4
+DTYPES = {str(np.dtype(dt)) for dt in DTYPE_BIT_DEPTHS}
+DEFAULT_LEVEL = 19
+
+
+@dataclass(frozen=True)
+class Header:
+    magic: bytes
+    version: tuple[int, int]
+    flags: int
+    index_offset: int
+    index_length: int
+    index_crc32: int
+
+
+def pack_header(magic: bytes, index_offset: int, index_length: int, index_crc32: int) -> bytes:
+    body = _FIELDS.pack(magic, *VERSION, 0, index_offset, index_length, index_crc32) + bytes(_RESERVED)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def unpack_header(data: bytes, file_size: int, path: str | None = None) -> Header:
+    """Parse and check a v2 header against the file it came from."""
+    if len(data) < HEADER_SIZE:
+        raise FormatError(f"file is {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header (truncated?)", path)
+    magic, major, minor, flags, off, length, icrc = _FIELDS.unpack_from(data)
+    if magic not in (MAGIC_MASK, MAGIC_ARCHIVE):
+        raise FormatError(f"not a medmask file (magic {magic!r})", path)
+    if major != VERSION[0]:
+        raise UnsupportedVersionError(f"format version {major}.{minor} is not supported (this medmask reads 1.x and 2.x)", path)
+    (stored_crc,) = struct.unpack_from("<I", data, HEADER_SIZE - 4)
+    if zlib.crc32(data[: HEADER_SIZE - 4]) != stored_crc:
+        raise ChecksumError("header checksum mismatch: the header is damaged", path)
+    if off < HEADER_SIZE or length == 0 or off + length > file_size:
+        raise FormatError(f"index at offset {off} length {length} lies outside the {file_size}-byte file (truncated?)", path)
+    return Header(magic, (major, minor), flags, off, length, icrc)
+
+
+def encode_index(kind: str, space, entries: list[EntryInfo], writer: str) -> bytes:
+    doc = {
+        "kind": kind,
+        "writer": writer,
+        "space": space_to_dict(space),
+        "entries": [_record_to_json(e) for e in entries],
+    }
+    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+
+
+def decode_index(blob: bytes, header: Header, path: str | None = None):
+    """Checksum, decompress, parse and validate the index; returns (kind, space, [EntryInfo])."""
+    if zlib.crc32(blob) != header.index_crc32:
+        raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
+    try:
+        size = zstandard.get_frame_parameters(blob).content_size
+        if size == zstandard.CONTENTSIZE_UNKNOWN or size > limits.MAX_INDEX_BYTES or size > len(blob) * MAX_ZSTD_RATIO:
+            raise LimitError(f"index claims {size} bytes once decompressed", path)
+        raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=size)
+        doc = json.loads(raw.decode("utf-8"))
+    except (zstandard.ZstdError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"index is not valid compressed JSON ({exc})", path) from None
+    if not isinstance(doc, dict) or doc.get("kind") not in ("mask", "archive") or not isinstance(doc.get("entries"), list):
+        raise FormatError("index lacks kind/entries", path)
+    try:
+        space = space_from_dict(doc.get("space"), max_voxels=limits.MAX_VOXELS)
+    except GeometryError as exc:
+        raise (LimitError if "limit" in exc.problem else FormatError)(f"index space: {exc.problem}", path) from None
+    if len(doc["entries"]) > limits.MAX_ENTRIES:
+        raise LimitError(f"index lists {len(doc['entries'])} entries", path)
+    entries = [_record_from_json(r, space.shape, header.index_offset, path) for r in doc["entries"]]
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        raise FormatError("index lists the same entry name twice", path)
+    if doc["kind"] == "mask" and len(entries) != 1:
+        raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(entries)}", path)
+    return doc["kind"], space, entries
+
+
+def _record_to_json(e: EntryInfo) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "name": e.name, "dtype": e.dtype, "mapping": e.mapping,
+        "bbox": None if e.bbox is None else [list(p) for p in e.bbox],
+        "codec": e.codec, "offset": e.offset, "length": e.length, "crc32": e.crc32,
+        "counts": {str(k): v for k, v in (e.counts or {}).items()},
+    }
+    if e.colors:
+        rec["colors"] = {k: list(v) for k, v in e.colors.items()}
+    if e.metadata:
+        rec["metadata"] = e.metadata
+    return rec
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _record_from_json(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
+    if not isinstance(r, dict):
+        raise FormatError(f"index record is not an object: {r!r:.80}", path)
+    name = r.get("name")
+    where = f"entry {name!r}"
+    if not isinstance(name, str) or not name:
+        raise FormatError(f"index record has no valid name: {r!r:.80}", path)
+    dtype = r.get("dtype")
+    if dtype not in DTYPES:
+        raise FormatError(f"{where}: unsupported dtype {dtype!r}", path)
+    mapping = r.get("mapping")
+    top = 1 if dtype == "bool" else int(np.iinfo(dtype).max)
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and k and _is_int(v) and 0 < v <= top for k, v in mapping.items()) \
+            or len(set(mapping.values())) != len(mapping):
+        raise FormatError(f"{where}: invalid mapping {mapping!r:.120}", path)
+    bbox = r.get("bbox")
+    if bbox is not None:
+        try:
+            bbox = validate_bbox(bbox, shape)
+        except GeometryError as exc:
+            raise FormatError(f"{where}: {exc.problem}", path) from None
+    codec = r.get("codec")
+    if (bbox is None) != (codec is None) or (codec is not None and not isinstance(codec, dict)):
+        raise FormatError(f"{where}: codec {codec!r} does not match bbox {bbox!r}", path)
+    offset, length, crc = r.get("offset"), r.get("length"), r.get("crc32")
+    if not (_is_int(offset) and _is_int(length) and _is_int(crc)) or length < 0 or not 0 <= crc < 2**32:
+        raise FormatError(f"{where}: invalid offset/length/crc32", path)
+    if offset < HEADER_SIZE or offset + length > data_end:
+        raise FormatError(f"{where}: bytes {offset}..{offset + length} lie outside the data region "
+                          f"{HEADER_SIZE}..{data_end} (truncated or lying index)", path)
+    counts = r.get("counts", {})
+    if not isinstance(counts, dict) or not all(isinstance(k, str) and k.isdigit() and _is_int(v) and v >= 0 for k, v in counts.items()):
+        raise FormatError(f"{where}: invalid counts", path)
+    colors = r.get("colors", {})
+    if not isinstance(colors, dict) or not all(
+            isinstance(c, list) and len(c) == 4 and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in c)
+            for c in colors.values()):
+        raise FormatError(f"{where}: invalid colors", path)
+    metadata = r.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise FormatError(f"{where}: metadata must be an object", path)
+    return EntryInfo(name=name, dtype=dtype, mapping=dict(mapping), bbox=bbox, codec=codec, offset=offset,
+                     length=length, crc32=crc, counts={int(k): v for k, v in counts.items()},
+                     colors={k: tuple(float(x) for x in c) for k, c in colors.items()}, metadata=metadata)
+
+
+def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL) -> tuple[EntryInfo, bytes]:
+    """Crop, pick the smallest codec, and describe the entry (offset filled in by the writer)."""
+    crop = mask.crop_data
+    bbox = mask.bbox
+    if bbox is None:
+        codec_cfg, payload = None, b""
+    else:
+        codec, payload = RunLengthCodec.best_for(crop, level)
+        raw = ZstdRawCodec(level)
+        raw_payload = raw.encode(crop)
+        if len(raw_payload) < len(payload):
+            codec, payload = raw, raw_payload
+        codec_cfg = codec.get_config()
+    info = EntryInfo(
+        name=name, dtype=str(mask.dtype), mapping=mask.mapping.to_dict(), bbox=bbox, codec=codec_cfg,
+        offset=0, length=len(payload), crc32=zlib.crc32(payload), counts=mask.voxel_counts(),
+        colors=dict(mask.colors), metadata=_json_safe(mask.metadata, name),
+    )
+    return info, payload
+
+
+def decode_entry(info: EntryInfo, payload: bytes, space, path: str | None = None) -> SegmentationMask:
+    """Verify and decode one entry's payload into a crop-backed SegmentationMask."""
+    if len(payload) != info.length:
+        raise FormatError(f"entry {info.name!r}: read {len(payload)} of {info.length} bytes (truncated file)", path)
+    if zlib.crc32(payload) != info.crc32:
+        raise ChecksumError(f"entry {info.name!r}: checksum mismatch, its stored bytes are damaged", path)
+    crop = None
+    if info.bbox is not None:
+        from ..errors import CodecError
+        try:
+            codec = get_codec(info.codec)
+            crop = codec.decode(payload, info.crop_shape, np.dtype(info.dtype))
+        except CodecError as exc:
+            raise CodecError(f"entry {info.name!r}: {exc.problem}", path) from None
+    return SegmentationMask.from_crop(crop, info.bbox, info.mapping, space, info.dtype,
+                                      colors=info.colors, metadata=info.metadata)
+
+
+def _json_safe(metadata: dict, name: str) -> dict:
+    try:
+        return json.loads(json.dumps(metadata))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}") from None

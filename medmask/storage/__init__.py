@@ -1,0 +1,1 @@
+"""File I/O on top of the pure format modules."""

@@ -1,0 +1,283 @@
+"""MaskArchive: many named, possibly overlapping masks sharing one geometry in one file."""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import replace
+from typing import Any, Iterator, Mapping, Sequence
+
+from ..core.geometry import spaces_equal
+from ..core.mapping import LabelMapping
+from ..core.segmask import SegmentationMask, normalize_color
+from ..errors import (ArchiveModeError, EntryExistsError, EntryNotFoundError, GeometryError, LabelError,
+                      MedMaskError)
+from ..format import v2
+from ..format.records import EntryInfo
+from .reader import V1_CODEC, ContainerReader
+from .writer import write_v1_archive, write_v2
+
+MODES = ("r", "w", "a")
+
+
+class MaskArchive:
+    """A ``.mska`` file. ``mode``: ``"r"`` read, ``"w"`` create/overwrite, ``"a"`` edit or create.
+
+    Every change (add, replace, delete, rename, metadata) is written atomically at once;
+    inside a ``with`` block changes are collected and written once when the block ends
+    (and dropped if it raises). Reading an entry touches only the header, the index
+    and that entry's bytes.
+    """
+
+    def __init__(self, path: str | os.PathLike, mode: str = "r", space=None, *,
+                 format_version: int | None = None, level: int = v2.DEFAULT_LEVEL):
+        if mode not in MODES:
+            raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", path)
+        if format_version not in (None, 1, 2):
+            raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path)
+        self.path = os.fspath(path)
+        self.mode = mode
+        self.level = level
+        self._reader: ContainerReader | None = None
+        self._entries: dict[str, tuple[EntryInfo, bytes | None]] = {}
+        self._depth = 0
+        self._dirty = False
+        self._space = space
+        if mode == "r" or (mode == "a" and os.path.exists(self.path)):
+            self._load_from_disk()
+            if self._reader.kind != "archive":  # type: ignore[union-attr]
+                raise MedMaskError("is a single-mask .msk file, not an archive; use load_mask", self.path)
+            if space is not None and not spaces_equal(space, self._space):
+                raise GeometryError(f"space given ({space}) differs from the archive's ({self._space})", self.path)
+            self.format_version = format_version or self._reader.version  # type: ignore[union-attr]
+        else:
+            self.format_version = format_version or 2
+            self._dirty = True
+            if space is not None:
+                self._commit()
+
+    # opening ------------------------------------------------------------------------------
+    def _load_from_disk(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = ContainerReader(self.path)
+        self._space = self._reader.space
+        self._entries = {name: (info, None) for name, info in self._reader.entries.items()}
+        self._dirty = False
+
+    @property
+    def space(self):
+        return self._space
+
+    # reading ------------------------------------------------------------------------------
+    def all_names(self) -> list[str]:
+        return list(self._entries)
+
+    names = property(all_names)
+
+    def entry_info(self, name: str) -> EntryInfo:
+        info, payload = self._get(name)
+        if payload is None and info.codec is V1_CODEC:
+            return self._reader.info(name)  # type: ignore[union-attr]
+        return info
+
+    def entries(self) -> list[EntryInfo]:
+        return [self.entry_info(n) for n in self._entries]
+
+    def load_segmask(self, name: str) -> SegmentationMask:
+        """The entry as a crop-backed mask: cheap until ``.data`` asks for the full volume."""
+        info, payload = self._get(name)
+        if payload is None:
+            return self._reader.load(name)  # type: ignore[union-attr]
+        return v2.decode_entry(info, payload, self._space, self.path)
+
+    __getitem__ = load_segmask
+
+    def read_all_mapping(self) -> dict[str, LabelMapping]:
+        return {name: LabelMapping(info.mapping) for name, (info, _) in self._entries.items()}
+
+    def read_all_masks(self) -> dict[str, SegmentationMask]:
+        return {name: self.load_segmask(name) for name in self._entries}
+
+    def verify(self) -> list[str]:
+        """Check every entry's checksum (v1 files: decode every entry); returns the names checked."""
+        for name in self._entries:
+            self.load_segmask(name)
+        return list(self._entries)
+
+    def raw_payload(self, name: str) -> bytes:
+        """An entry's stored bytes, as on disk (for copying between archives without re-coding)."""
+        info, payload = self._get(name)
+        return payload if payload is not None else self._reader.raw_payload(name)  # type: ignore[union-attr]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._entries))
+
+    def _get(self, name: str) -> tuple[EntryInfo, bytes | None]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            preview = ", ".join(repr(n) for n in list(self._entries)[:8]) or "(none)"
+            raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview}"
+                                     f"{' ...' if len(self._entries) > 8 else ''}", self.path) from None
+
+    # writing ------------------------------------------------------------------------------
+    def add_segmask(self, mask: SegmentationMask, name: str, *, replace: bool = False) -> EntryInfo:
+        """Store ``mask`` as entry ``name``; an existing name needs ``replace=True``."""
+        self._check_writable()
+        if not isinstance(name, str) or not name:
+            raise LabelError(f"entry name must be a non-empty string, got {name!r}", self.path)
+        if not isinstance(mask, SegmentationMask):
+            raise MedMaskError(f"add_segmask needs a SegmentationMask, got {type(mask).__name__}", self.path)
+        if name in self._entries and not replace:
+            raise EntryExistsError(f"entry {name!r} exists; pass replace=True to overwrite it", self.path)
+        if self._space is None:
+            self._space = mask.space
+        elif not spaces_equal(mask.space, self._space):
+            raise GeometryError(f"mask {name!r} has space {mask.space}, the archive has {self._space}", self.path)
+        info, payload = v2.encode_entry(mask, name, self.level)
+        self._entries[name] = (info, payload)
+        self._changed()
+        return info
+
+    def add_segmasks(self, masks: Mapping[str, SegmentationMask], *, replace: bool = False) -> None:
+        """Add many entries with one write."""
+        with self._batch():
+            for name, mask in masks.items():
+                self.add_segmask(mask, name, replace=replace)
+
+    def replace(self, name: str, mask: SegmentationMask) -> EntryInfo:
+        self._get(name)
+        return self.add_segmask(mask, name, replace=True)
+
+    def __setitem__(self, name: str, mask: SegmentationMask) -> None:
+        self.add_segmask(mask, name, replace=True)
+
+    def remove(self, name: str) -> None:
+        self._check_writable()
+        self._get(name)
+        del self._entries[name]
+        self._changed()
+
+    __delitem__ = remove
+
+    def rename(self, old: str, new: str) -> None:
+        self._check_writable()
+        info, payload = self._get(old)
+        if not isinstance(new, str) or not new:
+            raise LabelError(f"entry name must be a non-empty string, got {new!r}", self.path)
+        if new in self._entries and new != old:
+            raise EntryExistsError(f"cannot rename {old!r} to {new!r}: that entry exists", self.path)
+        self._entries = {(new if n == old else n): ((replace(i, name=new), p) if n == old else (i, p))
+                         for n, (i, p) in self._entries.items()}
+        self._changed()
+
+    def set_attributes(self, name: str, *, colors: Mapping[str, Sequence[float]] | None = None,
+                       metadata: Mapping[str, Any] | None = None) -> EntryInfo:
+        """Change an entry's colours and/or metadata without touching its stored voxels."""
+        self._check_writable()
+        info, payload = self._get(name)
+        if info.codec is V1_CODEC:
+            raise ArchiveModeError("format version 1 files cannot store colours or metadata", self.path)
+        changes: dict[str, Any] = {}
+        if colors is not None:
+            unknown = set(colors) - set(info.mapping)
+            if unknown:
+                raise LabelError(f"entry {name!r} has no labels named {sorted(unknown)}", self.path)
+            changes["colors"] = {k: normalize_color(v) for k, v in colors.items()}
+        if metadata is not None:
+            changes["metadata"] = v2._json_safe(dict(metadata), name)
+        new = replace(info, **changes)
+        self._entries[name] = (new, payload)
+        self._changed()
+        return new
+
+    def _check_writable(self) -> None:
+        if self.mode == "r":
+            raise ArchiveModeError("archive is open read-only (mode='r'); open it with mode='a' to change it", self.path)
+        if self._reader is None and self._entries is None:
+            raise ArchiveModeError("archive is closed", self.path)
+
+    def _changed(self) -> None:
+        self._dirty = True
+        if self._depth == 0:
+            self._commit()
+
+    def commit(self) -> None:
+        """Write pending changes now (normally automatic; inside ``with`` at block end)."""
+        if self._dirty:
+            self._commit()
+
+    flush = commit
+
+    def _commit(self) -> None:
+        if self._space is None:
+            return  # nothing can be written before the geometry is known
+        if self.format_version == 1:
+            arrays = [(n, i.mapping, self.load_segmask(n).data) for n, (i, _) in self._entries.items()]
+            write_v1_archive(self.path, self._space, arrays)
+        else:
+            items = []
+            for name, (info, payload) in self._entries.items():
+                if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
+                    info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
+                items.append((info, _source(self, name, payload)))
+            write_v2(self.path, "archive", self._space, items)
+        self._load_from_disk()
+
+    # lifetime ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator["MaskArchive"]:
+        """Collect changes and write them once at the end (dropped if the block raises)."""
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._end_batch(failed=True)
+            raise
+        self._end_batch(failed=False)
+
+    def _end_batch(self, failed: bool) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            if not failed:
+                self.commit()
+            elif self._dirty:
+                self._discard()
+
+    def _discard(self) -> None:
+        if os.path.exists(self.path) and self._reader is not None:
+            self._load_from_disk()
+        else:
+            self._entries = {}
+            self._dirty = False
+
+    def __enter__(self) -> "MaskArchive":
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._end_batch(failed=exc_type is not None)
+        if self._depth == 0:
+            self.close()
+        return False
+
+    def close(self) -> None:
+        if self._depth == 0 and self._dirty and self.mode != "r":
+            self.commit()
+        if self._reader is not None:
+            self._reader.close()
+
+    def __repr__(self) -> str:
+        return f"MaskArchive({self.path!r}, mode={self.mode!r}, entries={len(self._entries)})"
+
+
+def _source(archive: MaskArchive, name: str, payload: bytes | None):
+    if payload is not None:
+        return lambda: payload
+    return lambda: archive._reader.raw_payload(name)  # type: ignore[union-attr]

@@ -1,0 +1,34 @@
+"""Single-mask files (.msk): one entry in the same container as an archive."""
+from __future__ import annotations
+
+import os
+
+from ..core.segmask import SegmentationMask
+from ..errors import FormatError, MedMaskError
+from ..format import v2
+from .reader import ContainerReader
+from .writer import write_v1_mask, write_v2
+
+
+def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version: int = 2,
+              level: int = v2.DEFAULT_LEVEL) -> None:
+    """Write ``mask`` atomically; ``format_version=1`` writes what medmask 0.1.3 can read."""
+    if format_version == 1:
+        write_v1_mask(path, mask.space, mask.mapping.to_dict(), mask.data)
+        return
+    if format_version != 2:
+        raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path)
+    info, payload = v2.encode_entry(mask, "mask", level)
+    write_v2(path, "mask", mask.space, [(info, lambda: payload)])
+
+
+def load_mask(path: str | os.PathLike) -> SegmentationMask:
+    """Read a .msk file of format version 1 or 2."""
+    reader = ContainerReader(path)
+    try:
+        if reader.kind != "mask":
+            raise FormatError(f"is a multi-mask archive ({len(reader.entries)} entries); open it with MaskArchive", path)
+        (name,) = reader.entries
+        return reader.load(name)
+    finally:
+        reader.close()

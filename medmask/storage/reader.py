@@ -1,0 +1,136 @@
+"""Open a .msk/.mska file of any version and read entries by name.
+
+The reader keeps its file descriptor: a writer replacing the file (os.replace) does not
+disturb it, so one reader always sees one consistent version of the file.
+"""
+from __future__ import annotations
+
+import os
+
+from ..core.segmask import SegmentationMask
+from ..errors import EntryNotFoundError, FormatError, MedMaskError, UnsupportedVersionError
+from ..format import v1, v2
+from ..format.records import EntryInfo
+
+V1_CODEC = {"id": "v1-blob"}
+
+
+class ContainerReader:
+    """Header + index of one file, held open; entries decoded on demand."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise MedMaskError("no such file", self.path) from None
+        except IsADirectoryError:
+            raise MedMaskError("is a directory, not a medmask file", self.path) from None
+        try:
+            self.file_size = os.fstat(self._fd).st_size
+            self._open()
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def _open(self) -> None:
+        head = self.pread(0, max(v2.HEADER_SIZE, v1.ARCHIVE_HEADER.size))
+        if len(head) < 8:
+            raise FormatError(f"file is only {len(head)} bytes: not a medmask file (empty or truncated)", self.path)
+        magic, major = head[:4], head[4]
+        if magic not in (v2.MAGIC_MASK, v2.MAGIC_ARCHIVE):
+            raise FormatError(f"not a medmask file (magic {magic!r}, expected b'MSK1' or b'MSKA')", self.path)
+        self.kind = "mask" if magic == v2.MAGIC_MASK else "archive"
+        self.version = major
+        self._v1_cache: dict[str, EntryInfo] = {}
+        if major == 2:
+            header = v2.unpack_header(head, self.file_size, self.path)
+            blob = self.pread(header.index_offset, header.index_length)
+            kind, self.space, entries = v2.decode_index(blob, header, self.path)
+            if kind != self.kind:
+                raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
+        elif major == 1:
+            entries = self._open_v1(head)
+        else:
+            raise UnsupportedVersionError(f"format version {major}.{head[5]} is not supported "
+                                          f"(this medmask reads 1.x and 2.x)", self.path)
+        self.entries: dict[str, EntryInfo] = {e.name: e for e in entries}
+
+    def _open_v1(self, head: bytes) -> list[EntryInfo]:
+        if self.kind == "mask":
+            h = v1.unpack_mask_header(head, self.file_size, self.path)
+            self.space = v1.parse_space(self.pread(h["space_offset"], h["space_length"]), self.path)
+            mapping = v1.parse_mapping(self.pread(h["mapping_offset"], h["mapping_length"]), self.path)
+            records = [{"name": "mask", "offset": h["data_offset"], "length": h["data_length"], "mapping": mapping}]
+        else:
+            h = v1.unpack_archive_header(head, self.file_size, self.path)
+            self.space = v1.parse_space(self.pread(h["space_offset"], h["space_length"]), self.path)
+            records = v1.parse_index(self.pread(h["index_offset"], h["index_length"]), h, self.file_size, self.path)
+        full = tuple((0, n) for n in self.space.shape)
+        return [EntryInfo(name=r["name"], dtype="unknown", mapping=r["mapping"], bbox=full, codec=V1_CODEC,  # type: ignore[arg-type]
+                          offset=r["offset"], length=r["length"]) for r in records]
+
+    # low level --------------------------------------------------------------------------
+    def pread(self, offset: int, length: int) -> bytes:
+        chunks, got = [], 0
+        while got < length:
+            chunk = os.pread(self._fd, length - got, offset + got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def raw_payload(self, name: str) -> bytes:
+        info = self.info(name, exact=False)
+        data = self.pread(info.offset, info.length)
+        if len(data) != info.length:
+            raise FormatError(f"entry {name!r}: file ends after {len(data)} of {info.length} bytes (truncated)", self.path)
+        return data
+
+    # entries ------------------------------------------------------------------------------
+    def info(self, name: str, exact: bool = True) -> EntryInfo:
+        try:
+            info = self.entries[name]
+        except KeyError:
+            raise EntryNotFoundError(f"no entry named {name!r}; entries: {_preview(self.entries)}", self.path) from None
+        if exact and info.codec is V1_CODEC:  # v1 indexes hold no bbox/counts: decode once to learn them
+            if name not in self._v1_cache:
+                mask = self.load(name)
+                self._v1_cache[name] = EntryInfo(
+                    name=name, dtype=str(mask.dtype), mapping=info.mapping, bbox=mask.bbox, codec=V1_CODEC,
+                    offset=info.offset, length=info.length, counts=mask.voxel_counts())
+            return self._v1_cache[name]
+        return info
+
+    def load(self, name: str) -> SegmentationMask:
+        info = self.info(name, exact=False)
+        payload = self.raw_payload(name)
+        if info.codec is V1_CODEC:
+            array = v1.decode_blob(payload, tuple(self.space.shape), self.path, f"entry {name!r}")
+            try:
+                return SegmentationMask(array, info.mapping, space=self.space)
+            except MedMaskError as exc:
+                raise FormatError(f"entry {name!r}: {exc.problem}", self.path) from None
+        return v2.decode_entry(info, payload, self.space, self.path)
+
+    def verify(self, name: str) -> None:
+        """Checksum (v2) or full decode (v1, which has no checksums) of one entry."""
+        self.load(name)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _preview(names, n: int = 8) -> str:
+    names = list(names)
+    more = f" ... ({len(names)} in all)" if len(names) > n else ""
+    return ", ".join(repr(x) for x in names[:n]) + more if names else "(none)"
