@@ -212,7 +212,7 @@ class SegmentationMask:
         self._crop = None
         lost = [self._name_of(int(l)) for l in (np.unique(clash) if clash.size else [])
                 if overlap == "overwrite" and not (full == l).any()]
-        if lost or (overlap == "keep" and not region.any()):
+        if lost or (overlap == "keep" and clash.size and not region.any()):
             warnings.warn(f"add_label {name!r}: label(s) {lost or [name]} now have no voxels at all",
                           MaskOverlapWarning, stacklevel=2)
         return int(region.sum())

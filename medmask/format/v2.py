@@ -35,6 +35,7 @@ _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
 DTYPES = {str(np.dtype(dt)) for dt in DTYPE_BIT_DEPTHS}
 DEFAULT_LEVEL = 19
+_DTYPE_MAX = {"bool": 1, "uint8": 255, "uint16": 65535, "uint32": 2**32 - 1}
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,11 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str) -> byt
 
 
 def decode_index(blob: bytes, header: Header, path: str | None = None):
-    """Checksum, decompress, parse and validate the index; returns (kind, space, [EntryInfo])."""
+    """Checksum, decompress and parse the index; returns (kind, space, {name: raw record}).
+
+    Records are validated one by one when first used (:func:`parse_record`), so listing
+    names or reading one entry of a big archive does not pay for all of them.
+    """
     if zlib.crc32(blob) != header.index_crc32:
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
@@ -98,15 +103,20 @@ def decode_index(blob: bytes, header: Header, path: str | None = None):
         space = space_from_dict(doc.get("space"), max_voxels=limits.MAX_VOXELS)
     except GeometryError as exc:
         raise (LimitError if "limit" in exc.problem else FormatError)(f"index space: {exc.problem}", path) from None
-    if len(doc["entries"]) > limits.MAX_ENTRIES:
-        raise LimitError(f"index lists {len(doc['entries'])} entries", path)
-    entries = [_record_from_json(r, space.shape, header.index_offset, path) for r in doc["entries"]]
-    names = [e.name for e in entries]
-    if len(set(names)) != len(names):
-        raise FormatError("index lists the same entry name twice", path)
-    if doc["kind"] == "mask" and len(entries) != 1:
-        raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(entries)}", path)
-    return doc["kind"], space, entries
+    records = doc["entries"]
+    if len(records) > limits.MAX_ENTRIES:
+        raise LimitError(f"index lists {len(records)} entries", path)
+    by_name: dict[str, dict] = {}
+    for r in records:
+        name = r.get("name") if isinstance(r, dict) else None
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"index record has no valid name: {r!r:.80}", path)
+        if name in by_name:
+            raise FormatError(f"index lists entry {name!r} twice", path)
+        by_name[name] = r
+    if doc["kind"] == "mask" and len(by_name) != 1:
+        raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
+    return doc["kind"], space, by_name
 
 
 def _record_to_json(e: EntryInfo) -> dict[str, Any]:
@@ -127,7 +137,7 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _record_from_json(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
+def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
     if not isinstance(r, dict):
         raise FormatError(f"index record is not an object: {r!r:.80}", path)
     name = r.get("name")
@@ -138,7 +148,7 @@ def _record_from_json(r: Any, shape, data_end: int, path: str | None) -> EntryIn
     if dtype not in DTYPES:
         raise FormatError(f"{where}: unsupported dtype {dtype!r}", path)
     mapping = r.get("mapping")
-    top = 1 if dtype == "bool" else int(np.iinfo(dtype).max)
+    top = _DTYPE_MAX[dtype]
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and k and _is_int(v) and 0 < v <= top for k, v in mapping.items()) \
             or len(set(mapping.values())) != len(mapping):
         raise FormatError(f"{where}: invalid mapping {mapping!r:.120}", path)

@@ -38,7 +38,8 @@ class MaskArchive:
         self.mode = mode
         self.level = level
         self._reader: ContainerReader | None = None
-        self._entries: dict[str, tuple[EntryInfo, bytes | None]] = {}
+        # name -> (record, pending payload); (None, None) = as on disk, record parsed on first use
+        self._entries: dict[str, tuple[EntryInfo | None, bytes | None]] = {}
         self._depth = 0
         self._dirty = False
         self._space = space
@@ -61,7 +62,7 @@ class MaskArchive:
             self._reader.close()
         self._reader = ContainerReader(self.path)
         self._space = self._reader.space
-        self._entries = {name: (info, None) for name, info in self._reader.entries.items()}
+        self._entries = dict.fromkeys(self._reader.names, (None, None))
         self._dirty = False
 
     @property
@@ -93,7 +94,7 @@ class MaskArchive:
     __getitem__ = load_segmask
 
     def read_all_mapping(self) -> dict[str, LabelMapping]:
-        return {name: LabelMapping(info.mapping) for name, (info, _) in self._entries.items()}
+        return {name: LabelMapping(self._get(name)[0].mapping) for name in self._entries}
 
     def read_all_masks(self) -> dict[str, SegmentationMask]:
         return {name: self.load_segmask(name) for name in self._entries}
@@ -120,7 +121,10 @@ class MaskArchive:
 
     def _get(self, name: str) -> tuple[EntryInfo, bytes | None]:
         try:
-            return self._entries[name]
+            info, payload = self._entries[name]
+            if info is None:
+                info = self._reader.info(name, exact=False)  # type: ignore[union-attr]
+            return info, payload
         except KeyError:
             preview = ", ".join(repr(n) for n in list(self._entries)[:8]) or "(none)"
             raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview}"
@@ -173,8 +177,8 @@ class MaskArchive:
             raise LabelError(f"entry name must be a non-empty string, got {new!r}", self.path)
         if new in self._entries and new != old:
             raise EntryExistsError(f"cannot rename {old!r} to {new!r}: that entry exists", self.path)
-        self._entries = {(new if n == old else n): ((replace(i, name=new), p) if n == old else (i, p))
-                         for n, (i, p) in self._entries.items()}
+        self._entries = {(new if n == old else n): ((replace(info, name=new), payload) if n == old else v)
+                         for n, v in self._entries.items()}
         self._changed()
 
     def set_attributes(self, name: str, *, colors: Mapping[str, Sequence[float]] | None = None,
@@ -219,11 +223,12 @@ class MaskArchive:
         if self._space is None:
             return  # nothing can be written before the geometry is known
         if self.format_version == 1:
-            arrays = [(n, i.mapping, self.load_segmask(n).data) for n, (i, _) in self._entries.items()]
+            arrays = [(n, self._get(n)[0].mapping, self.load_segmask(n).data) for n in self._entries]
             write_v1_archive(self.path, self._space, arrays)
         else:
             items = []
-            for name, (info, payload) in self._entries.items():
+            for name in self._entries:
+                info, payload = self._get(name)
                 if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
                     info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
                 items.append((info, _source(self, name, payload)))

@@ -27,8 +27,8 @@ def load_mask(path: str | os.PathLike) -> SegmentationMask:
     reader = ContainerReader(path)
     try:
         if reader.kind != "mask":
-            raise FormatError(f"is a multi-mask archive ({len(reader.entries)} entries); open it with MaskArchive", path)
-        (name,) = reader.entries
+            raise FormatError(f"is a multi-mask archive ({len(reader.names)} entries); open it with MaskArchive", path)
+        (name,) = reader.names
         return reader.load(name)
     finally:
         reader.close()

@@ -46,15 +46,19 @@ class ContainerReader:
         if major == 2:
             header = v2.unpack_header(head, self.file_size, self.path)
             blob = self.pread(header.index_offset, header.index_length)
-            kind, self.space, entries = v2.decode_index(blob, header, self.path)
+            kind, self.space, self._records = v2.decode_index(blob, header, self.path)
             if kind != self.kind:
                 raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
+            self._data_end = header.index_offset
+            self.names: list[str] = list(self._records)
+            self._parsed: dict[str, EntryInfo] = {}
         elif major == 1:
             entries = self._open_v1(head)
+            self.names = [e.name for e in entries]
+            self._parsed = {e.name: e for e in entries}
         else:
             raise UnsupportedVersionError(f"format version {major}.{head[5]} is not supported "
                                           f"(this medmask reads 1.x and 2.x)", self.path)
-        self.entries: dict[str, EntryInfo] = {e.name: e for e in entries}
 
     def _open_v1(self, head: bytes) -> list[EntryInfo]:
         if self.kind == "mask":
@@ -90,10 +94,12 @@ class ContainerReader:
 
     # entries ------------------------------------------------------------------------------
     def info(self, name: str, exact: bool = True) -> EntryInfo:
-        try:
-            info = self.entries[name]
-        except KeyError:
-            raise EntryNotFoundError(f"no entry named {name!r}; entries: {_preview(self.entries)}", self.path) from None
+        info = self._parsed.get(name)
+        if info is None:
+            record = self._records.get(name) if self.version == 2 else None
+            if record is None:
+                raise EntryNotFoundError(f"no entry named {name!r}; entries: {_preview(self.names)}", self.path)
+            info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path)
         if exact and info.codec is V1_CODEC:  # v1 indexes hold no bbox/counts: decode once to learn them
             if name not in self._v1_cache:
                 mask = self.load(name)
