@@ -1,0 +1,222 @@
+"""SegmentationMask <-> napari Labels layer data (no Qt).
+
+Geometry. napari renders oblique affines badly in 2D, so a layer gets a
+*diagonal* transform: array axis i is shown along napari world axis i with
+``scale[i] = spacing[i] * sign`` and ``translate[i] = origin[k]``, where ``k`` is
+the LPS axis that array axis i points along most and ``sign`` is the sign of
+that component (so a flipped axis gets a negative scale). For axis-aligned
+spaces (the usual CT) this is exact: napari world coordinate i is the LPS mm
+coordinate k. The exact Space is kept in ``layer.metadata["medmask"]``:
+
+    {"space": space_to_dict(full space), "archive": path or None, "entry": name or None,
+     "offset": [z0, y0, x0]   # array index of the layer's voxel (0,0,0) in the full volume
+     "bbox": stored bbox of the entry (half-open) or None,
+     "mapping": {name: label}, "colors": {name: rgba}, "mask_metadata": {...}, "dtype": "uint8"}
+
+Archive entries are shown cropped to their bounding box grown by ``PAD`` voxels
+(clipped to the volume) so edits can reach a little beyond the stored extent
+without costing a full volume per organ.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import numpy as np
+
+from medmask.core.colors import color_for
+from medmask.core.geometry import compute_bbox, direction_matrix, space_from_dict, space_to_dict
+
+PAD = 4
+META_KEY = "medmask"
+
+__all__ = ["PAD", "META_KEY", "display_transform", "mask_to_layer_data", "layer_to_mask",
+           "colormap_for", "features_for", "volume_ml", "padded_box"]
+
+
+def display_transform(space) -> tuple[list[float], list[float], list[int]]:
+    """(scale, translate, world_axis) of the diagonal display approximation of ``space``."""
+    d = direction_matrix(space)
+    scale, translate, axes = [], [], []
+    for i in range(3):
+        k = int(np.argmax(np.abs(d[:, i])))
+        if k in axes:  # degenerate (45 degree) directions: keep the axes distinct
+            k = next(a for a in (2 - i, 0, 1, 2) if a not in axes)
+        sign = -1.0 if d[k, i] < 0 else 1.0
+        scale.append(float(space.spacing[i]) * sign)
+        translate.append(float(space.origin[k]))
+        axes.append(k)
+    return scale, translate, axes
+
+
+def volume_ml(space, voxels: int) -> float:
+    return float(voxels) * float(np.prod(np.asarray(space.spacing, dtype=float))) / 1000.0
+
+
+def padded_box(bbox, shape, pad: int = PAD):
+    return tuple((max(0, a - pad), min(int(n), b + pad)) for (a, b), n in zip(bbox, shape))
+
+
+def colormap_for(mapping: Mapping[str, int], colors: Mapping[str, Any] | None = None) -> dict:
+    """{label: rgba} for a DirectLabelColormap: stored colours first, then color_for(name)."""
+    colors = colors or {}
+    cmap: dict[Any, Any] = {0: (0.0, 0.0, 0.0, 0.0), None: (0.6, 0.6, 0.6, 1.0)}
+    for name, label in mapping.items():
+        cmap[int(label)] = tuple(float(c) for c in (colors.get(name) or color_for(name)))
+    return cmap
+
+
+def features_for(mapping: Mapping[str, int]):
+    """Labels ``features`` table: ``index`` column (label value) and ``name``."""
+    import pandas as pd
+
+    items = sorted((int(v), str(k)) for k, v in mapping.items())
+    return pd.DataFrame({"index": [0] + [i for i, _ in items], "name": ["background"] + [n for _, n in items]})
+
+
+def mask_to_layer_data(mask, *, name: str, archive: str | os.PathLike | None = None,
+                       entry: str | None = None, crop: bool = True, pad: int = PAD,
+                       visible: bool = True) -> tuple:
+    """A napari LayerData tuple ``(data, kwargs, "labels")`` for ``mask``.
+
+    ``crop=True`` gives the bounding box (grown by ``pad``) with a translate
+    offset; an empty mask gets a 1-voxel layer at the corner.
+    """
+    space = mask.space
+    shape = tuple(int(v) for v in space.shape)
+    bbox = mask.bbox
+    if crop:
+        if bbox is None:
+            box = ((0, 1), (0, 1), (0, 1))
+            data = np.zeros((1, 1, 1), dtype=_display_dtype(mask.dtype))
+        else:
+            box = padded_box(bbox, shape, pad)
+            data = np.zeros(tuple(b - a for a, b in box), dtype=_display_dtype(mask.dtype))
+            inner = tuple(slice(a - p, b - p) for (a, b), (p, _) in zip(bbox, box))
+            data[inner] = mask.crop_data
+        offset = [a for a, _ in box]
+    else:
+        data = np.array(mask.data, dtype=_display_dtype(mask.dtype))
+        offset = [0, 0, 0]
+    scale, translate, _ = display_transform(space)
+    translate = [t + s * o for t, s, o in zip(translate, scale, offset)]
+    mapping = mask.mapping.to_dict()
+    meta = {
+        "space": space_to_dict(space),
+        "archive": os.path.abspath(os.fspath(archive)) if archive is not None else None,
+        "entry": entry,
+        "offset": [int(v) for v in offset],
+        "bbox": None if bbox is None else [list(map(int, p)) for p in bbox],
+        "mapping": mapping,
+        "colors": {k: list(v) for k, v in mask.colors.items()},
+        "mask_metadata": dict(mask.metadata),
+        "dtype": str(mask.dtype),
+    }
+    kwargs = {
+        "name": name,
+        "scale": scale,
+        "translate": translate,
+        "colormap": colormap_for(mapping, mask.colors),
+        "features": features_for(mapping),
+        "metadata": {META_KEY: meta},
+        "visible": visible,
+        "opacity": 0.8,
+    }
+    return data, kwargs, "labels"
+
+
+def _display_dtype(dtype) -> np.dtype:
+    return np.dtype(np.uint8) if np.dtype(dtype) == bool else np.dtype(dtype)
+
+
+# layer -> mask ---------------------------------------------------------------------------------
+def _space_from_scale(shape, scale, translate):
+    """Space of a layer without medmask metadata: array axis i along LPS axis 2-i (z, y, x)."""
+    from spacetransformer import Space
+
+    scale = [float(s) for s in (scale if scale is not None else (1, 1, 1))][-3:]
+    translate = [float(t) for t in (translate if translate is not None else (0, 0, 0))][-3:]
+    dirs = []
+    for i in range(3):
+        v = [0.0, 0.0, 0.0]
+        v[2 - i] = -1.0 if scale[i] < 0 else 1.0
+        dirs.append(tuple(v))
+    origin = (translate[2], translate[1], translate[0])
+    return Space(shape=tuple(int(v) for v in shape), origin=origin, spacing=tuple(abs(s) for s in scale),
+                 x_orientation=dirs[0], y_orientation=dirs[1], z_orientation=dirs[2])
+
+
+def _names_from_features(features) -> dict[str, int]:
+    try:
+        if features is None or len(features) == 0 or "name" not in features:
+            return {}
+        idx = features["index"] if "index" in features else features.index
+        return {str(n): int(i) for i, n in zip(idx, features["name"]) if int(i) > 0}
+    except Exception:
+        return {}
+
+
+def layer_to_mask(data, meta: Mapping[str, Any] | None):
+    """A full-geometry SegmentationMask from a Labels layer's data and its attributes.
+
+    ``meta`` is napari's layer-attribute dict (``scale``, ``translate``,
+    ``metadata``, ``features``, ``name``) as writers receive it, or the same
+    keys taken from a layer. Labels painted that the mapping does not know get
+    the name ``label_<n>`` so nothing is lost.
+    """
+    from medmask import SegmentationMask
+
+    meta = dict(meta or {})
+    arr = np.asarray(data)
+    if arr.ndim != 3:
+        raise ValueError(f"MedMask stores 3D label volumes; this layer has {arr.ndim} dimensions {arr.shape}")
+    if arr.dtype.kind not in "biu":
+        raise ValueError(f"label layer dtype {arr.dtype} is not an integer type")
+    if arr.dtype.kind == "i":
+        if arr.size and arr.min() < 0:
+            raise ValueError("label layer holds negative labels")
+        arr = arr.astype(np.uint32 if arr.size and arr.max() > 65535 else
+                         (np.uint16 if arr.size and arr.max() > 255 else np.uint8))
+    info = (meta.get("metadata") or {}).get(META_KEY) or {}
+    if info.get("space"):
+        space = space_from_dict(info["space"])
+        offset = tuple(int(v) for v in info.get("offset", (0, 0, 0)))
+        if any(o + n > int(s) for o, n, s in zip(offset, arr.shape, space.shape)):
+            raise ValueError(f"layer of shape {arr.shape} at offset {offset} does not fit the stored space "
+                             f"{tuple(space.shape)}")
+        mapping = dict(info.get("mapping") or {})
+        colors = dict(info.get("colors") or {})
+        mask_meta = dict(info.get("mask_metadata") or {})
+        dtype = np.dtype(info.get("dtype") or arr.dtype)
+    else:
+        space = _space_from_scale(arr.shape, meta.get("scale"), meta.get("translate"))
+        offset = (0, 0, 0)
+        mapping = _names_from_features(meta.get("features"))
+        colors, mask_meta, dtype = {}, {}, arr.dtype
+    present = [int(v) for v in np.unique(arr) if v]
+    known = set(mapping.values())
+    base = str(meta.get("name") or "label")
+    for v in present:
+        if v not in known:
+            mapping[f"label_{v}" if mapping or len(present) > 1 else base] = v
+    if not mapping and not present:
+        mapping = {base: 1}
+    maxlabel = max([*present, *mapping.values(), 0])
+    if dtype == bool and maxlabel > 1 or dtype.kind not in "bu" or maxlabel > np.iinfo(
+            np.uint8 if dtype == bool else dtype).max:
+        dtype = np.dtype(np.uint8 if maxlabel <= 255 else np.uint16 if maxlabel <= 65535 else np.uint32)
+    for name in mapping:
+        colors.setdefault(name, color_for(name))
+    colors = {k: v for k, v in colors.items() if k in mapping}
+    local = compute_bbox(arr)
+    if local is None:
+        return SegmentationMask.from_crop(None, None, mapping, space, dtype, colors=colors, metadata=mask_meta)
+    crop = np.ascontiguousarray(arr[tuple(slice(a, b) for a, b in local)]).astype(dtype, copy=False)
+    bbox = tuple((a + o, b + o) for (a, b), o in zip(local, offset))
+    return SegmentationMask.from_crop(crop, bbox, mapping, space, dtype, colors=colors, metadata=mask_meta)
+
+
+def layer_meta(layer) -> dict:
+    """The attribute dict ``layer_to_mask`` wants, taken from a live layer."""
+    return {"scale": list(layer.scale), "translate": list(layer.translate), "metadata": dict(layer.metadata),
+            "features": layer.features, "name": layer.name}

@@ -1,0 +1,1 @@
+"""Qt widgets of the napari-medmask plugin (everything Qt lives here)."""

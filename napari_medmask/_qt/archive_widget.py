@@ -1,0 +1,342 @@
+"""The "MedMask archive" dock widget: a searchable, grouped, checkable entry tree."""
+from __future__ import annotations
+
+import os
+import weakref
+
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QBrush, QColor, QFont
+from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                            QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                            QWidget)
+
+from ..session import ArchiveSession, layer_archive
+
+PENDING: list[str] = []  # archives the reader opened before a widget existed
+_INSTANCES: "weakref.WeakSet[ArchiveWidget]" = weakref.WeakSet()
+
+KIND_ROLE = Qt.ItemDataRole.UserRole
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+DIRTY_MARK = " \u25cf"  # a dot after the name: unsaved edits
+DIRTY_COLOR = QColor(255, 170, 60)
+
+
+def _fmt_ml(ml: float) -> str:
+    return f"{ml:,.1f}" if ml < 1000 else f"{ml:,.0f}"
+
+
+class ArchiveWidget(QWidget):
+    """Lists the entries of the archives open in the viewer; checking shows them."""
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.sessions: dict[str, ArchiveSession] = {}
+        self.session: ArchiveSession | None = None
+        self._updating = False
+        self._entry_items: dict[str, QTreeWidgetItem] = {}
+        self._group_items: dict[str, QTreeWidgetItem] = {}
+        _INSTANCES.add(self)
+
+        self.archive_box = QComboBox()
+        self.archive_box.setToolTip("Archive shown in the list")
+        self.archive_box.currentIndexChanged.connect(self._on_archive_chosen)
+        self.title = QLabel("No MedMask archive open: drop a .mska file on napari")
+        self.title.setWordWrap(True)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search entries (words or glob: rib_*_3)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search)
+        self.group_box = QCheckBox("Group")
+        self.group_box.setToolTip("Group entries by name pattern (rib_left_*, vertebrae_*, *_left/_right)")
+        self.group_box.setChecked(True)
+        self.group_box.toggled.connect(self._on_grouping)
+
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Entry", "Voxels", "ml"])
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.itemChanged.connect(self._on_item_changed)
+        self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        self.show_all_btn = QPushButton("Show all")
+        self.show_all_btn.clicked.connect(self.show_all)
+        self.hide_all_btn = QPushButton("Hide all")
+        self.hide_all_btn.clicked.connect(self.hide_all)
+        self.save_btn = QPushButton("Save to archive")
+        self.save_btn.setToolTip("Write edited entries (marked \u25cf) back into the .mska file")
+        self.save_btn.clicked.connect(self.save)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.group_box)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.show_all_btn)
+        buttons.addWidget(self.hide_all_btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_btn)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.archive_box)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        self.archive_box.setVisible(False)
+        self.setMinimumWidth(300)
+
+        self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        self.viewer.layers.events.removed.connect(self._on_layer_removed)
+        self.adopt_pending()
+        for layer in list(self.viewer.layers):
+            self._adopt(layer)
+
+    # discovering archives ---------------------------------------------------------------------
+    @classmethod
+    def instances_for(cls, viewer) -> list["ArchiveWidget"]:
+        out = []
+        for w in list(_INSTANCES):
+            try:
+                if w.viewer.layers is viewer.layers or w.viewer == viewer:
+                    out.append(w)
+            except Exception:
+                continue
+        return out
+
+    def adopt_pending(self) -> None:
+        while PENDING:
+            self.open_archive(PENDING.pop(0))
+
+    def open_archive(self, path: str) -> ArchiveSession:
+        """Show ``path`` in the list (creating its session once)."""
+        path = os.path.abspath(path)
+        session = self.sessions.get(path)
+        if session is None:
+            session = ArchiveSession(self.viewer, path)
+            self.sessions[path] = session
+            session.model.subscribe(lambda event, names, s=session: self._on_model(s, event, names))
+            self.archive_box.blockSignals(True)
+            self.archive_box.addItem(session.name, path)
+            self.archive_box.blockSignals(False)
+            self.archive_box.setVisible(self.archive_box.count() > 1)
+        self.set_session(session)
+        return session
+
+    def _adopt(self, layer) -> None:
+        path, _ = layer_archive(layer)
+        if path is None:
+            return
+        path = os.path.abspath(path)
+        if path not in self.sessions:
+            try:
+                self.open_archive(path)
+            except Exception as exc:  # archive moved or damaged since the layer was read
+                self.status.setText(f"Cannot list {os.path.basename(path)}: {exc}")
+                return
+        self.sessions[path].adopt_layer(layer)
+
+    def _on_layer_inserted(self, event) -> None:
+        self._adopt(event.value)
+
+    def _on_layer_removed(self, event) -> None:
+        for session in self.sessions.values():
+            session.forget_layer(event.value)
+
+    def _on_archive_chosen(self, index: int) -> None:
+        path = self.archive_box.itemData(index)
+        if path in self.sessions:
+            self.set_session(self.sessions[path])
+
+    def set_session(self, session: ArchiveSession) -> None:
+        self.session = session
+        idx = self.archive_box.findData(session.path)
+        if idx >= 0 and idx != self.archive_box.currentIndex():
+            self.archive_box.blockSignals(True)
+            self.archive_box.setCurrentIndex(idx)
+            self.archive_box.blockSignals(False)
+        self._updating = True
+        self.search.setText(session.model.filter_text)
+        self.group_box.setChecked(session.model.grouping)
+        self._updating = False
+        self.rebuild()
+
+    # model -> view ------------------------------------------------------------------------------
+    def _on_model(self, session, event: str, names: list[str]) -> None:
+        if session is not self.session:
+            return
+        if event in ("filter", "grouping"):
+            self.rebuild()
+        else:
+            self.refresh()
+
+    def rebuild(self) -> None:
+        """Recreate the rows from the model (after a filter, grouping or archive change)."""
+        self._updating = True
+        try:
+            self.tree.clear()
+            self._entry_items.clear()
+            self._group_items.clear()
+            s = self.session
+            if s is None:
+                return
+            m = s.model
+            total = sum(r.volume_ml for r in m)
+            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries, {_fmt_ml(total)} ml "
+                               f"(spacing {' x '.join(f'{v:g}' for v in s.space.spacing)} mm)")
+            self.title.setToolTip(s.path)
+            for node in m.tree():
+                if node.kind == "group":
+                    item = QTreeWidgetItem([node.key, "", ""])
+                    item.setData(0, KIND_ROLE, "group")
+                    item.setData(0, KEY_ROLE, node.key)
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    f = item.font(0)
+                    f.setBold(True)
+                    item.setFont(0, f)
+                    self._group_items[node.key] = item
+                    for child in node.children:
+                        item.addChild(self._entry_item(child.key))
+                    self.tree.addTopLevelItem(item)
+                    item.setExpanded(bool(m.filter_text) or len(node.children) <= 3)
+                else:
+                    self.tree.addTopLevelItem(self._entry_item(node.key))
+        finally:
+            self._updating = False
+        self.refresh()
+
+    def _entry_item(self, name: str) -> QTreeWidgetItem:
+        row = self.session.model[name]  # type: ignore[union-attr]
+        item = QTreeWidgetItem([name, f"{row.voxels:,}", _fmt_ml(row.volume_ml)])
+        item.setData(0, KIND_ROLE, "entry")
+        item.setData(0, KEY_ROLE, name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        labels = ", ".join(f"{k}={v}" for k, v in row.labels.items())
+        item.setToolTip(0, f"{name}\nlabels: {labels}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml")
+        self._entry_items[name] = item
+        return item
+
+    def refresh(self) -> None:
+        """Update check states, counts and edit marks without rebuilding."""
+        s = self.session
+        if s is None:
+            return
+        m = s.model
+        self._updating = True
+        try:
+            for name, item in self._entry_items.items():
+                row = m[name]
+                item.setCheckState(0, Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked)
+                item.setText(0, name + (DIRTY_MARK if row.dirty else ""))
+                item.setText(1, f"{row.voxels:,}")
+                item.setText(2, _fmt_ml(row.volume_ml))
+                font = item.font(0)
+                font.setItalic(row.dirty)
+                item.setFont(0, font)
+                if row.dirty:
+                    item.setForeground(0, QBrush(DIRTY_COLOR))
+                elif row.empty:
+                    item.setForeground(0, QBrush(QColor(140, 140, 140)))
+                else:
+                    item.setData(0, Qt.ItemDataRole.ForegroundRole, None)
+            for key, item in self._group_items.items():
+                state = m.group_state(key)
+                item.setCheckState(0, {"checked": Qt.CheckState.Checked, "unchecked": Qt.CheckState.Unchecked,
+                                       "partial": Qt.CheckState.PartiallyChecked}[state])
+                vox, ml = m.group_totals(key)
+                item.setText(1, f"{vox:,}")
+                item.setText(2, _fmt_ml(ml))
+                dirty = any(m[n].dirty for n in m.group_members(key, filtered=False))
+                item.setText(0, key + (DIRTY_MARK if dirty else ""))
+        finally:
+            self._updating = False
+        dirty = m.dirty_names()
+        self.save_btn.setEnabled(bool(dirty))
+        shown = len(m.visible_names())
+        msg = f"{shown} of {len(m)} shown"
+        if dirty:
+            msg += f"; unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
+        if not self.status.text().startswith(("Save failed", "Saved")) or dirty:
+            self.status.setText(msg)
+
+    # view -> model --------------------------------------------------------------------------------
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if self._updating or column != 0 or self.session is None:
+            return
+        checked = item.checkState(0) != Qt.CheckState.Unchecked
+        key = item.data(0, KEY_ROLE)
+        if item.data(0, KIND_ROLE) == "group":
+            self.set_group_visible(key, checked)
+        else:
+            self.set_entry_visible(key, checked)
+
+    def _on_search(self, text: str) -> None:
+        if not self._updating and self.session is not None:
+            self.session.model.set_filter(text)
+
+    def _on_grouping(self, on: bool) -> None:
+        if not self._updating and self.session is not None:
+            self.session.model.set_grouping(on)
+
+    # public API (also what the tests drive) ----------------------------------------------------------
+    @property
+    def model(self):
+        return None if self.session is None else self.session.model
+
+    def set_entry_visible(self, name: str, visible: bool) -> None:
+        self._run(lambda: self.session.model.set_visible(name, visible))
+
+    def set_group_visible(self, key: str, visible: bool) -> None:
+        self._run(lambda: self.session.model.set_group_visible(key, visible))
+
+    def show_all(self) -> None:
+        if self.session is not None:
+            self._run(self.session.model.show_all)
+
+    def hide_all(self) -> None:
+        if self.session is not None:
+            self._run(self.session.model.hide_all)
+
+    def _run(self, action) -> None:
+        try:
+            action()
+        except Exception as exc:
+            from napari.utils.notifications import show_error
+
+            show_error(f"MedMask: {exc}")
+        self.refresh()
+
+    def save(self) -> list[str]:
+        """Write edited layers back into their archive entries; errors keep the edits."""
+        from napari.utils.notifications import show_error, show_info
+
+        if self.session is None:
+            return []
+        try:
+            written = self.session.save()
+        except Exception as exc:
+            msg = f"Save failed for {self.session.path}: {exc}. Your edits are still in the layers."
+            self.status.setText(msg)
+            show_error(msg)
+            return []
+        self.refresh()
+        if written:
+            msg = f"Saved {len(written)} entr{'y' if len(written) == 1 else 'ies'} to {self.session.name}: {', '.join(written)}"
+            self.status.setText(msg)
+            show_info(msg)
+        return written
+
+    def item_for(self, key: str) -> QTreeWidgetItem | None:
+        return self._entry_items.get(key) or self._group_items.get(key)

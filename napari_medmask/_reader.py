@@ -1,0 +1,116 @@
+"""napari reader for ``.msk`` (one mask) and ``.mska`` (archive) files."""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from ._layers import mask_to_layer_data, volume_ml
+
+PLUGIN_NAME = "medmask"  # npe2 requires the manifest name to equal the distribution name
+AUTO_DOCK_ENV = "NAPARI_MEDMASK_AUTO_DOCK"  # "0" disables opening the dock widget on read
+EMPTY = [(None,)]  # napari's "read fine, nothing to add" sentinel
+
+
+def get_reader(path: str | list[str]) -> Callable | None:
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    path = os.fspath(path)
+    low = path.lower()
+    if low.endswith(".mska"):
+        return read_archive_path
+    if low.endswith(".msk"):
+        return read_mask_path
+    return None
+
+
+def _report(path: str, exc: Exception) -> list:
+    """One clear notification naming the file; napari keeps running."""
+    from napari.utils.notifications import show_error
+
+    problem = getattr(exc, "problem", None) or str(exc)
+    show_error(f"MedMask could not open {os.path.basename(path)}: {problem} ({path})")
+    return EMPTY
+
+
+def read_mask_path(path: str | list[str]) -> list:
+    from medmask import load_mask
+    from medmask.errors import MedMaskError
+
+    path = os.fspath(path[0] if isinstance(path, (list, tuple)) else path)
+    try:
+        mask = load_mask(path)
+        name = os.path.splitext(os.path.basename(path))[0]
+        return [mask_to_layer_data(mask, name=name, crop=False)]
+    except (MedMaskError, OSError, ValueError) as exc:
+        return _report(path, exc)
+
+
+def is_aggregate(info, names: set[str]) -> bool:
+    """An entry whose labels are named like two or more other entries (e.g. ``ribs_all``)."""
+    return sum(1 for n in info.mapping if n in names and n != info.name) >= 2
+
+
+def archive_layers(path: str, *, which: str = "initial") -> tuple[list, Any]:
+    """LayerData of an archive's entries and the EntryInfo list.
+
+    ``which="initial"``: non-empty entries that are not aggregates of other
+    entries (aggregates and empty entries are made later, when checked).
+    """
+    from medmask import MaskArchive
+
+    layers = []
+    with MaskArchive(path, "r") as archive:
+        infos = archive.entries()
+        names = {i.name for i in infos}
+        for info in infos:
+            if which == "initial" and (info.bbox is None or is_aggregate(info, names)):
+                continue
+            mask = archive.load_segmask(info.name)
+            layers.append(mask_to_layer_data(mask, name=info.name, archive=path, entry=info.name))
+    return layers, infos
+
+
+def read_archive_path(path: str | list[str]) -> list:
+    from medmask.errors import MedMaskError
+
+    path = os.path.abspath(os.fspath(path[0] if isinstance(path, (list, tuple)) else path))
+    try:
+        layers, _ = archive_layers(path)
+    except (MedMaskError, OSError, ValueError) as exc:
+        return _report(path, exc)
+    _open_dock_soon(path)
+    return layers or EMPTY
+
+
+def _open_dock_soon(path: str) -> None:
+    """Open the "MedMask archive" dock on the current viewer (it then finds the new layers)."""
+    if os.environ.get(AUTO_DOCK_ENV, "1") == "0":
+        return
+    try:
+        import napari
+
+        viewer = napari.current_viewer()
+        if viewer is None or getattr(viewer, "window", None) is None:
+            return
+        from ._qt.archive_widget import ArchiveWidget, PENDING
+
+        PENDING.append(path)
+        for widget in ArchiveWidget.instances_for(viewer):
+            widget.adopt_pending()
+            return
+        viewer.window.add_plugin_dock_widget(PLUGIN_NAME, "MedMask archive")
+    except Exception:  # never let the convenience break reading
+        pass
+
+
+def entry_rows(infos, space):
+    from .model import EntryRow
+
+    rows = []
+    for info in infos:
+        voxels = int(sum((info.counts or {}).values())) if info.counts is not None else 0
+        rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
+                             labels=dict(info.mapping)))
+    return rows

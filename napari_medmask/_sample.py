@@ -1,0 +1,29 @@
+"""File > Open Sample > MedMask: the synthetic phantom archive."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def phantom_path() -> str:
+    """Where the sample archive lives (regenerated when missing; deterministic content)."""
+    folder = os.path.join(tempfile.gettempdir(), f"napari-medmask-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, "phantom.mska")
+
+
+def ensure_phantom(path: str | None = None) -> str:
+    from medmask.sample import make_phantom
+
+    path = path or phantom_path()
+    if not os.path.exists(path):
+        tmp = path + ".building"
+        make_phantom(tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def make_sample_data():
+    from ._reader import read_archive_path
+
+    return read_archive_path(ensure_phantom())

@@ -1,0 +1,264 @@
+"""Qt-free state of the "MedMask archive" dock widget.
+
+:class:`ArchiveModel` knows the entries of one archive (name, voxel count,
+volume), which are shown, which have unsaved edits, how they are grouped and
+what the search box filters. The Qt widget only renders it and forwards clicks;
+the session (``napari_medmask.session``) listens to it and creates, shows and
+hides layers. Everything here is plain Python and tested without Qt.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+__all__ = ["EntryRow", "Node", "ArchiveModel", "group_key", "group_names", "natural_key"]
+
+_SERIES = re.compile(r"^(?P<prefix>.+?)_(?P<index>[A-Za-z]{0,2}\d+)$")
+_SIDE = re.compile(r"^(?P<prefix>.+)_(?P<side>left|right)$")
+
+
+def natural_key(text: str):
+    """Sort key with numbers compared as numbers: rib_2 < rib_10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", text) if t]
+
+
+def group_key(name: str) -> str | None:
+    """The pattern a name may be grouped under, or None.
+
+    ``rib_left_3`` -> ``rib_left_*``, ``vertebrae_T7`` -> ``vertebrae_*``,
+    ``kidney_left`` -> ``kidney_left/_right``. Numbered series win over sides.
+    """
+    m = _SERIES.match(name)
+    if m:
+        return f"{m['prefix']}_*"
+    m = _SIDE.match(name)
+    if m:
+        return f"{m['prefix']}_left/_right"
+    return None
+
+
+def group_names(names: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Split names into {pattern: members} (groups of two or more) and the ungrouped rest."""
+    buckets: dict[str, list[str]] = {}
+    order: list[str] = []
+    for n in names:
+        k = group_key(n)
+        if k is None:
+            order.append(n)
+            continue
+        buckets.setdefault(k, []).append(n)
+    groups = {}
+    rest = list(order)
+    for k, members in buckets.items():
+        if len(members) >= 2:
+            groups[k] = sorted(members, key=natural_key)
+        else:
+            rest.extend(members)
+    return groups, rest
+
+
+@dataclass
+class EntryRow:
+    """One archive entry as the list shows it."""
+
+    name: str
+    voxels: int = 0
+    volume_ml: float = 0.0
+    labels: dict[str, int] = field(default_factory=dict)
+    visible: bool = False
+    loaded: bool = False  # a layer exists for it
+    dirty: bool = False  # the layer has edits not yet saved
+
+    @property
+    def empty(self) -> bool:
+        return self.voxels == 0
+
+
+@dataclass
+class Node:
+    """A row of the tree: a group (with children) or an entry."""
+
+    kind: str  # "group" | "entry"
+    key: str  # group pattern or entry name
+    children: list["Node"] = field(default_factory=list)
+
+
+Listener = Callable[[str, list[str]], None]
+
+
+class ArchiveModel:
+    """Entries, visibility, dirty flags, grouping and search filter of one archive.
+
+    Listeners are called as ``listener(event, names)`` with event one of
+    ``"visibility"`` (names whose visibility changed), ``"dirty"``, ``"filter"``,
+    ``"grouping"``, ``"entries"``.
+    """
+
+    def __init__(self, entries: Iterable[EntryRow] = (), *, grouping: bool = True, path: str | None = None):
+        self.path = path
+        self.entries: dict[str, EntryRow] = {}
+        for e in entries:
+            self.entries[e.name] = e
+        self.grouping = grouping
+        self.filter_text = ""
+        self._listeners: list[Listener] = []
+
+    # listeners -------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: str, names: list[str]) -> None:
+        for listener in list(self._listeners):
+            listener(event, names)
+
+    # entries -------------------------------------------------------------------------------
+    def __contains__(self, name: str) -> bool:
+        return name in self.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[EntryRow]:
+        return iter(self.entries.values())
+
+    def __getitem__(self, name: str) -> EntryRow:
+        return self.entries[name]
+
+    def add_entry(self, row: EntryRow) -> None:
+        self.entries[row.name] = row
+        self._emit("entries", [row.name])
+
+    def update_counts(self, name: str, voxels: int, volume_ml: float) -> None:
+        row = self.entries[name]
+        row.voxels, row.volume_ml = int(voxels), float(volume_ml)
+        self._emit("entries", [name])
+
+    # filtering -------------------------------------------------------------------------------
+    def set_filter(self, text: str) -> None:
+        text = (text or "").strip()
+        if text != self.filter_text:
+            self.filter_text = text
+            self._emit("filter", self.visible_names_in_filter())
+
+    def matches(self, name: str) -> bool:
+        """Does ``name`` pass the search box? Glob (``rib_*_3``) or case-insensitive substrings.
+
+        Several words must all match (``rib left`` finds ``rib_left_1``).
+        """
+        text = self.filter_text.lower()
+        if not text:
+            return True
+        low = name.lower()
+        if any(ch in text for ch in "*?["):
+            return fnmatch.fnmatchcase(low, text)
+        return all(word in low for word in text.replace(",", " ").split())
+
+    def filtered_names(self) -> list[str]:
+        return [n for n in self.entries if self.matches(n)]
+
+    def visible_names_in_filter(self) -> list[str]:
+        return [n for n in self.filtered_names() if self.entries[n].visible]
+
+    # grouping ---------------------------------------------------------------------------------
+    def set_grouping(self, on: bool) -> None:
+        if bool(on) != self.grouping:
+            self.grouping = bool(on)
+            self._emit("grouping", [])
+
+    def groups(self) -> dict[str, list[str]]:
+        """All groups over all entries (independent of the filter)."""
+        if not self.grouping:
+            return {}
+        return group_names(self.entries)[0]
+
+    def group_of(self, name: str) -> str | None:
+        for key, members in self.groups().items():
+            if name in members:
+                return key
+        return None
+
+    def tree(self) -> list[Node]:
+        """Rows to show, filtered, sorted naturally; groups hold their matching members."""
+        names = self.filtered_names()
+        if not self.grouping:
+            return [Node("entry", n) for n in sorted(names, key=natural_key)]
+        groups, rest = group_names(self.entries)
+        keep = set(names)
+        nodes: list[Node] = []
+        for key, members in groups.items():
+            shown = [m for m in members if m in keep]
+            if shown:
+                nodes.append(Node("group", key, [Node("entry", m) for m in shown]))
+        nodes.extend(Node("entry", n) for n in rest if n in keep)
+        nodes.sort(key=lambda nd: natural_key(nd.key))
+        return nodes
+
+    def group_members(self, key: str, *, filtered: bool = True) -> list[str]:
+        members = self.groups().get(key, [])
+        return [m for m in members if self.matches(m)] if filtered else list(members)
+
+    def group_state(self, key: str) -> str:
+        """``"checked"``, ``"unchecked"`` or ``"partial"`` over the members the filter shows."""
+        members = self.group_members(key) or self.group_members(key, filtered=False)
+        shown = sum(self.entries[m].visible for m in members)
+        if shown == 0:
+            return "unchecked"
+        return "checked" if shown == len(members) else "partial"
+
+    def group_totals(self, key: str) -> tuple[int, float]:
+        members = self.group_members(key, filtered=False)
+        return (sum(self.entries[m].voxels for m in members),
+                sum(self.entries[m].volume_ml for m in members))
+
+    # visibility ---------------------------------------------------------------------------------
+    def set_visible(self, name: str, visible: bool) -> list[str]:
+        return self.set_many({name: visible})
+
+    def set_many(self, changes: dict[str, bool]) -> list[str]:
+        changed = []
+        for name, vis in changes.items():
+            row = self.entries[name]
+            if row.visible != bool(vis):
+                row.visible = bool(vis)
+                changed.append(name)
+        if changed:
+            self._emit("visibility", changed)
+        return changed
+
+    def set_group_visible(self, key: str, visible: bool) -> list[str]:
+        """Show/hide the group's members that pass the filter (all of them if none does)."""
+        members = self.group_members(key) or self.group_members(key, filtered=False)
+        return self.set_many({m: visible for m in members})
+
+    def show_all(self) -> list[str]:
+        """Show every entry the filter lets through (empty entries have nothing to show)."""
+        return self.set_many({n: True for n in self.filtered_names() if not self.entries[n].empty})
+
+    def hide_all(self) -> list[str]:
+        return self.set_many({n: False for n in self.filtered_names()})
+
+    def visible_names(self) -> list[str]:
+        return [n for n, r in self.entries.items() if r.visible]
+
+    # edits -----------------------------------------------------------------------------------------
+    def set_dirty(self, name: str, dirty: bool = True) -> None:
+        row = self.entries[name]
+        if row.dirty != bool(dirty):
+            row.dirty = bool(dirty)
+            self._emit("dirty", [name])
+
+    def dirty_names(self) -> list[str]:
+        return [n for n, r in self.entries.items() if r.dirty]
+
+    # persistence of the UI state (plain dict) ---------------------------------------------------------
+    def state(self) -> dict:
+        return {"visible": self.visible_names(), "grouping": self.grouping, "filter": self.filter_text}
+
+    def restore(self, state: dict) -> None:
+        self.set_grouping(state.get("grouping", True))
+        self.set_filter(state.get("filter", ""))
+        wanted = set(state.get("visible", []))
+        self.set_many({n: n in wanted for n in self.entries})

@@ -1,0 +1,160 @@
+"""One open archive in one viewer: its model, its layers and saving back (no Qt).
+
+The dock widget creates an :class:`ArchiveSession` per archive path. The
+session keeps :class:`~napari_medmask.model.ArchiveModel` and the viewer's
+layers in step: checking an entry creates its (cropped) Labels layer the first
+time and shows it, unchecking hides it, the layer's eye icon updates the
+model, painting marks the entry as edited, and :meth:`save` writes the edited
+entries back into the archive in one atomic commit.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ._layers import META_KEY, layer_meta, layer_to_mask, mask_to_layer_data, volume_ml
+from ._reader import entry_rows
+from .model import ArchiveModel
+
+__all__ = ["ArchiveSession", "layer_archive"]
+
+
+def layer_archive(layer) -> tuple[str | None, str | None]:
+    """(archive path, entry name) a layer came from, or (None, None)."""
+    info = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
+    if not isinstance(info, dict):
+        return None, None
+    return info.get("archive"), info.get("entry")
+
+
+class ArchiveSession:
+    def __init__(self, viewer, path: str | os.PathLike):
+        from medmask import MaskArchive
+
+        self.viewer = viewer
+        self.path = os.path.abspath(os.fspath(path))
+        with MaskArchive(self.path, "r") as archive:
+            infos = archive.entries()
+            self.space = archive.space
+        self.model = ArchiveModel(entry_rows(infos, self.space), path=self.path)
+        self.layers: dict[str, Any] = {}
+        self._syncing = False
+        self.model.subscribe(self._on_model)
+        for layer in list(viewer.layers):
+            self.adopt_layer(layer)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    # layers <-> model -------------------------------------------------------------------------
+    def adopt_layer(self, layer) -> bool:
+        """Take charge of a layer read from this archive; returns whether it was ours."""
+        path, entry = layer_archive(layer)
+        if path is None or os.path.abspath(path) != self.path or entry not in self.model:
+            return False
+        if self.layers.get(entry) is layer:
+            return True
+        self.layers[entry] = layer
+        row = self.model[entry]
+        row.loaded = True
+        layer.events.visible.connect(self._on_layer_visible)
+        layer.events.paint.connect(self._on_layer_edit)
+        layer.events.data.connect(self._on_layer_edit)
+        self._syncing = True
+        try:
+            self.model.set_visible(entry, bool(layer.visible))
+        finally:
+            self._syncing = False
+        return True
+
+    def forget_layer(self, layer) -> None:
+        for name, lyr in list(self.layers.items()):
+            if lyr is layer:
+                del self.layers[name]
+                row = self.model[name]
+                row.loaded = False
+                self.model.set_dirty(name, False)
+                self._syncing = True
+                try:
+                    self.model.set_visible(name, False)
+                finally:
+                    self._syncing = False
+
+    def _entry_of(self, layer) -> str | None:
+        for name, lyr in self.layers.items():
+            if lyr is layer:
+                return name
+        return None
+
+    def _on_layer_visible(self, event) -> None:
+        name = self._entry_of(event.source)
+        if name is not None:
+            self._syncing = True
+            try:
+                self.model.set_visible(name, bool(event.source.visible))
+            finally:
+                self._syncing = False
+
+    def _on_layer_edit(self, event=None) -> None:
+        layer = getattr(event, "source", None)
+        name = self._entry_of(layer)
+        if name is not None:
+            self.model.set_dirty(name, True)
+
+    def _on_model(self, event: str, names: list[str]) -> None:
+        if event != "visibility" or self._syncing:
+            return
+        for name in names:
+            self.apply_visibility(name)
+
+    def apply_visibility(self, name: str) -> None:
+        visible = self.model[name].visible
+        layer = self.layers.get(name)
+        if layer is not None and layer not in self.viewer.layers:
+            self.forget_layer(layer)
+            layer = None
+            self.model[name].visible = visible
+        if layer is None:
+            if not visible:
+                return
+            layer = self.create_layer(name)
+        layer.visible = visible
+
+    def create_layer(self, name: str):
+        """Load one entry (crop only) and add it as a Labels layer."""
+        from medmask import MaskArchive
+
+        with MaskArchive(self.path, "r") as archive:
+            mask = archive.load_segmask(name)
+        data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=name)
+        layer = self.viewer.add_labels(data, **kwargs)
+        self.adopt_layer(layer)
+        return layer
+
+    # saving ---------------------------------------------------------------------------------------
+    def save(self, names: list[str] | None = None) -> list[str]:
+        """Write edited entries back (atomically, one commit); returns the names written.
+
+        On any error nothing is marked saved and the layers keep their edits.
+        """
+        from medmask import MaskArchive
+
+        names = [n for n in (names if names is not None else self.model.dirty_names()) if n in self.layers]
+        if not names:
+            return []
+        masks = {n: layer_to_mask(self.layers[n].data, layer_meta(self.layers[n])) for n in names}
+        with MaskArchive(self.path, "a") as archive:
+            for n, mask in masks.items():
+                archive.replace(n, mask)
+        for n, mask in masks.items():
+            layer = self.layers[n]
+            info = dict(layer.metadata.get(META_KEY) or {})
+            info["bbox"] = None if mask.bbox is None else [list(p) for p in mask.bbox]
+            info["mapping"] = mask.mapping.to_dict()
+            info["colors"] = {k: list(v) for k, v in mask.colors.items()}
+            layer.metadata = {**layer.metadata, META_KEY: info}
+            voxels = sum(mask.voxel_counts().values())
+            self.model.update_counts(n, voxels, volume_ml(self.space, voxels))
+            self.model.set_dirty(n, False)
+        return names
