@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import zlib
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -70,13 +71,37 @@ def safe_file_stem(name: str) -> str:
     return stem
 
 
-def _load(path: Path) -> nib.Nifti1Image:
+def _gunzip(raw: bytes) -> bytes:
+    """All members of a gzip stream, in one call (much faster than streaming through gzip.GzipFile)."""
+    parts = []
+    while raw:
+        d = zlib.decompressobj(31)
+        parts.append(d.decompress(raw))
+        parts.append(d.flush())
+        if not d.eof:
+            raise zlib.error("truncated gzip stream")
+        raw = d.unused_data.lstrip(b"\x00")
+    return b"".join(parts)
+
+
+def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
+    """The image of ``path``; ``.gz`` files are inflated in memory in one go (unless ``header_only``)."""
+    path = Path(path)
     try:
-        img = nib.load(str(path))
+        if str(path).lower().endswith(".gz") and not header_only:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+            img = nib.Nifti1Image.from_bytes(_gunzip(raw))
+        else:
+            img = nib.load(str(path))
     except FileNotFoundError:
         raise ConversionError("no such file", path) from None
-    except Exception as exc:  # nibabel raises many kinds for a damaged file
-        raise ConversionError(f"not a readable NIfTI file ({exc})", path) from None
+    except IsADirectoryError:
+        raise ConversionError("is a folder, not a NIfTI file", path) from None
+    except PermissionError as exc:
+        raise ConversionError(f"cannot read ({exc.strerror})", path) from None
+    except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
+        raise ConversionError(f"not a readable NIfTI file ({type(exc).__name__}: {exc})", path) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
     return img
@@ -437,7 +462,7 @@ def _progress(iterable, enabled: bool, desc: str, total: int | None = None):
 
 
 def _header_space(path: Path) -> tuple[Space, dict[str, Any]]:
-    img = _load(path)
+    img = _load(path, header_only=True)
     shape = tuple(int(v) for v in img.shape)
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
