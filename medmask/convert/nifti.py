@@ -388,11 +388,21 @@ def _export_array(mask, rec: Mapping[str, Any] | None, dtype) -> tuple[np.ndarra
     if dtype is None:
         dtype = np.dtype(rec["dtype"]) if rec is not None else (np.dtype(np.uint8) if mask.dtype == bool else mask.dtype)
     dtype = np.dtype(dtype)
-    data = mask.data
+    data = full_array(mask)
     hi = int(data.max()) if data.size else 0
     if dtype.kind in "iu" and hi > np.iinfo(dtype).max:
         dtype = np.dtype(np.uint16) if hi <= 65535 else np.dtype(np.uint32)
     return data.transpose(2, 1, 0).astype(dtype), dtype
+
+
+def full_array(mask) -> np.ndarray:
+    """The full label volume of ``mask`` without caching it on the mask (keeps memory flat)."""
+    box = mask.bbox
+    crop = mask.crop_data
+    out = np.zeros(tuple(mask.shape), dtype=mask.dtype)
+    if box is not None:
+        out[tuple(slice(a, b) for a, b in box)] = crop
+    return out
 
 
 def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.Nifti1Image:

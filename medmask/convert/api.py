@@ -1,0 +1,259 @@
+"""One entry point, :func:`convert`, choosing the conversion from the paths' extensions."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from spacetransformer import Space
+
+from ..errors import ConversionError, MedMaskError
+from . import nifti as nii
+from . import slicer as seg
+
+KINDS = ("niftidir", "nifti", "seg", "msk", "mska")
+KIND_NAMES = {"niftidir": "folder of NIfTI files", "nifti": "NIfTI file", "seg": "3D Slicer .seg.nrrd",
+              "msk": "medmask .msk", "mska": "medmask archive .mska"}
+
+
+def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
+    """What a path holds, from its extension (an existing folder, or an extension-less output, is a folder)."""
+    s = str(path)
+    low = s.lower()
+    if low.endswith(".mska"):
+        return "mska"
+    if low.endswith(".msk"):
+        return "msk"
+    if low.endswith((".nii.gz", ".nii")):
+        return "nifti"
+    if low.endswith(".nrrd"):
+        return "seg"
+    p = Path(path)
+    if p.is_dir() or (output and (s.endswith(("/", os.sep)) or not p.suffix)):
+        return "niftidir"
+    raise ConversionError(
+        "cannot tell the format from the name; use a folder of .nii.gz, .nii.gz, .seg.nrrd, .msk or .mska", path)
+
+
+# ------------------------------------------------------------------------------------------
+# reading any source as (space, [(name, mask)])
+
+
+def _stem(path: str | os.PathLike) -> str:
+    name = Path(path).name
+    for suf in (".seg.nrrd", ".nrrd", ".nii.gz", ".nii", ".mska", ".msk"):
+        if name.lower().endswith(suf):
+            return name[: -len(suf)]
+    return name
+
+
+def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False) -> tuple[Space, list[tuple[str | None, Any]], str]:
+    """(space, [(entry name or None, mask)], kind) of any supported source.
+
+    A single mask (``.msk``, ``.nii.gz``) gives one item named None.
+    """
+    from .. import MaskArchive, load_mask
+
+    kind = path_kind(src)
+    if not Path(src).exists():
+        raise ConversionError("no such file or folder", src)
+    if kind == "niftidir":
+        space, items = nii.read_nifti_folder(src, progress=progress)
+        return space, list(items), kind
+    if kind == "nifti":
+        mask = nii.load_nifti_mask(src, labels)
+        return mask.space, [(None, mask)], kind
+    if kind == "seg":
+        s = seg.read_seg_nrrd(src)
+        return s.space, seg.seg_to_masks(s, path=src), kind
+    if kind == "msk":
+        mask = load_mask(src)
+        return mask.space, [(None, mask)], kind
+    with MaskArchive(src, mode="r") as archive:
+        return archive.space, [(n, archive.load_segmask(n)) for n in archive.all_names()], kind
+
+
+OVERLAP_POLICIES = ("raise", "keep", "overwrite")
+
+
+def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: Any = None, overlap: str = "raise",
+                path=None):
+    """Many masks -> one label mask (for a ``.msk`` or one multi-label NIfTI).
+
+    Each label of each entry gets a new label value: the one ``labels`` (e.g. ``"total"``,
+    TotalSegmentator's class map) gives its name, else 1, 2, 3... in entry order. Names are
+    the entry names (single-label entries) or ``entry/label``. Voxels claimed by two
+    labels: ``overlap="raise"`` (default) refuses, ``"keep"`` leaves them to the earlier
+    label, ``"overwrite"`` gives them to the later one.
+    """
+    if overlap not in OVERLAP_POLICIES:
+        raise ConversionError(f"overlap must be one of {OVERLAP_POLICIES}, got {overlap!r}", path)
+    from ..core.segmask import SegmentationMask
+
+    if len(items) == 1:
+        return items[0][1]
+    wanted = {name: value for value, name in nii.read_label_names(labels, path=path).items()} if labels else {}
+    plan = []
+    for entry, mask in items:
+        pairs = sorted(mask.mapping.items(), key=lambda kv: kv[1])
+        for label_name, label in pairs:
+            name = entry if (entry is not None and len(pairs) == 1) else (
+                label_name if entry is None else f"{entry}/{label_name}")
+            plan.append((name, entry, mask, label))
+    used_values = set(wanted.values())
+    nxt = 1
+    values = []
+    for name, *_ in plan:
+        if name in wanted:
+            values.append(wanted[name])
+        else:
+            while nxt in used_values:
+                nxt += 1
+            values.append(nxt)
+            used_values.add(nxt)
+    hi = max(values, default=1)
+    dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+    data = np.zeros(tuple(space.shape), dtype=dtype)
+    mapping: dict[str, int] = {}
+    colors = {}
+    for (name, entry, mask, label), value in zip(plan, values):
+        if name in mapping:
+            raise ConversionError(f"two labels would both be named {name!r}", path)
+        mapping[name] = value
+        box = mask.bbox
+        if box is not None:
+            crop = mask.crop_data
+            region = crop if crop.dtype == bool else crop == label
+            view = data[tuple(slice(a, b) for a, b in box)]
+            if overlap == "keep":
+                region = region & (view == 0)
+            clash = view[region]
+            clash = clash[clash != 0]
+            if clash.size and overlap == "raise":
+                other = next(n for n, v in mapping.items() if v == int(clash[0]))
+                raise ConversionError(f"{other!r} and {name!r} overlap in {clash.size} voxels; one label map "
+                                      f"cannot hold both - pass overlap 'keep' or 'overwrite', or convert "
+                                      f"to .mska or a folder instead", path)
+            view[region] = value
+        label_name = mask.mapping.inverse(label)
+        if label_name in mask.colors:
+            colors[name] = mask.colors[label_name]
+    try:
+        return SegmentationMask(data, mapping, space=space, colors=colors)
+    except MedMaskError as exc:
+        raise ConversionError(exc.problem, path) from None
+
+
+# ------------------------------------------------------------------------------------------
+# writing
+
+
+def _progress(items: list, enabled: bool, desc: str) -> Iterable:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="entry", leave=False)
+
+
+def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
+            overwrite: bool = True, overlap: str = "raise") -> Path:
+    """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
+
+    The formats come from the extensions (a folder, or an output path without extension,
+    is a folder of ``.nii.gz``). ``labels`` names the labels of a multi-label NIfTI
+    (see :func:`medmask.convert.nifti.read_label_names`), or, when many masks become one
+    label map, picks each name's label value (``labels="total"`` writes TotalSegmentator's
+    multi-label numbering) and ``overlap`` what happens to voxels two of them claim
+    (see :func:`merge_items`). Returns ``dst``.
+    """
+    from .. import save_mask
+
+    src_kind = path_kind(src)
+    dst_kind = path_kind(dst, output=True)
+    dst = Path(dst)
+    if Path(src).resolve() == dst.resolve():
+        raise ConversionError("source and destination are the same path", dst)
+    if dst.exists() and not overwrite and dst_kind != "niftidir":
+        raise ConversionError("already exists (pass overwrite)", dst)
+    if dst_kind == "niftidir" and dst.exists() and not dst.is_dir():
+        raise ConversionError("exists and is not a folder", dst)
+    if dst_kind != "niftidir" and dst.is_dir():
+        raise ConversionError("is a folder", dst)
+    # streaming fast paths
+    if src_kind == "niftidir" and dst_kind == "mska":
+        return nii.nifti_folder_to_archive(src, dst, progress=progress)
+    if src_kind == "mska" and dst_kind == "niftidir":
+        nii.archive_to_nifti_folder(src, dst, progress=progress)
+        return dst
+    if src_kind == dst_kind and src_kind != "niftidir":
+        raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
+    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress)
+    if dst_kind == "mska":
+        named = [(name if name is not None else _stem(src), mask) for name, mask in items]
+        nii.write_archive(dst, space, named)
+    elif dst_kind == "seg":
+        seg.write_seg_nrrd(items, space, dst)
+    elif dst_kind == "niftidir":
+        dst.mkdir(parents=True, exist_ok=True)
+        used: set[str] = set()
+        for name, mask in _progress(items, progress, f"writing {dst.name}"):
+            stem = nii.safe_file_stem(name if name is not None else _stem(src))
+            while stem.lower() in used:
+                stem += "_"
+            used.add(stem.lower())
+            plain = name is not None and mask.mapping.to_dict() == {name: 1}
+            nii.save_nifti_mask(mask, dst / f"{stem}.nii.gz", label_names=not plain)
+    else:
+        mask = merge_items(items, space, labels=labels if src_kind != "nifti" else None, overlap=overlap, path=src)
+        if dst_kind == "msk":
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            save_mask(mask, dst)
+        else:
+            nii.save_nifti_mask(mask, dst, label_names=True)
+    return dst
+
+
+def convert_examples(archive_path: str | os.PathLike, outdir: str | os.PathLike) -> list[Path]:
+    """Demo: an archive -> folder of ``.nii.gz`` and a ``.seg.nrrd``, and both back to ``.mska``.
+
+    Checks that both round trips give the very same entries (names, labels, voxels,
+    geometry) and raises ConversionError otherwise. Returns the paths written.
+    """
+    from .. import MaskArchive
+
+    archive_path = Path(archive_path)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = _stem(archive_path)
+    nifti_dir = outdir / f"{stem}_nifti"
+    seg_path = outdir / f"{stem}.seg.nrrd"
+    back_nifti = outdir / f"{stem}_from_nifti.mska"
+    back_seg = outdir / f"{stem}_from_slicer.mska"
+    files = nii.archive_to_nifti_folder(archive_path, nifti_dir)
+    seg.archive_to_seg_nrrd(archive_path, seg_path)
+    nii.nifti_folder_to_archive(nifti_dir, back_nifti)
+    seg.seg_nrrd_to_archive(seg_path, back_seg)
+    with MaskArchive(archive_path) as original:
+        for back in (back_nifti, back_seg):
+            with MaskArchive(back) as other:
+                for name in original.all_names():
+                    stem_name = nii.safe_file_stem(name)
+                    if back is back_nifti and stem_name != name:
+                        continue
+                    if name not in other or not _same_voxels(original.load_segmask(name), other.load_segmask(name)):
+                        raise ConversionError(f"round trip changed entry {name!r}", back)
+    return [nifti_dir, *files, seg_path, back_nifti, back_seg]
+
+
+def _same_voxels(a, b) -> bool:
+    from ..core.geometry import spaces_equal
+
+    if not spaces_equal(a.space, b.space) or a.bbox != b.bbox:
+        return False
+    ca, cb = a.crop_data, b.crop_data
+    if a.mapping == b.mapping:
+        return np.array_equal(ca, cb)
+    # a folder of NIfTI files keeps one entry per file; compare which voxels carry which name
+    return all(np.array_equal(ca == a.mapping[n], cb == b.mapping[n]) for n in a.mapping if n in b.mapping)
