@@ -78,15 +78,20 @@ class RunLengthCodec(Codec):
                 or size > max(len(payload), 1) * MAX_ZSTD_RATIO:
             raise CodecError(f"{what}: run stream of {size} bytes cannot describe {n} voxels")
         raw = zstd_decompress_exact(payload, size, what)
+        stream = np.frombuffer(raw, dtype=np.uint8)
+        count = int(np.count_nonzero(stream < 0x80))  # numbers in the stream, checked before decoding them
         try:
+            head = stream[:MAX_VARINT_BYTES]  # the first number is the run count
+            runs = int(decode_varints(head[:int(np.argmax(head < 0x80)) + 1])[0]) if count else -1
+            if runs < 0 or count != 1 + 2 * runs or runs > n or (runs == 0) != (n == 0):
+                raise CodecError(f"{what}: run table is inconsistent ({count} numbers for {runs} runs)")
             nums = decode_varints(raw)
         except ValueError as exc:
             raise CodecError(f"{what}: {exc}") from None
-        runs = int(nums[0]) if nums.size else -1
-        if runs < 0 or nums.size != 1 + 2 * runs or runs > n or (runs == 0) != (n == 0):
-            raise CodecError(f"{what}: run table is inconsistent ({nums.size} numbers for {runs} runs)")
         values, lengths = nums[1:1 + runs], nums[1 + runs:]
-        if int(lengths.sum()) != n or (lengths == 0).any():
+        # bound each length before summing: uint64 sums wrap, and np.repeat segfaults on such counts
+        # (with every length <= n and runs <= n <= MAX_VOXELS the sum is exact below 2**62)
+        if (lengths == 0).any() or int(lengths.max(initial=0)) > n or int(lengths.sum()) != n:
             raise CodecError(f"{what}: run lengths add up to {int(lengths.sum())}, expected {n} voxels")
         top = 1 if dtype == bool else np.iinfo(dtype).max
         if values.size and int(values.max()) > top:

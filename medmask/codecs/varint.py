@@ -24,9 +24,37 @@ def encode_varints(values: np.ndarray) -> bytes:
     return out.tobytes()
 
 
+_BLOCK = 1 << 18  # bytes decoded at a time: bounds the int64 temporaries to a few MB
+
+
 def decode_varints(data: bytes | np.ndarray) -> np.ndarray:
-    """Inverse of :func:`encode_varints`; raises ValueError on a cut or over-long varint."""
+    """Inverse of :func:`encode_varints`; raises ValueError on a cut or over-long varint.
+
+    Decodes block by block so the working memory is the output (8 bytes a number)
+    plus a few MB, not ~40 bytes per input byte.
+    """
     b = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    if b.size <= _BLOCK:
+        return _decode_block(b)
+    if b[-1] & 0x80:
+        raise ValueError("varint stream ends inside a number")
+    out = np.empty(int(np.count_nonzero(b < 0x80)), dtype=np.uint64)
+    pos = k = 0
+    while pos < b.size:
+        end = min(pos + _BLOCK, b.size)
+        if end < b.size:  # cut just after the block's last complete varint
+            term = np.flatnonzero(b[max(pos, end - MAX_VARINT_BYTES):end] < 0x80)
+            if term.size == 0:
+                raise ValueError("varint longer than 10 bytes")
+            end = max(pos, end - MAX_VARINT_BYTES) + int(term[-1]) + 1
+        vals = _decode_block(b[pos:end])
+        out[k:k + vals.size] = vals
+        k += vals.size
+        pos = end
+    return out
+
+
+def _decode_block(b: np.ndarray) -> np.ndarray:
     if b.size == 0:
         return np.zeros(0, dtype=np.uint64)
     last = (b & 0x80) == 0

@@ -70,10 +70,17 @@ def _cached_space(items: tuple) -> Space:
     return Space(**dict(items))
 
 
+def _finite(v: int | float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _three_floats(value: Any, key: str) -> tuple[float, float, float]:
     if (not isinstance(value, list) or len(value) != 3
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-            or not all(math.isfinite(v) for v in value)):
+            or not all(_finite(v) for v in value)):
         raise GeometryError(f"space {key} must be three finite numbers, got {value!r}")
     return tuple(float(v) for v in value)  # type: ignore[return-value]
 

@@ -41,7 +41,7 @@ def reverse_space_dict(d: dict[str, Any]) -> dict[str, Any]:
 def parse_space(raw: bytes, path: str | None):
     try:
         d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8/JSON, >4300-digit ints, deep nesting
         raise FormatError(f"space JSON is invalid ({exc})", path) from None
     if not isinstance(d, dict):
         raise FormatError("space JSON is not an object", path)
@@ -58,7 +58,7 @@ def format_space(space) -> bytes:
 def parse_mapping(raw: bytes, path: str | None, where: str = "mapping") -> dict[str, int]:
     try:
         d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8/JSON, >4300-digit ints, deep nesting
         raise FormatError(f"{where} JSON is invalid ({exc})", path) from None
     check_mapping(d, path, where)
     return d
@@ -104,7 +104,7 @@ def _check_regions(h: dict[str, int], names, file_size: int, header_size: int, p
 def parse_index(raw: bytes, h: dict[str, int], file_size: int, path: str | None) -> list[dict[str, Any]]:
     try:
         entries = json.loads(raw.rstrip(b"\x00").decode("utf-8") or "[]")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8/JSON, >4300-digit ints, deep nesting
         raise FormatError(f"index JSON is invalid ({exc})", path) from None
     if not isinstance(entries, list) or len(entries) > limits.MAX_ENTRIES:
         raise FormatError("index is not a JSON list", path)

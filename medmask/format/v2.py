@@ -95,7 +95,7 @@ def decode_index(blob: bytes, header: Header, path: str | None = None):
             raise LimitError(f"index claims {size} bytes once decompressed", path)
         raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=size)
         doc = json.loads(raw.decode("utf-8"))
-    except (zstandard.ZstdError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (zstandard.ZstdError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, >4300-digit ints
         raise FormatError(f"index is not valid compressed JSON ({exc})", path) from None
     if not isinstance(doc, dict) or doc.get("kind") not in ("mask", "archive") or not isinstance(doc.get("entries"), list):
         raise FormatError("index lacks kind/entries", path)
@@ -145,7 +145,7 @@ def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
     if not isinstance(name, str) or not name:
         raise FormatError(f"index record has no valid name: {r!r:.80}", path)
     dtype = r.get("dtype")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise FormatError(f"{where}: unsupported dtype {dtype!r}", path)
     mapping = r.get("mapping")
     top = _DTYPE_MAX[dtype]
@@ -168,7 +168,7 @@ def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
         raise FormatError(f"{where}: bytes {offset}..{offset + length} lie outside the data region "
                           f"{HEADER_SIZE}..{data_end} (truncated or lying index)", path)
     counts = r.get("counts", {})
-    if not isinstance(counts, dict) or not all(isinstance(k, str) and k.isdigit() and _is_int(v) and v >= 0 for k, v in counts.items()):
+    if not isinstance(counts, dict) or not all(isinstance(k, str) and k.isascii() and k.isdigit() and len(k) <= 20 and _is_int(v) and v >= 0 for k, v in counts.items()):
         raise FormatError(f"{where}: invalid counts", path)
     colors = r.get("colors", {})
     if not isinstance(colors, dict) or not all(

@@ -6,6 +6,9 @@ disturb it, so one reader always sees one consistent version of the file.
 from __future__ import annotations
 
 import os
+import stat
+
+import numpy as np
 
 from ..core.segmask import SegmentationMask
 from ..errors import EntryNotFoundError, FormatError, MedMaskError, UnsupportedVersionError
@@ -20,6 +23,7 @@ class ContainerReader:
 
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
+        self._fd = -1
         try:
             self._fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
@@ -27,10 +31,13 @@ class ContainerReader:
         except IsADirectoryError:
             raise MedMaskError("is a directory, not a medmask file", self.path) from None
         try:
-            self.file_size = os.fstat(self._fd).st_size
+            st = os.fstat(self._fd)
+            if stat.S_ISDIR(st.st_mode):  # os.open() of a directory succeeds on Linux
+                raise MedMaskError("is a directory, not a medmask file", self.path)
+            self.file_size = st.st_size
             self._open()
         except BaseException:
-            os.close(self._fd)
+            self.close()  # and forget the fd: a second close could hit a reused descriptor
             raise
 
     def _open(self) -> None:
@@ -114,6 +121,8 @@ class ContainerReader:
         payload = self.raw_payload(name)
         if info.codec is V1_CODEC:
             array = v1.decode_blob(payload, tuple(self.space.shape), self.path, f"entry {name!r}")
+            if array.dtype.kind in "ub" and max(info.mapping.values(), default=0) > (1 if array.dtype == bool else np.iinfo(array.dtype).max):
+                raise FormatError(f"entry {name!r}: mapping {info.mapping} names labels a {array.dtype} array cannot hold", self.path)
             try:
                 return SegmentationMask(array, info.mapping, space=self.space)
             except MedMaskError as exc:
