@@ -177,6 +177,11 @@ class MaskArchive:
             raise LabelError(f"entry name must be a non-empty string, got {new!r}", self.path)
         if new in self._entries and new != old:
             raise EntryExistsError(f"cannot rename {old!r} to {new!r}: that entry exists", self.path)
+        if payload is None:  # the reader knows the bytes by the old name: take them along
+            if info.codec is V1_CODEC:
+                info, payload = v2.encode_entry(self._reader.load(old), new, self.level)  # type: ignore[union-attr]
+            else:
+                payload = self._reader.raw_payload(old)  # type: ignore[union-attr]
         self._entries = {(new if n == old else n): ((replace(info, name=new), payload) if n == old else v)
                          for n, v in self._entries.items()}
         self._changed()
