@@ -168,8 +168,8 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     multi-label numbering) and ``overlap`` what happens to voxels two of them claim
     (see :func:`merge_items`). Returns ``dst``.
     """
-    from .. import save_mask
-
+    if not Path(src).exists():
+        raise ConversionError("no such file or folder", src)
     src_kind = path_kind(src)
     dst_kind = path_kind(dst, output=True)
     dst = Path(dst)
@@ -190,23 +190,40 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress)
+    write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
+                overlap=overlap, progress=progress, source=src)
+    return dst
+
+
+def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
+                default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
+                source=None) -> Path:
+    """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
+
+    ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
+    ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
+    (see :func:`merge_items`).
+    """
+    from .. import save_mask
+
+    dst = Path(dst)
+    dst_kind = path_kind(dst, output=True)
     if dst_kind == "mska":
-        named = [(name if name is not None else _stem(src), mask) for name, mask in items]
-        nii.write_archive(dst, space, named)
+        nii.write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items])
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
         dst.mkdir(parents=True, exist_ok=True)
         used: set[str] = set()
         for name, mask in _progress(items, progress, f"writing {dst.name}"):
-            stem = nii.safe_file_stem(name if name is not None else _stem(src))
+            stem = nii.safe_file_stem(name if name is not None else default_name)
             while stem.lower() in used:
                 stem += "_"
             used.add(stem.lower())
             plain = name is not None and mask.mapping.to_dict() == {name: 1}
             nii.save_nifti_mask(mask, dst / f"{stem}.nii.gz", label_names=not plain)
     else:
-        mask = merge_items(items, space, labels=labels if src_kind != "nifti" else None, overlap=overlap, path=src)
+        mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
             save_mask(mask, dst)

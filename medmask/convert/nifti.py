@@ -589,12 +589,24 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
 
 
 def write_archive(dst: Path, space: Space, masks: Iterable[tuple[str, Any]]) -> None:
-    """Write (name, mask) pairs to a fresh archive at ``dst`` in one atomic commit."""
+    """Write (name, mask) pairs to a fresh archive at ``dst`` in one atomic commit.
+
+    Nothing appears under ``dst`` until every entry is encoded: a crash leaves the old
+    file (or none), never a partial one, which is what makes batch runs resumable.
+    """
     from .. import MaskArchive
 
+    dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with MaskArchive(dst, mode="w", space=space) as archive:
-        for name, mask in masks:
+    it = iter(masks)
+    first = next(it, None)
+    if first is None:
+        with MaskArchive(dst, mode="w", space=space):
+            return
+    # no space given: MaskArchive writes nothing until the block ends (it takes the masks' space)
+    with MaskArchive(dst, mode="w") as archive:
+        archive.add_segmask(first[1], first[0])
+        for name, mask in it:
             archive.add_segmask(mask, name)
 
 
