@@ -133,7 +133,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
             if clash.size and overlap == "raise":
                 other = next(n for n, v in mapping.items() if v == int(clash[0]))
                 raise ConversionError(f"{other!r} and {name!r} overlap in {clash.size} voxels; one label map "
-                                      f"cannot hold both - pass overlap 'keep' or 'overwrite', or convert "
+                                      f"cannot hold both - use --overlap keep|overwrite (overlap= in Python), or convert "
                                       f"to .mska or a folder instead", path)
             view[region] = value
         label_name = mask.mapping.inverse(label)
