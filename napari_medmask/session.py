@@ -27,6 +27,16 @@ def layer_archive(layer) -> tuple[str | None, str | None]:
     return info.get("archive"), info.get("entry")
 
 
+def same_layer(a, b) -> bool:
+    """Identity that survives napari's public-only proxies around plugin-facing objects."""
+    if a is b:
+        return True
+    try:
+        return a is not None and b is not None and a.unique_id == b.unique_id
+    except Exception:
+        return False
+
+
 class ArchiveSession:
     def __init__(self, viewer, path: str | os.PathLike):
         from medmask import MaskArchive
@@ -53,7 +63,7 @@ class ArchiveSession:
         path, entry = layer_archive(layer)
         if path is None or os.path.abspath(path) != self.path or entry not in self.model:
             return False
-        if self.layers.get(entry) is layer:
+        if same_layer(self.layers.get(entry), layer):
             return True
         self.layers[entry] = layer
         row = self.model[entry]
@@ -70,7 +80,7 @@ class ArchiveSession:
 
     def forget_layer(self, layer) -> None:
         for name, lyr in list(self.layers.items()):
-            if lyr is layer:
+            if same_layer(lyr, layer):
                 del self.layers[name]
                 row = self.model[name]
                 row.loaded = False
@@ -83,7 +93,7 @@ class ArchiveSession:
 
     def _entry_of(self, layer) -> str | None:
         for name, lyr in self.layers.items():
-            if lyr is layer:
+            if same_layer(lyr, layer):
                 return name
         return None
 
@@ -111,7 +121,7 @@ class ArchiveSession:
     def apply_visibility(self, name: str) -> None:
         visible = self.model[name].visible
         layer = self.layers.get(name)
-        if layer is not None and layer not in self.viewer.layers:
+        if layer is not None and not any(same_layer(layer, l) for l in self.viewer.layers):
             self.forget_layer(layer)
             layer = None
             self.model[name].visible = visible

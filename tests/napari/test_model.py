@@ -1,0 +1,161 @@
+"""The widget's Qt-free state model, colours, phantom and geometry helpers: no Qt here."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from napari_medmask.model import ArchiveModel, EntryRow, group_key, group_names, natural_key
+
+
+def _model(names, **kw):
+    return ArchiveModel([EntryRow(n, voxels=10 * (i + 1), volume_ml=0.1 * (i + 1)) for i, n in enumerate(names)], **kw)
+
+
+NAMES = ["liver", "kidney_left", "kidney_right", "rib_left_1", "rib_left_2", "rib_left_10", "rib_right_1",
+         "rib_right_2", "vertebrae_C1", "vertebrae_T12", "vertebrae_L5", "ribs_left", "ribs_right", "ribs_all",
+         "lung_upper_lobe_left", "heart"]
+
+
+def test_model_module_does_not_import_qt():
+    import importlib
+    import subprocess
+
+    code = ("import sys, napari_medmask.model, medmask.core.colors, medmask.sample;"
+            "bad=[m for m in sys.modules if m.split('.')[0] in ('qtpy','PyQt6','PyQt5','PySide6','napari')];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    importlib.import_module("napari_medmask.model")
+
+
+@pytest.mark.parametrize("name,key", [
+    ("rib_left_3", "rib_left_*"), ("vertebrae_T7", "vertebrae_*"), ("vertebrae_C1", "vertebrae_*"),
+    ("kidney_left", "kidney_left/_right"), ("ribs_all", None), ("liver", None),
+    ("lung_upper_lobe_left", "lung_upper_lobe_left/_right"), ("gluteus_maximus_right", "gluteus_maximus_left/_right"),
+])
+def test_group_key(name, key):
+    assert group_key(name) == key
+
+
+def test_group_names_needs_two_members_and_sorts_naturally():
+    groups, rest = group_names(NAMES)
+    assert groups["rib_left_*"] == ["rib_left_1", "rib_left_2", "rib_left_10"]
+    assert groups["vertebrae_*"] == ["vertebrae_C1", "vertebrae_L5", "vertebrae_T12"]
+    assert groups["kidney_left/_right"] == ["kidney_left", "kidney_right"]
+    assert groups["ribs_left/_right"] == ["ribs_left", "ribs_right"]
+    assert "lung_upper_lobe_left" in rest and "liver" in rest and "ribs_all" in rest
+    assert natural_key("rib_2") < natural_key("rib_10")
+
+
+def test_tree_grouped_and_flat():
+    m = _model(NAMES)
+    keys = [(n.kind, n.key) for n in m.tree()]
+    assert ("group", "rib_left_*") in keys and ("entry", "liver") in keys
+    assert all(n.kind == "entry" for n in m.tree() if n.key == "heart")
+    m.set_grouping(False)
+    assert [n.kind for n in m.tree()] == ["entry"] * len(NAMES)
+
+
+def test_search_filter_words_and_glob():
+    m = _model(NAMES)
+    m.set_filter("rib left")
+    assert set(m.filtered_names()) == {"rib_left_1", "rib_left_2", "rib_left_10", "ribs_left"}
+    m.set_filter("rib_*_1")
+    assert set(m.filtered_names()) == {"rib_left_1", "rib_right_1"}
+    m.set_filter("KIDNEY")
+    tree = m.tree()
+    assert len(tree) == 1 and tree[0].kind == "group" and len(tree[0].children) == 2
+    m.set_filter("")
+    assert len(m.filtered_names()) == len(NAMES)
+
+
+def test_group_toggle_states_and_events():
+    m = _model(NAMES)
+    events = []
+    m.subscribe(lambda ev, names: events.append((ev, tuple(names))))
+    assert m.group_state("rib_left_*") == "unchecked"
+    changed = m.set_group_visible("rib_left_*", True)
+    assert changed == ["rib_left_1", "rib_left_2", "rib_left_10"]
+    assert m.group_state("rib_left_*") == "checked"
+    m.set_visible("rib_left_2", False)
+    assert m.group_state("rib_left_*") == "partial"
+    assert events[0] == ("visibility", ("rib_left_1", "rib_left_2", "rib_left_10"))
+    assert m.set_visible("rib_left_1", True) == []  # no change, no event
+    # a filter narrows what the group checkbox toggles
+    m.set_filter("rib_left_1")
+    m.set_group_visible("rib_left_*", False)
+    assert m["rib_left_1"].visible is False and m["rib_left_10"].visible is False
+    assert m.group_totals("kidney_left/_right") == (20 + 30, pytest.approx(0.5))
+
+
+def test_show_all_hide_all_respect_filter_and_skip_empty():
+    m = _model(NAMES)
+    m.add_entry(EntryRow("empty_one", voxels=0))
+    m.set_filter("vertebrae")
+    m.show_all()
+    assert set(m.visible_names()) == {"vertebrae_C1", "vertebrae_T12", "vertebrae_L5"}
+    m.set_filter("")
+    m.show_all()
+    assert "empty_one" not in m.visible_names() and len(m.visible_names()) == len(NAMES)
+    m.hide_all()
+    assert m.visible_names() == []
+
+
+def test_dirty_and_state_roundtrip():
+    m = _model(NAMES)
+    m.set_dirty("liver")
+    assert m.dirty_names() == ["liver"]
+    m.set_visible("heart", True)
+    m.set_filter("he")
+    m.set_grouping(False)
+    state = m.state()
+    assert state == {"visible": ["heart"], "grouping": False, "filter": "he"}
+    other = _model(NAMES)
+    other.restore(state)
+    assert other.state() == state
+    m.set_dirty("liver", False)
+    assert m.dirty_names() == []
+
+
+# colours ----------------------------------------------------------------------------------------
+def test_colors_table_and_fallback():
+    from medmask.core.colors import TOTALSEG_COLORS, color_for
+
+    assert len(TOTALSEG_COLORS) == 117
+    assert color_for("liver") == pytest.approx((221 / 255, 130 / 255, 101 / 255, 1.0), abs=1e-6)
+    assert color_for("Liver") == color_for("liver")
+    a, b = color_for("my_tumour"), color_for("my_tumour")
+    assert a == b and len(a) == 4 and all(0 <= v <= 1 for v in a)
+    assert color_for("my_tumour") != color_for("my_tumor")
+    assert color_for("rib_left_1") != color_for("rib_left_2")
+
+
+# phantom -----------------------------------------------------------------------------------------
+def test_phantom_is_deterministic_and_has_flipped_anisotropic_space():
+    from medmask.sample import ENTRY_NAMES, make_phantom, phantom_space
+
+    a = make_phantom(shape=(32, 40, 40))
+    b = make_phantom(shape=(32, 40, 40))
+    assert list(a) == list(ENTRY_NAMES) and len(a) >= 20
+    for name in a:
+        assert np.array_equal(a[name].data, b[name].data)
+        assert a[name].bbox is not None, name
+    s = phantom_space()
+    assert len(set(s.spacing)) == 3 and any(v != 0 for v in s.origin)
+    assert tuple(s.x_orientation) == (0.0, 0.0, -1.0)
+    # group entries overlap their members
+    rib = a["rib_left_3"].data.astype(bool)
+    grp = a["ribs_all"]
+    assert (grp.data[rib] == grp.mapping["rib_left_3"]).all()
+
+
+def test_display_transform_flipped_axis():
+    from napari_medmask._layers import display_transform
+    from medmask.sample import phantom_space
+
+    s = phantom_space()
+    scale, translate, axes = display_transform(s)
+    assert scale == [-2.5, 1.25, 1.75]
+    assert translate == [180.25, -95.5, -111.125]
+    assert axes == [2, 1, 0]
