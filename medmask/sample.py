@@ -75,15 +75,15 @@ def phantom_arrays(shape: Sequence[int] = DEFAULT_SHAPE) -> dict[str, np.ndarray
     c = _patient_coords(space)
     z, y, x = c
     out: dict[str, np.ndarray] = {}
-    heart = _ellipsoid(c, (15, -22, 12), (38, 32, 34))
+    heart = _ellipsoid(c, (15, -8, 12), (38, 32, 34))
     lung_r = _ellipsoid(c, (-50, 8, 45), (40, 52, 58)) & ~heart
     lung_l = _ellipsoid(c, (50, 8, 45), (37, 52, 58)) & ~heart
     liver = _ellipsoid(c, (-42, 2, -38), (55, 52, 34)) & ~lung_r & ~heart
     liver &= ~_ellipsoid(c, (-20, -40, -60), (30, 20, 25))  # a notch, so it is not a plain ellipsoid
-    spleen = _ellipsoid(c, (66, 28, -30), (17, 28, 24)) & ~lung_l
-    kidney_l = _ellipsoid(c, (46, 44, -72), (15, 17, 30))
-    kidney_r = _ellipsoid(c, (-46, 44, -80), (15, 17, 30)) & ~liver
-    aorta = (((x - 10) / 9) ** 2 + ((y - 34) / 9) ** 2 <= 1.0) & (z > -105) & (z < 60)
+    spleen = _ellipsoid(c, (66, 20, -30), (17, 28, 24)) & ~lung_l
+    kidney_l = _ellipsoid(c, (46, 24, -72), (15, 17, 30))
+    kidney_r = _ellipsoid(c, (-46, 24, -80), (15, 17, 30)) & ~liver
+    aorta = (((x - 10) / 9) ** 2 + ((y - 18) / 9) ** 2 <= 1.0) & (z > -105) & (z < 60) & ~heart
     out.update(liver=liver, spleen=spleen, kidney_left=kidney_l, kidney_right=kidney_r,
                lung_left=lung_l, lung_right=lung_r, heart=heart, aorta=aorta)
     # ribs: elliptic shells around the trunk, sloping down towards the front

@@ -106,11 +106,15 @@ def _open_dock_soon(path: str) -> None:
 
 
 def entry_rows(infos, space):
+    from medmask.core.colors import color_for
+
     from .model import EntryRow
 
     rows = []
     for info in infos:
         voxels = int(sum((info.counts or {}).values())) if info.counts is not None else 0
+        names = sorted(info.mapping, key=lambda n: info.mapping[n])
+        colors = [tuple((info.colors or {}).get(n) or color_for(n)) for n in names]
         rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
-                             labels=dict(info.mapping)))
+                             labels=dict(info.mapping), colors=colors))
     return rows

@@ -67,6 +67,7 @@ class EntryRow:
     voxels: int = 0
     volume_ml: float = 0.0
     labels: dict[str, int] = field(default_factory=dict)
+    colors: list = field(default_factory=list)  # display colours (rgba) of its labels, in label order
     visible: bool = False
     loaded: bool = False  # a layer exists for it
     dirty: bool = False  # the layer has edits not yet saved

@@ -121,6 +121,31 @@ def _series() -> dict[str, RGB]:
 TOTALSEG_COLORS: dict[str, RGB] = {**_BASE, **_series()}
 """TotalSegmentator v2 ``total`` task class name -> RGB (0..255); 117 classes."""
 
+# common names outside the v2 class list (older TotalSegmentator versions, merged structures)
+ALIASES: dict[str, RGB] = {
+    "lung_left": (181, 146, 124),
+    "lung_right": (214, 180, 158),
+    "lungs": _LUNG,
+    "lung": _LUNG,
+    "kidneys": (185, 102, 83),
+    "ribs_left": (231, 202, 128),
+    "ribs_right": (231, 202, 128),
+    "ribs_all": (231, 202, 128),
+    "ribs": (231, 202, 128),
+    "vertebrae": _BONE,
+    "spine": _BONE,
+    "bones": _BONE,
+    "skeleton": _BONE,
+    "heart_myocardium": (206, 110, 84),
+    "face": (200, 160, 140),
+    "pulmonary_artery": (0, 122, 171),
+    "kidney_cyst": (205, 205, 100),
+    "vertebrae_S": _BONE,
+    "muscles": _MUSCLE,
+    "arteries": _ARTERY,
+    "veins": _VEIN,
+}
+
 
 def normalize_name(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
@@ -138,7 +163,8 @@ def hash_color(name: str) -> RGBA:
 
 def color_for(name: str) -> RGBA:
     """RGBA floats in [0, 1] for an organ name: TotalSegmentator colour or hash colour."""
-    rgb = TOTALSEG_COLORS.get(normalize_name(name))
+    key = normalize_name(name)
+    rgb = TOTALSEG_COLORS.get(key) or ALIASES.get(key)
     if rgb is None:
         return hash_color(name)
     return (round(rgb[0] / 255, 6), round(rgb[1] / 255, 6), round(rgb[2] / 255, 6), 1.0)
@@ -148,4 +174,4 @@ def colors_for(names) -> dict[str, RGBA]:
     return {n: color_for(n) for n in names}
 
 
-__all__ = ["TOTALSEG_COLORS", "color_for", "colors_for", "hash_color", "normalize_name"]
+__all__ = ["TOTALSEG_COLORS", "ALIASES", "color_for", "colors_for", "hash_color", "normalize_name"]

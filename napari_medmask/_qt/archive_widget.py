@@ -5,10 +5,12 @@ import os
 import weakref
 
 from qtpy.QtCore import Qt
-from qtpy.QtGui import QBrush, QColor, QFont
+from qtpy.QtGui import QBrush, QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                             QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                             QWidget)
+
+from medmask.core.colors import color_for
 
 from ..session import ArchiveSession, layer_archive
 
@@ -45,7 +47,8 @@ class ArchiveWidget(QWidget):
         self.title.setWordWrap(True)
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search entries (words or glob: rib_*_3)")
+        self.search.setPlaceholderText("Search entries…")
+        self.search.setToolTip("Words (all must match: 'rib left') or a glob pattern ('vertebrae_T*', 'rib_*_3')")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
         self.group_box = QCheckBox("Group")
@@ -58,7 +61,6 @@ class ArchiveWidget(QWidget):
         self.tree.setHeaderLabels(["Entry", "Voxels", "ml"])
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -191,9 +193,9 @@ class ArchiveWidget(QWidget):
             if s is None:
                 return
             m = s.model
-            total = sum(r.volume_ml for r in m)
-            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries, {_fmt_ml(total)} ml "
-                               f"(spacing {' x '.join(f'{v:g}' for v in s.space.spacing)} mm)")
+            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries, "
+                               f"{' x '.join(str(int(v)) for v in s.space.shape)} voxels of "
+                               f"{' x '.join(f'{v:g}' for v in s.space.spacing)} mm")
             self.title.setToolTip(s.path)
             for node in m.tree():
                 if node.kind == "group":
@@ -223,10 +225,23 @@ class ArchiveWidget(QWidget):
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setIcon(0, self._swatch(row.colors[0] if row.colors else color_for(name)))
         labels = ", ".join(f"{k}={v}" for k, v in row.labels.items())
         item.setToolTip(0, f"{name}\nlabels: {labels}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml")
         self._entry_items[name] = item
         return item
+
+    _swatches: dict = {}
+
+    @classmethod
+    def _swatch(cls, rgba) -> QIcon:
+        key = tuple(round(float(c), 3) for c in rgba)
+        icon = cls._swatches.get(key)
+        if icon is None:
+            pix = QPixmap(12, 12)
+            pix.fill(QColor.fromRgbF(*[float(c) for c in key[:3]], 1.0))
+            icon = cls._swatches[key] = QIcon(pix)
+        return icon
 
     def refresh(self) -> None:
         """Update check states, counts and edit marks without rebuilding."""
