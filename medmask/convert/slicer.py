@@ -374,12 +374,14 @@ def seg_to_masks(seg: SegNrrd, *, path=None) -> list[tuple[str, Any]]:
     from ..core.segmask import SegmentationMask
 
     out: list[tuple[str, Any]] = []
-    if seg.has_medmask_tags and all(TAG_ENTRY in s["tags"] for s in seg.segments):
-        groups: dict[str, list[dict[str, Any]]] = {}
+    if seg.has_medmask_tags:
+        groups: dict[str | None, list[dict[str, Any]]] = {}
         for s in seg.segments:
-            groups.setdefault(s["tags"][TAG_ENTRY], []).append(s)
+            groups.setdefault(s["tags"].get(TAG_ENTRY), []).append(s)
+        if list(groups) == [None]:  # written from a single .msk
+            return [(None, _rebuild_mask(seg, seg.segments, path))]
         for entry, segs in groups.items():
-            out.append((entry, _rebuild_mask(seg, segs, path)))
+            out.append((entry if entry is not None else "mask", _rebuild_mask(seg, segs, path)))
         return out
     used: set[str] = set()
     for s in seg.segments:
