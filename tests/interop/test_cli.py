@@ -1,0 +1,165 @@
+"""The ``medmask`` command as a user runs it: a subprocess, its exit code, stdout and stderr."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medmask import MaskArchive, load_mask
+
+from interop_helpers import write_case, write_multilabel
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args, cwd=None, ok=True):
+    proc = subprocess.run([sys.executable, "-m", "medmask", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or REPO, timeout=300)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def assert_one_line_error(proc, *fragments, code=None):
+    assert proc.returncode != 0
+    if code is not None:
+        assert proc.returncode == code
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr
+    assert err.count("\n") == 0 or err.startswith("usage:"), err
+    last = err.splitlines()[-1]
+    assert last.startswith("medmask"), last
+    for frag in fragments:
+        assert frag in last, last
+
+
+@pytest.fixture
+def case(tmp_path):
+    src = tmp_path / "case"
+    write_case(src, "oblique")
+    return src
+
+
+def test_help_has_examples():
+    out = run("--help").stdout
+    assert "examples:" in out and "medmask convert" in out
+    for cmd in ("convert", "info", "extract", "verify", "batch"):
+        assert "examples:" in run(cmd, "--help").stdout
+
+
+def test_no_command_is_a_usage_error():
+    proc = run(ok=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_convert_info_extract_verify(tmp_path, case):
+    out = run("convert", case, tmp_path / "c.mska").stdout
+    assert "wrote" in out
+    info = run("info", tmp_path / "c.mska").stdout
+    for word in ("liver", "spleen", "empty_organ", "spacing", "origin (LPS", "codec", "4 entries"):
+        assert word in info
+    d = json.loads(run("info", "--json", tmp_path / "c.mska").stdout)
+    assert {e["name"] for e in d["entries"]} == {"liver", "spleen", "tumor", "empty_organ"}
+    assert d["space"]["shape"] == [11, 17, 13]
+    run("extract", tmp_path / "c.mska", "liver", "spleen", "-o", tmp_path / "two.mska")
+    with MaskArchive(tmp_path / "two.mska") as ar:
+        assert ar.all_names() == ["liver", "spleen"]
+    run("extract", tmp_path / "c.mska", "liver", "-o", tmp_path / "liver.nii.gz")
+    img = nib.load(str(tmp_path / "liver.nii.gz"))
+    orig = nib.load(str(case / "liver.nii.gz"))
+    assert np.array_equal(img.affine, orig.affine)
+    assert np.array_equal(np.asanyarray(img.dataobj), np.asanyarray(orig.dataobj))
+    run("extract", tmp_path / "c.mska", "liver", "spleen", "-o", tmp_path / "two.seg.nrrd")
+    out = run("verify", tmp_path / "c.mska", tmp_path / "two.mska").stdout
+    assert "2 of 2 files OK" in out
+
+
+def test_convert_every_direction(tmp_path, case):
+    run("convert", case, tmp_path / "c.mska")
+    run("convert", tmp_path / "c.mska", tmp_path / "c.seg.nrrd")
+    run("convert", tmp_path / "c.seg.nrrd", tmp_path / "d.mska")
+    run("convert", tmp_path / "d.mska", tmp_path / "folder")
+    for f in case.glob("*.nii.gz"):
+        a, b = nib.load(str(f)), nib.load(str(tmp_path / "folder" / f.name))
+        assert np.array_equal(a.affine, b.affine)
+        assert np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj))
+    write_multilabel(tmp_path / "ml.nii.gz", "flipped")
+    (tmp_path / "n.json").write_text('{"1": "liver", "3": "spleen", "7": "dot"}')
+    run("convert", tmp_path / "ml.nii.gz", tmp_path / "ml.msk", "--labels", tmp_path / "n.json")
+    assert load_mask(tmp_path / "ml.msk").mapping.to_dict() == {"liver": 1, "spleen": 3, "dot": 7}
+    run("convert", tmp_path / "ml.msk", tmp_path / "ml.seg.nrrd")
+    run("convert", tmp_path / "ml.seg.nrrd", tmp_path / "ml2.msk")
+    assert load_mask(tmp_path / "ml2.msk").same_content(load_mask(tmp_path / "ml.msk"))
+    run("convert", tmp_path / "ml2.msk", tmp_path / "ml2.nii.gz")
+    a, b = nib.load(str(tmp_path / "ml.nii.gz")), nib.load(str(tmp_path / "ml2.nii.gz"))
+    assert np.array_equal(a.affine, b.affine) and a.get_data_dtype() == b.get_data_dtype()
+
+
+def test_bad_paths_give_one_line_errors(tmp_path, case):
+    assert_one_line_error(run("convert", tmp_path / "missing", tmp_path / "x.mska", ok=False), "no such")
+    assert_one_line_error(run("info", tmp_path / "missing.mska", ok=False), "missing.mska")
+    assert_one_line_error(run("convert", case, tmp_path / "x.weird", ok=False), "cannot tell the format")
+    run("convert", case, tmp_path / "c.mska")
+    assert_one_line_error(run("extract", tmp_path / "c.mska", "kidney", "-o", tmp_path / "k.mska", ok=False),
+                          "kidney")
+    assert_one_line_error(run("convert", tmp_path / "c.mska", tmp_path / "c.mska", ok=False))
+    assert_one_line_error(run("convert", case, tmp_path / "m.nii.gz", "--labels", "nonsense", ok=False),
+                          "nonsense")
+
+
+def test_usage_errors_exit_2(tmp_path):
+    proc = run("convert", "only-one-arg", ok=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = run("batch", "a", "b", "-j", "many", ok=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_corrupt_files(tmp_path, case):
+    (tmp_path / "junk.mska").write_bytes(b"this is not an archive at all")
+    assert_one_line_error(run("info", tmp_path / "junk.mska", ok=False), "junk.mska")
+    assert_one_line_error(run("convert", tmp_path / "junk.mska", tmp_path / "o.seg.nrrd", ok=False), "junk.mska")
+    (tmp_path / "junk.nii.gz").write_bytes(b"\x1f\x8b\x08garbage")
+    assert_one_line_error(run("convert", tmp_path / "junk.nii.gz", tmp_path / "o.msk", ok=False), "junk.nii.gz")
+    (tmp_path / "junk.seg.nrrd").write_bytes(b"NRRD0004\nsizes: 1 2\n")
+    assert_one_line_error(run("convert", tmp_path / "junk.seg.nrrd", tmp_path / "o.mska", ok=False), "junk.seg.nrrd")
+    # flip bytes inside an entry: verify reports it, exit 1, no traceback
+    run("convert", case, tmp_path / "c.mska")
+    raw = bytearray((tmp_path / "c.mska").read_bytes())
+    with MaskArchive(tmp_path / "c.mska") as ar:
+        info = ar.entry_info("liver")
+    raw[info.offset + info.length // 2] ^= 0xFF
+    (tmp_path / "bad.mska").write_bytes(bytes(raw))
+    proc = run("verify", tmp_path / "c.mska", tmp_path / "bad.mska", ok=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
+    assert "OK    " in proc.stdout and "FAIL  " in proc.stdout and "bad.mska" in proc.stdout
+    # truncated file
+    (tmp_path / "cut.mska").write_bytes((tmp_path / "c.mska").read_bytes()[:50])
+    assert_one_line_error(run("info", tmp_path / "cut.mska", ok=False), "cut.mska")
+
+
+def test_console_script_installed():
+    exe = Path(sys.executable).parent / "medmask"
+    if not exe.exists():
+        pytest.skip("medmask console script not installed in this environment")
+    proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "convert" in proc.stdout
+
+
+def test_batch_command(tmp_path, case):
+    root = tmp_path / "ds"
+    for c in ("c1", "c2"):
+        write_case(root / c / "segmentations", "flipped")
+    (root / "broken").mkdir()
+    (root / "broken" / "x.nii.gz").write_bytes(b"nope")
+    proc = run("batch", root, tmp_path / "out", ok=False)
+    assert proc.returncode == 1
+    assert "2 converted" in proc.stdout and "1 failed" in proc.stdout and "broken" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    proc = run("batch", root, tmp_path / "out", "--json", ok=False)
+    d = json.loads(proc.stdout)
+    assert d["skipped"] == 2 and d["failed"] == 1
