@@ -1,0 +1,138 @@
+"""Fuzz the .msk/.mska readers (both format versions) for a bounded time. Not run in CI.
+
+    python benchmarks/fuzz_formats.py --seconds 300 [--atheris]
+
+Phase 1 (deterministic): every truncation and every byte XOR {0x01,0x80,0xff} of valid
+v1/v2 files (incl. the 0.1.3 compat files) and the hand-made hostile files.
+Phase 2 (random, until --seconds): multi-byte damage of valid files, and re-crafted v2
+files whose index JSON is randomly edited but checksummed correctly. With --atheris the
+random phase is driven by atheris (coverage-guided) instead of the built-in mutator.
+Any exception other than a MedMaskError naming the file, or a traced allocation beyond
+hostile.memory_cap(), is a finding; the script prints them and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tests.reliability import hostile as H  # noqa: E402
+
+findings: list[str] = []
+stats = {"cases": 0, "ok": 0, "errors": 0, "v1_silently_different": 0, "max_peak_bytes": 0, "max_peak_file": 0}
+
+
+def check(path: str, data: bytes, label: str, original: str | None = None, measure: bool = False) -> None:
+    H.write(path, data)
+    stats["cases"] += 1
+    try:
+        if measure:
+            (kind, value), peak = H.measured_outcome(path)
+            if peak > stats["max_peak_bytes"]:
+                stats["max_peak_bytes"], stats["max_peak_file"] = peak, len(data)
+            if peak > H.memory_cap(len(data)):
+                findings.append(f"{label}: {peak} bytes traced for a {len(data)}-byte file")
+        else:
+            kind, value = H.outcome(path)
+    except Exception as exc:  # noqa: BLE001 - anything but MedMaskError is a finding
+        findings.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
+        return
+    stats["ok" if kind == "ok" else "errors"] += 1
+    if kind == "ok" and original is not None and value != original:
+        if ".v2" in label or "v2." in label:
+            findings.append(f"{label}: damaged v2 file read without error")
+        else:
+            stats["v1_silently_different"] += 1
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--atheris", action="store_true", help="coverage-guided random phase (pip install atheris)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    end = time.monotonic() + args.seconds
+    d = tempfile.mkdtemp(prefix="medmask-fuzz-")
+    files = {k: (p, open(p, "rb").read()) for k, p in H.make_samples(d).items()}
+    for p in H.compat_files():
+        files["compat " + os.path.basename(p)] = (p, open(p, "rb").read())
+    originals = {k: H.outcome(p)[1] for k, (p, _) in files.items()}
+    t0 = time.monotonic()
+    for k, (p, data) in files.items():
+        ext = p.rsplit(".", 1)[1]
+        target = os.path.join(d, f"case.{ext}")
+        for label, mutated in list(H.truncations(data)) + list(H.flips(data)):
+            check(target, mutated, f"{k} {label}", originals[k])
+    for label, data, ext in H.hostile_cases():
+        check(os.path.join(d, f"case.{ext}"), data, label, measure=True)
+    det = dict(stats, seconds=round(time.monotonic() - t0, 1))
+    print("deterministic phase:", json.dumps(det))
+
+    rng = random.Random(args.seed)
+    v2docs = {k: H.valid_v2_doc(files[k][0]) for k in ("v2.msk", "v2.mska")}
+    leaves = [None, True, -1, 0, 1, 255, 256, 2**32, 2**64, 10**30, 1.5, float("nan"), "", "zstd", "uint8", [], {}, [0, 1], [[0, 1]] * 3,
+              {"id": "rle-zstd"}, {"x": 1}, "\u00b2"]
+
+    def random_case(r: random.Random) -> tuple[str, bytes, str]:
+        if r.random() < 0.5:
+            k = r.choice(list(files))
+            p, data = files[k]
+            buf = bytearray(data)
+            for _ in range(r.randint(1, 8)):
+                op = r.random()
+                i = r.randrange(len(buf))
+                if op < 0.6:
+                    buf[i] ^= r.randint(1, 255)
+                elif op < 0.8:
+                    del buf[i:i + r.randint(1, 16)]
+                else:
+                    buf[i:i] = bytes(r.randint(0, 255) for _ in range(r.randint(1, 16)))
+                if not buf:
+                    break
+            return f"{k} random damage", bytes(buf), p.rsplit(".", 1)[1]
+        k = r.choice(list(v2docs))
+        doc, payloads, magic = v2docs[k]
+        doc = json.loads(json.dumps(doc))
+        for _ in range(r.randint(1, 3)):
+            entries = doc.get("entries") if isinstance(doc.get("entries"), list) else []
+            target = r.choice([doc, doc.get("space")] + [e for e in entries if isinstance(e, dict)])
+            if isinstance(target, dict) and target:
+                target[r.choice(list(target))] = r.choice(leaves)
+        return f"{k} crafted index", H.craft_v2(doc, payloads, magic=magic), k.rsplit(".", 1)[1]
+
+    t1 = time.monotonic()
+    before = stats["cases"]
+    if args.atheris:
+        import atheris
+
+        def one_input(data: bytes) -> None:
+            if time.monotonic() > end:
+                raise SystemExit(0)
+            fdp = atheris.FuzzedDataProvider(data)
+            label, blob, ext = random_case(random.Random(fdp.ConsumeInt(8)))
+            check(os.path.join(d, f"case.{ext}"), blob, label + " (atheris)", measure=fdp.ConsumeBool())
+        atheris.Setup([sys.argv[0], "-rss_limit_mb=4096"], one_input)
+        try:
+            atheris.Fuzz()
+        except SystemExit:
+            pass
+    else:
+        while time.monotonic() < end:
+            label, blob, ext = random_case(rng)
+            check(os.path.join(d, f"case.{ext}"), blob, label, measure=rng.random() < 0.2)
+    rnd = {"cases": stats["cases"] - before, "seconds": round(time.monotonic() - t1, 1)}
+    print("random phase:", json.dumps(rnd))
+    print("total:", json.dumps(stats))
+    for f in findings[:50]:
+        print("FINDING", f)
+    print(f"{len(findings)} findings")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
