@@ -27,6 +27,7 @@ EXTENT_MM = (240.0, 160.0, 224.0)
 DEFAULT_SHAPE = (96, 128, 128)
 ORIGIN = (-111.125, -95.5, 180.25)  # LPS mm of voxel (0, 0, 0): head end, right, anterior
 N_RIBS = 6
+PHANTOM_VERSION = 2  # bump when the shapes change
 
 ORGANS = ("liver", "spleen", "kidney_left", "kidney_right", "lung_left", "lung_right", "heart", "aorta")
 RIBS = tuple(f"rib_{side}_{k}" for side in ("left", "right") for k in range(1, N_RIBS + 1))
@@ -109,7 +110,7 @@ def make_phantom(path: str | os.PathLike | None = None, shape: Sequence[int] = D
 
     space = phantom_space(shape)
     arrays = phantom_arrays(shape)
-    meta = {"source": "medmask synthetic phantom", "phantom_version": 1}
+    meta = {"source": "medmask synthetic phantom", "phantom_version": PHANTOM_VERSION}
     masks: dict[str, SegmentationMask] = {}
     for name, arr in arrays.items():
         masks[name] = SegmentationMask(arr.astype(np.uint8), {name: 1}, space=space,
@@ -146,4 +147,4 @@ def write_phantom(masks, path: str | os.PathLike) -> str:
 
 
 __all__ = ["make_phantom", "phantom_arrays", "phantom_space", "write_phantom", "ENTRY_NAMES",
-           "ORGANS", "RIBS", "GROUPS"]
+           "ORGANS", "RIBS", "GROUPS", "PHANTOM_VERSION"]

@@ -9,7 +9,9 @@ def phantom_path() -> str:
     """Where the sample archive lives (regenerated when missing; deterministic content)."""
     folder = os.path.join(tempfile.gettempdir(), f"napari-medmask-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
     os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, "phantom.mska")
+    from medmask.sample import PHANTOM_VERSION
+
+    return os.path.join(folder, f"phantom-v{PHANTOM_VERSION}.mska")
 
 
 def ensure_phantom(path: str | None = None) -> str:

@@ -88,9 +88,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m napari_medmask.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder (phantom.mska and conversions go here)")
     parser.add_argument("--screenshot", help="save a full-window PNG here and exit")
+    parser.add_argument("--skip-convert", action="store_true", help="do not run the conversion examples")
     args = parser.parse_args(argv)
     path = build(args.out)
-    convert_examples(path, args.out)
+    if not args.skip_convert:
+        convert_examples(path, args.out)
     viewer = show(path, args.screenshot)
     if viewer is not None:
         import napari
