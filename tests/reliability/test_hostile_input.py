@@ -132,8 +132,8 @@ def test_random_multi_byte_damage(tmp_path_factory, samples, edits, cut, label):
         buf = buf[: cut % len(buf)]
     p = H.write(str(tmp_path_factory.mktemp("m") / f"f.{label.rsplit('.', 1)[1]}"), bytes(buf))
     kind, value = H.outcome(p)
-    if label.startswith("v2"):
-        assert kind == "error"
+    if label.startswith("v2"):  # edits may cancel out (same byte, same XOR twice): then it is the original
+        assert kind == "error" or (bytes(buf) == data and value == digest)
 
 
 # --- correct reads: what is written is what is read ------------------------------------------
