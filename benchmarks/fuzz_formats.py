@@ -111,12 +111,15 @@ def main() -> int:
         import atheris
 
         def one_input(data: bytes) -> None:
-            if time.monotonic() > end:
-                raise SystemExit(0)
+            if time.monotonic() > end:  # atheris treats SystemExit as a crash: report and leave directly
+                report(stats["cases"] - before, t1)
+                sys.stdout.flush()
+                os._exit(1 if findings else 0)
             fdp = atheris.FuzzedDataProvider(data)
             label, blob, ext = random_case(random.Random(fdp.ConsumeInt(8)))
             check(os.path.join(d, f"case.{ext}"), blob, label + " (atheris)", measure=fdp.ConsumeBool())
-        atheris.Setup([sys.argv[0], "-rss_limit_mb=4096"], one_input)
+        # not instrumented (the readers are mostly numpy/zstd C code): atheris drives the seeds
+        atheris.Setup([sys.argv[0], "-rss_limit_mb=4096", f"-artifact_prefix={d}/"], one_input)
         try:
             atheris.Fuzz()
         except SystemExit:
@@ -125,13 +128,16 @@ def main() -> int:
         while time.monotonic() < end:
             label, blob, ext = random_case(rng)
             check(os.path.join(d, f"case.{ext}"), blob, label, measure=rng.random() < 0.2)
-    rnd = {"cases": stats["cases"] - before, "seconds": round(time.monotonic() - t1, 1)}
-    print("random phase:", json.dumps(rnd))
+    report(stats["cases"] - before, t1)
+    return 1 if findings else 0
+
+
+def report(random_cases: int, t1: float) -> None:
+    print("random phase:", json.dumps({"cases": random_cases, "seconds": round(time.monotonic() - t1, 1)}))
     print("total:", json.dumps(stats))
     for f in findings[:50]:
         print("FINDING", f)
     print(f"{len(findings)} findings")
-    return 1 if findings else 0
 
 
 if __name__ == "__main__":
