@@ -81,7 +81,8 @@ def _gunzip(raw: bytes) -> bytes:
         if not d.eof:
             raise zlib.error("truncated gzip stream")
         raw = d.unused_data.lstrip(b"\x00")
-    return b"".join(parts)
+    parts = [p for p in parts if p]
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
@@ -176,12 +177,26 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, An
         raise ConversionError(f"data type {dtype} cannot hold labels", path)
     space = space_from_ras_affine(img.affine, shape, path=path)
     try:
-        data = np.asanyarray(img.dataobj)
+        data = _voxels(img, shape)
     except Exception as exc:
         raise ConversionError(f"cannot read the voxel data ({exc})", path) from None
-    data = data.reshape(shape)
     data = _as_labels(data, path)
     return np.ascontiguousarray(data.transpose(2, 1, 0)), space, header_record(img), img
+
+
+def _voxels(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> np.ndarray:
+    """The voxel array (nibabel i, j, k order); a view of the inflated bytes when no scaling applies."""
+    proxy = img.dataobj
+    buf = getattr(getattr(proxy, "file_like", None), "getbuffer", None)
+    slope, inter = getattr(proxy, "slope", 1.0), getattr(proxy, "inter", 0.0)
+    if buf is not None and slope == 1 and inter == 0 and getattr(proxy, "order", "F") == "F":
+        dtype = img.get_data_dtype()
+        count = int(np.prod(shape))
+        offset = int(proxy.offset)
+        raw = buf()
+        if offset + count * dtype.itemsize <= len(raw):
+            return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
+    return np.asanyarray(proxy).reshape(shape)
 
 
 def _as_labels(data: np.ndarray, path) -> np.ndarray:
@@ -512,6 +527,22 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     return ref, files
 
 
+def _fast_bbox(data: np.ndarray):
+    """Half-open bbox of the non-zero voxels without a full-size temporary (None if empty)."""
+    from ..core.geometry import compute_bbox
+
+    if data.dtype.kind not in "bu":
+        return compute_bbox(data)
+    box = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        proj = np.flatnonzero(data.max(axis=other)) if data.size else np.array([], int)
+        if proj.size == 0:
+            return None
+        box.append((int(proj[0]), int(proj[-1]) + 1))
+    return tuple(box)
+
+
 def binary_file_mask(path: str | os.PathLike, space: Space):
     """One file of a mask folder as a crop-backed SegmentationMask on ``space``.
 
@@ -526,7 +557,7 @@ def binary_file_mask(path: str | os.PathLike, space: Space):
     data, fspace, rec, _img = read_nifti(path)
     if tuple(fspace.shape) != tuple(space.shape):
         raise ConversionError(f"shape {nifti_shape(fspace)} differs from {nifti_shape(space)}", path)
-    bbox = compute_bbox(data)
+    bbox = _fast_bbox(data)
     crop = np.ascontiguousarray(data[bbox_slices(bbox)]) if bbox is not None else None
     present: list[int] = []
     if crop is not None:
