@@ -124,7 +124,8 @@ def cmd_info(args) -> int:
             print("  " + "  ".join(str(c).ljust(w) if i != 2 else str(c).rjust(w)
                                    for i, (c, w) in enumerate(zip(r, widths))).rstrip())
         total = sum(e["stored_bytes"] for e in d["entries"])
-        print(f"  {len(rows)} entries, {_human(total)} of entry data in {_human(d['file_bytes'])}")
+        print(f"  {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}, {_human(total)} of entry data "
+              f"in {_human(d['file_bytes'])}")
     return 0
 
 

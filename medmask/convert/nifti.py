@@ -102,7 +102,8 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     except PermissionError as exc:
         raise ConversionError(f"cannot read ({exc.strerror})", path) from None
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
-        raise ConversionError(f"not a readable NIfTI file ({type(exc).__name__}: {exc})", path) from None
+        detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file")
+        raise ConversionError(f"not a readable NIfTI file ({detail})", path) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
     return img
