@@ -289,6 +289,11 @@ def read_seg_nrrd(path: str | os.PathLike) -> SegNrrd:
     if layers.dtype.kind == "b":
         layers = layers.astype(np.uint8)
     segments = _parse_segments(header, n_layers=layers.shape[0], path=path)
+    if not segments and layers.shape[0] == 1:  # a plain labelmap .nrrd: one segment per value present
+        values = np.unique(layers[0])
+        segments = [{"index": n, "id": f"label_{int(v)}", "name": f"label_{int(v)}", "layer": 0,
+                     "label_value": int(v), "color": None, "tags": {}, "extent": None}
+                    for n, v in enumerate(v for v in values if v)]
     for s in segments:
         if not 0 <= s["layer"] < layers.shape[0]:
             raise ConversionError(f"segment {s['name']!r} is in layer {s['layer']}, the file has "

@@ -190,3 +190,18 @@ def test_totalsegmentator_case_to_slicer(tmp_path, totalseg_dir):
         for name in ("liver", "colon", "spleen", "femur_right", "gluteus_medius_right"):
             got = slicerio.segment_mask(seg, _segment(seg, name)["id"])
             assert np.array_equal(got, ar.load_segmask(name).data.transpose(2, 1, 0)), name
+
+
+def test_plain_labelmap_nrrd_becomes_one_entry_per_value(tmp_path):
+    import nrrd
+
+    data = np.zeros((4, 5, 6), np.uint8)  # C order: (k, j, i)
+    data[1:3, 1:4, 2:5] = 2
+    data[3, 4, 5] = 9
+    nrrd.write(str(tmp_path / "lm.nrrd"), data, {"space": "left-posterior-superior", "space directions": np.diag([1.0, 2, 3]),
+                                                  "space origin": np.zeros(3)}, index_order="C")
+    seg_nrrd_to_archive(tmp_path / "lm.nrrd", tmp_path / "lm.mska")
+    with MaskArchive(tmp_path / "lm.mska") as ar:
+        assert ar.all_names() == ["label_2", "label_9"]
+        assert np.array_equal(ar.load_segmask("label_2").data, data == 2)
+        np.testing.assert_allclose(ar.space.spacing, [3, 2, 1])
