@@ -72,6 +72,45 @@ def convert(folder: Path, out: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
+def child_full(archive: str) -> dict:
+    """The alternative without cropping, in a fresh process: every non-empty organ as a full volume."""
+    import psutil
+    from qtpy.QtWidgets import QApplication
+
+    import napari
+
+    from medmask import MaskArchive
+    from napari_medmask._layers import mask_to_layer_data
+
+    proc = psutil.Process()
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1400, 850)
+
+    def draw():
+        QApplication.processEvents()
+        viewer.screenshot(canvas_only=True, flash=False)
+
+    draw()
+    rss0 = proc.memory_info().rss
+    t = time.perf_counter()
+    full_bytes = 0
+    n = 0
+    with MaskArchive(archive) as ar:
+        for info in ar.entries():
+            if info.bbox is None:
+                continue
+            data, kwargs, _ = mask_to_layer_data(ar.load_segmask(info.name), name=info.name, crop=False)
+            full_bytes += data.nbytes
+            n += 1
+            viewer.add_labels(data, **kwargs)
+    draw()
+    t_full = time.perf_counter() - t
+    rss1 = proc.memory_info().rss
+    viewer.close()
+    return {"full_open_s": t_full, "rss_full_mb": (rss1 - rss0) / 2**20, "full_data_mb": full_bytes / 2**20,
+            "full_layers": n}
+
+
 def child(archive: str) -> dict:
     """One measured run in this (fresh) process; returns the figures as a dict."""
     import numpy as np
@@ -107,36 +146,36 @@ def child(archive: str) -> dict:
     assert len(layers) == len(non_empty), (len(layers), len(non_empty))
     crop_bytes = sum(l.data.nbytes for l in layers)
 
-    def timed(fn):
+    def timed(fn, render=True):
         t = time.perf_counter()
         fn()
-        draw()
+        if render:
+            draw()
         return time.perf_counter() - t
+
+    groups = widget.model.groups()
+    group = max(groups, key=lambda k: sum(not widget.model[m].empty for m in groups[k]))
+    n_group = sum(not widget.model[m].empty for m in groups[group])
 
     big = sorted(non_empty, key=lambda n: -widget.model[n].voxels)
     entry, lazy = big[0], big[1]
     t_entry = timed(lambda: widget.set_entry_visible(entry, False)) + timed(
         lambda: widget.set_entry_visible(entry, True))
-    t_group = timed(lambda: widget.set_group_visible("rib_left_*", False)) + timed(
-        lambda: widget.set_group_visible("rib_left_*", True))
+    t_entry_nr = timed(lambda: widget.set_entry_visible(entry, False), False) + timed(
+        lambda: widget.set_entry_visible(entry, True), False)
+    t_group = timed(lambda: widget.set_group_visible(group, False)) + timed(
+        lambda: widget.set_group_visible(group, True))
+    t_group_nr = timed(lambda: widget.set_group_visible(group, False), False) + timed(
+        lambda: widget.set_group_visible(group, True), False)
+    draw()
+    t_render = timed(lambda: None)
     viewer.layers.remove(viewer.layers[lazy])
     t_lazy = timed(lambda: widget.set_entry_visible(lazy, True))
-    # the alternative: every organ as a full-volume layer
-    with MaskArchive(archive) as ar:
-        rss2 = proc.memory_info().rss
-        t = time.perf_counter()
-        full_bytes = 0
-        for name in non_empty:
-            data, kwargs, _ = mask_to_layer_data(ar.load_segmask(name), name=name + " (full)", crop=False)
-            full_bytes += data.nbytes
-            viewer.add_labels(data, **kwargs)
-        draw()
-        t_full = time.perf_counter() - t
-        rss3 = proc.memory_info().rss
     viewer.close()
     return {"open_s": t_open, "toggle_entry_s": t_entry, "toggle_group_s": t_group, "lazy_create_s": t_lazy,
+            "toggle_entry_nr_s": t_entry_nr, "toggle_group_nr_s": t_group_nr, "render_s": t_render,
+            "group": group, "group_n": n_group,
             "rss_open_mb": (rss1 - rss0) / 2**20, "crop_data_mb": crop_bytes / 2**20,
-            "full_open_s": t_full, "rss_full_mb": (rss3 - rss2) / 2**20, "full_data_mb": full_bytes / 2**20,
             "layers": len(layers), "entries": len(widget.model), "entry": entry, "lazy": lazy}
 
 
@@ -145,9 +184,10 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print("RESULT " + json.dumps(child(args.child)))
+        print("RESULT " + json.dumps(child_full(args.child) if args.full else child(args.child)))
         return 0
     if not os.environ.get("DISPLAY"):
         print("needs a display: run under xvfb-run -a -s '-screen 0 1400x900x24'", file=sys.stderr)
@@ -162,27 +202,37 @@ def main(argv=None) -> int:
         runs = []
         env = {**os.environ, "QT_API": os.environ.get("QT_API", "pyqt6")}
         for i in range(args.runs):
-            res = subprocess.run([sys.executable, __file__, "--child", str(archive)], capture_output=True,
-                                 text=True, env=env, timeout=900)
-            line = [l for l in res.stdout.splitlines() if l.startswith("RESULT ")]
-            if res.returncode != 0 or not line:
-                print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)
-                return 1
-            runs.append(json.loads(line[0][7:]))
-            print(f"run {i + 1}/{args.runs}: open {runs[-1]['open_s']:.2f} s", flush=True)
-    med = {k: statistics.median(r[k] for r in runs) if not isinstance(v, str) else v for k, v in runs[0].items()}
+            result = {}
+            for extra in ([], ["--full"]):
+                res = subprocess.run([sys.executable, __file__, "--child", str(archive), *extra],
+                                     capture_output=True, text=True, env=env, timeout=900)
+                line = [l for l in res.stdout.splitlines() if l.startswith("RESULT ")]
+                if res.returncode != 0 or not line:
+                    print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)
+                    return 1
+                result.update(json.loads(line[0][7:]))
+            runs.append(result)
+            print(f"run {i + 1}/{args.runs}: open {result['open_s']:.2f} s (full volumes {result['full_open_s']:.2f} s)",
+                  flush=True)
+    med = {k: statistics.median(r[k] for r in runs) if isinstance(v, float) else v for k, v in runs[0].items()}
     rows = [
         ("viewer.open -> all non-empty organs drawn", f"{med['open_s']:.2f} s", f"{int(med['layers'])} cropped layers"),
         ("toggle one entry (hide + show, rendered)", f"{med['toggle_entry_s'] * 1000:.0f} ms", med["entry"]),
-        ("toggle a group (hide + show, rendered)", f"{med['toggle_group_s'] * 1000:.0f} ms", "rib_left_*, 12 layers"),
+        ("toggle one entry (hide + show, layers only)", f"{med['toggle_entry_nr_s'] * 1000:.1f} ms", med["entry"]),
+        ("toggle a group (hide + show, rendered)", f"{med['toggle_group_s'] * 1000:.0f} ms",
+         f"{med['group']}, {med['group_n']} non-empty layers"),
+        ("toggle a group (hide + show, layers only)", f"{med['toggle_group_nr_s'] * 1000:.1f} ms", med["group"]),
+        ("one canvas render (software GL, 1400x850)", f"{med['render_s'] * 1000:.0f} ms", "for scale"),
         ("first check of an entry (lazy layer)", f"{med['lazy_create_s'] * 1000:.0f} ms", med["lazy"]),
         ("RSS growth, cropped layers", f"{med['rss_open_mb']:.0f} MiB", f"layer data {med['crop_data_mb']:.1f} MiB"),
-        ("RSS growth, 117 full-volume layers", f"{med['rss_full_mb']:.0f} MiB",
-         f"layer data {med['full_data_mb']:.0f} MiB; added in {med['full_open_s']:.1f} s"),
+        (f"RSS growth, {med['full_layers']} full-volume layers instead", f"{med['rss_full_mb']:.0f} MiB",
+         f"layer data {med['full_data_mb']:.0f} MiB; drawn in {med['full_open_s']:.1f} s"),
     ]
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
-    print(f"\nnapari plugin, totalseg_s0000, median of {args.runs} runs")
+    print(f"\nnapari plugin, totalseg_s0000 ({int(med['entries'])} entries, {int(med['layers'])} non-empty), "
+          f"median of {args.runs} runs; 117 full uint8 volumes would hold "
+          f"{conv['organs'] * conv['full_volume_bytes'] / 2**20:.0f} MiB of layer data")
     print(f"{'measure':<{w0}}  {'value':>{w1}}  notes")
     print(f"{'-' * w0}  {'-' * w1}  -----")
     for a, b, c in rows:

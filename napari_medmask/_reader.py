@@ -8,6 +8,8 @@ from ._layers import mask_to_layer_data, volume_ml
 
 PLUGIN_NAME = "medmask"  # npe2 requires the manifest name to equal the distribution name
 AUTO_DOCK_ENV = "NAPARI_MEDMASK_AUTO_DOCK"  # "0" disables opening the dock widget on read
+MAX_INITIAL_ENV = "NAPARI_MEDMASK_MAX_LAYERS"  # entries drawn when an archive opens (largest first)
+MAX_INITIAL_LAYERS = 64  # napari spends ~0.3 s per layer; the rest are listed, one click away
 EMPTY = [(None,)]  # napari's "read fine, nothing to add" sentinel
 
 
@@ -64,12 +66,23 @@ def archive_layers(path: str, *, which: str = "initial") -> tuple[list, Any]:
     with MaskArchive(path, "r") as archive:
         infos = archive.entries()
         names = {i.name for i in infos}
-        for info in infos:
-            if which == "initial" and (info.bbox is None or is_aggregate(info, names)):
-                continue
+        chosen = [i for i in infos if which != "initial" or (i.bbox is not None and not is_aggregate(i, names))]
+        if which == "initial":
+            limit = max_initial_layers()
+            if len(chosen) > limit:
+                keep = {i.name for i in sorted(chosen, key=lambda i: -sum((i.counts or {}).values()))[:limit]}
+                chosen = [i for i in chosen if i.name in keep]
+        for info in chosen:
             mask = archive.load_segmask(info.name)
             layers.append(mask_to_layer_data(mask, name=info.name, archive=path, entry=info.name))
     return layers, infos
+
+
+def max_initial_layers() -> int:
+    try:
+        return max(0, int(os.environ.get(MAX_INITIAL_ENV, MAX_INITIAL_LAYERS)))
+    except ValueError:
+        return MAX_INITIAL_LAYERS
 
 
 def read_archive_path(path: str | list[str]) -> list:

@@ -204,6 +204,7 @@ class ArchiveModel:
     def group_state(self, key: str) -> str:
         """``"checked"``, ``"unchecked"`` or ``"partial"`` over the members the filter shows."""
         members = self.group_members(key) or self.group_members(key, filtered=False)
+        members = [m for m in members if not self.entries[m].empty] or members
         shown = sum(self.entries[m].visible for m in members)
         if shown == 0:
             return "unchecked"
@@ -230,8 +231,13 @@ class ArchiveModel:
         return changed
 
     def set_group_visible(self, key: str, visible: bool) -> list[str]:
-        """Show/hide the group's members that pass the filter (all of them if none does)."""
+        """Show/hide the group's members that pass the filter (all of them if none does).
+
+        Showing skips empty entries (nothing to draw); check those one by one to paint them.
+        """
         members = self.group_members(key) or self.group_members(key, filtered=False)
+        if visible:
+            members = [m for m in members if not self.entries[m].empty]
         return self.set_many({m: visible for m in members})
 
     def show_all(self) -> list[str]:

@@ -137,7 +137,9 @@ class ArchiveSession:
 
         with MaskArchive(self.path, "r") as archive:
             mask = archive.load_segmask(name)
-        data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=name)
+        # an empty entry gets the full volume, so there is room to paint it
+        data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=name,
+                                             crop=mask.bbox is not None)
         layer = self.viewer.add_labels(data, **kwargs)
         self.adopt_layer(layer)
         return layer

@@ -36,6 +36,7 @@ class ArchiveWidget(QWidget):
         self.sessions: dict[str, ArchiveSession] = {}
         self.session: ArchiveSession | None = None
         self._updating = False
+        self._message = ""  # last save result, shown under the counts
         self._entry_items: dict[str, QTreeWidgetItem] = {}
         self._group_items: dict[str, QTreeWidgetItem] = {}
         _INSTANCES.add(self)
@@ -279,12 +280,12 @@ class ArchiveWidget(QWidget):
             self._updating = False
         dirty = m.dirty_names()
         self.save_btn.setEnabled(bool(dirty))
-        shown = len(m.visible_names())
-        msg = f"{shown} of {len(m)} shown"
+        msg = f"{len(m.visible_names())} of {len(m)} shown"
         if dirty:
-            msg += f"; unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
-        if not self.status.text().startswith(("Save failed", "Saved")) or dirty:
-            self.status.setText(msg)
+            msg += f"; \u25cf unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
+        if self._message:
+            msg += "\n" + self._message
+        self.status.setText(msg)
 
     # view -> model --------------------------------------------------------------------------------
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
@@ -343,14 +344,15 @@ class ArchiveWidget(QWidget):
             written = self.session.save()
         except Exception as exc:
             msg = f"Save failed for {self.session.path}: {exc}. Your edits are still in the layers."
-            self.status.setText(msg)
+            self._message = msg
+            self.refresh()
             show_error(msg)
             return []
-        self.refresh()
         if written:
             msg = f"Saved {len(written)} entr{'y' if len(written) == 1 else 'ies'} to {self.session.name}: {', '.join(written)}"
-            self.status.setText(msg)
+            self._message = msg
             show_info(msg)
+        self.refresh()
         return written
 
     def item_for(self, key: str) -> QTreeWidgetItem | None:

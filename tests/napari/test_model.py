@@ -89,6 +89,15 @@ def test_group_toggle_states_and_events():
     assert m.group_totals("kidney_left/_right") == (20 + 30, pytest.approx(0.5))
 
 
+def test_group_show_skips_empty_members():
+    m = _model(["rib_left_1", "rib_left_2", "rib_left_3"])
+    m["rib_left_3"].voxels = 0
+    assert m.set_group_visible("rib_left_*", True) == ["rib_left_1", "rib_left_2"]
+    assert m.group_state("rib_left_*") == "checked"
+    m.set_visible("rib_left_3", True)  # one by one, an empty entry can be shown (to paint it)
+    assert m.set_group_visible("rib_left_*", False) == ["rib_left_1", "rib_left_2", "rib_left_3"]
+
+
 def test_show_all_hide_all_respect_filter_and_skip_empty():
     m = _model(NAMES)
     m.add_entry(EntryRow("empty_one", voxels=0))

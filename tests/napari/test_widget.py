@@ -174,3 +174,33 @@ def test_widget_from_menu_picks_up_open_archives(make_napari_viewer, small_archi
     _, w = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
     assert w.session is not None and w.session.path == str(small_archive.resolve())
     assert w.model["liver"].loaded and w.model["liver"].visible
+
+
+def test_large_archive_draws_largest_entries_first_and_empty_entry_gets_full_volume(
+        make_napari_viewer, small_archive, monkeypatch, qtbot):
+    from medmask import SegmentationMask
+
+    with MaskArchive(small_archive, "a") as archive:
+        space = archive.space
+        archive.add_segmask(SegmentationMask(np.zeros(tuple(space.shape), np.uint8), {"tumour": 1}, space=space),
+                            "tumour")
+    monkeypatch.setenv("NAPARI_MEDMASK_MAX_LAYERS", "2")
+    viewer = make_napari_viewer()
+    w = _open(viewer, small_archive)
+    assert [l.name for l in viewer.layers] == ["liver", "kidney_left"]  # the two largest, in archive order
+    assert not w.model["kidney_right"].visible and w.model["tumour"].empty
+    assert w.item_for("tumour").text(1) == "0"
+    w.set_group_visible("kidney_left/_right", True)
+    assert viewer.layers["kidney_right"].visible
+    w.set_entry_visible("tumour", True)
+    tumour = viewer.layers["tumour"]
+    assert tumour.data.shape == tuple(space.shape)  # room to paint a new structure
+    tumour.brush_size = 1
+    tumour.paint(np.array([3, 4, 5]), 1, refresh=True)
+    painted = int((tumour.data > 0).sum())
+    assert painted >= 1 and tumour.data[3, 4, 5] == 1
+    assert w.save() == ["tumour"]
+    with MaskArchive(small_archive) as archive:
+        info = archive.entry_info("tumour")
+    assert all(a <= v < b for v, (a, b) in zip((3, 4, 5), info.bbox)) and info.mapping == {"tumour": 1}
+    assert w.model["tumour"].voxels == painted
