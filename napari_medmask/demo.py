@@ -53,6 +53,7 @@ def show(path: str, screenshot: str | None = None, *, shown=SHOWN):
     model = widget.model
     model.set_many({n: n in shown or n.startswith("rib_") for n in model.entries})
     widget.refresh()
+    widget.tree.expandAll()
     _coronal_view(viewer)
     viewer.layers.selection = {viewer.layers["liver"]}
     if screenshot:
@@ -76,7 +77,8 @@ def _coronal_view(viewer) -> None:
     """Coronal slice through the trunk, head up, patient's right on the left (radiological)."""
     viewer.dims.ndisplay = 2
     viewer.dims.order = (1, 0, 2)  # show world z (vertical) and x (horizontal); slice along y
-    viewer.camera.orientation2d = ("up", "right")
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari >= 0.9 / older
+    camera.orientation2d = ("up", "right")
     meta = viewer.layers["liver"].metadata["medmask"]["space"]
     # 12 mm behind the volume centre: heart, aorta, liver, spleen, kidneys and lungs all cut
     y_center = meta["origin"][1] + meta["spacing"][1] * (meta["shape"][1] - 1) / 2

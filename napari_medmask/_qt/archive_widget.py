@@ -194,9 +194,10 @@ class ArchiveWidget(QWidget):
             if s is None:
                 return
             m = s.model
-            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries, "
-                               f"{' x '.join(str(int(v)) for v in s.space.shape)} voxels of "
-                               f"{' x '.join(f'{v:g}' for v in s.space.spacing)} mm")
+            times = "\u00d7"
+            shape = times.join(str(int(v)) for v in s.space.shape)
+            spacing = times.join(f"{v:g}" for v in s.space.spacing)
+            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries<br>{shape} voxels, {spacing} mm")
             self.title.setToolTip(s.path)
             for node in m.tree():
                 if node.kind == "group":
