@@ -22,6 +22,7 @@ MODES = ("r", "w", "a")
 class MaskArchive:
     """A ``.mska`` file. ``mode``: ``"r"`` read, ``"w"`` create/overwrite, ``"a"`` edit or create.
 
+    In ``"w"`` mode the file is first written by the first change (or ``commit``/``close``).
     Every change (add, replace, delete, rename, metadata) is written atomically at once;
     inside a ``with`` block changes are collected and written once when the block ends
     (and dropped if it raises). Reading an entry touches only the header, the index
@@ -51,10 +52,10 @@ class MaskArchive:
                 raise GeometryError(f"space given ({space}) differs from the archive's ({self._space})", self.path)
             self.format_version = format_version or self._reader.version  # type: ignore[union-attr]
         else:
+            # nothing touches the disk until the first change, commit() or close(): a crash
+            # before then leaves any previous file intact and no empty "finished-looking" one
             self.format_version = format_version or 2
             self._dirty = True
-            if space is not None:
-                self._commit()
 
     # opening ------------------------------------------------------------------------------
     def _load_from_disk(self) -> None:

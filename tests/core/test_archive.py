@@ -140,7 +140,7 @@ def test_with_block_writes_once_and_drops_on_error(tmp_path, masks, monkeypatch)
         for name, m in masks.items():
             a.add_segmask(m, name)
         assert len(a) == 5
-    assert len(calls) == 2  # the empty archive at open, then one write for all five entries
+    assert len(calls) == 1  # one write for all five entries, none at open
     assert MaskArchive(p).all_names() == list(masks)
     with pytest.raises(RuntimeError):
         with MaskArchive(p, mode="a") as a:
@@ -181,7 +181,9 @@ def test_reader_keeps_its_snapshot_while_writer_replaces(tmp_path, masks):
 def test_mode_w_truncates_and_a_creates(tmp_path, masks):
     p = tmp_path / "a.mska"
     write_archive(p, masks)
-    MaskArchive(p, mode="w", space=masks["liver"].space)
+    w = MaskArchive(p, mode="w", space=masks["liver"].space)
+    assert len(MaskArchive(p)) == 5  # untouched until the first change or close
+    w.close()
     assert len(MaskArchive(p)) == 0
     q = tmp_path / "new.mska"
     a = MaskArchive(q, mode="a")
