@@ -78,18 +78,23 @@ class ArchiveSession:
             self._syncing = False
         return True
 
-    def forget_layer(self, layer) -> None:
+    def forget_layer(self, layer) -> list[str]:
+        """Drop a layer the user deleted; returns entries whose unsaved edits went with it."""
+        lost = []
         for name, lyr in list(self.layers.items()):
             if same_layer(lyr, layer):
                 del self.layers[name]
                 row = self.model[name]
                 row.loaded = False
+                if row.dirty:
+                    lost.append(name)
                 self.model.set_dirty(name, False)
                 self._syncing = True
                 try:
                     self.model.set_visible(name, False)
                 finally:
                     self._syncing = False
+        return lost
 
     def _entry_of(self, layer) -> str | None:
         for name, lyr in self.layers.items():

@@ -154,7 +154,12 @@ class ArchiveWidget(QWidget):
 
     def _on_layer_removed(self, event) -> None:
         for session in self.sessions.values():
-            session.forget_layer(event.value)
+            lost = session.forget_layer(event.value)
+            if lost:
+                from napari.utils.notifications import show_warning
+
+                show_warning(f"Unsaved edits of {', '.join(lost)} were discarded with the layer; "
+                             f"{session.name} still holds the last saved version.")
 
     def _on_archive_chosen(self, index: int) -> None:
         path = self.archive_box.itemData(index)

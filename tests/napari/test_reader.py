@@ -102,3 +102,20 @@ def test_bad_files_notify_and_keep_napari_working(make_napari_viewer, phantom_ma
         assert path.name in errors[-1] and "MedMask could not open" in errors[-1]
     # napari still works: a good file opens afterwards
     assert viewer.open(str(small_archive), plugin="medmask")
+
+
+def test_dropping_a_bad_file_gives_one_real_notification(make_napari_viewer, tmp_path, small_archive):
+    """The GUI drop path (_qt_open) with napari's real notification manager: no reader dialog."""
+    from napari.utils.notifications import NotificationSeverity, notification_manager
+
+    viewer = make_napari_viewer()
+    bad = tmp_path / "broken.mska"
+    bad.write_bytes(small_archive.read_bytes()[:100])
+    before = len(notification_manager.records)
+    viewer.window._qt_viewer._qt_open([str(bad)], stack=False)  # what a drop on the canvas calls
+    new = notification_manager.records[before:]
+    errors = [n for n in new if n.severity == NotificationSeverity.ERROR]
+    assert len(errors) == 1 and "broken.mska" in errors[0].message
+    assert len(viewer.layers) == 0
+    viewer.window._qt_viewer._qt_open([str(small_archive)], stack=False)
+    assert "liver" in viewer.layers

@@ -204,3 +204,19 @@ def test_large_archive_draws_largest_entries_first_and_empty_entry_gets_full_vol
         info = archive.entry_info("tumour")
     assert all(a <= v < b for v, (a, b) in zip((3, 4, 5), info.bbox)) and info.mapping == {"tumour": 1}
     assert w.model["tumour"].voxels == painted
+
+
+def test_deleting_an_edited_layer_warns(make_napari_viewer, small_archive, monkeypatch, qtbot):
+    import napari.utils.notifications as notifications
+
+    warnings_seen = []
+    monkeypatch.setattr(notifications, "show_warning", lambda msg: warnings_seen.append(msg))
+    viewer = make_napari_viewer()
+    w = _open(viewer, small_archive)
+    layer = viewer.layers["kidney_left"]
+    layer.paint(np.array([0, 0, 0]), 1, refresh=True)
+    assert w.model["kidney_left"].dirty
+    viewer.layers.remove(layer)
+    assert len(warnings_seen) == 1 and "kidney_left" in warnings_seen[0]
+    assert not w.model["kidney_left"].dirty and not w.model["kidney_left"].loaded
+    assert not w.save_btn.isEnabled()
