@@ -61,13 +61,7 @@ def _tag_value(value: str) -> str:
 
 
 def _segment_id(name: str, used: set[str]) -> str:
-    base = re.sub(r"[^0-9A-Za-z_.-]", "_", name) or "Segment"
-    sid, n = base, 1
-    while sid in used:
-        n += 1
-        sid = f"{base}_{n}"
-    used.add(sid)
-    return sid
+    return _unique(re.sub(r"[^0-9A-Za-z_.-]", "_", name) or "Segment", used)
 
 
 def _fmt(v: float) -> str:
