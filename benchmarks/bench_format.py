@@ -36,16 +36,14 @@ def median_time(fn, repeat: int) -> float:
 
 
 def read_nifti_folder(folder: Path):
-    """name -> (z, y, x) uint8 array, and the Space of the first file."""
-    from spacetransformer import Space
+    """name -> (z, y, x) uint8 array, and the Space (medmask's own NIfTI geometry) of the first file."""
+    from medmask.convert._geometry import space_from_ras_affine
     files = sorted(folder.glob("*.nii.gz"))
     arrays = {}
     for f in files:
         arrays[f.name[: -len(".nii.gz")]] = np.ascontiguousarray(np.asarray(nib.load(f).dataobj).transpose(2, 1, 0)).astype(np.uint8)
     img = nib.load(files[0])
-    zooms = [float(z) for z in img.header.get_zooms()[:3]]
-    shape = next(iter(arrays.values())).shape
-    space = Space(shape=shape, spacing=tuple(zooms[::-1]))
+    space = space_from_ras_affine(img.affine, img.shape[:3])
     return files, arrays, space
 
 
