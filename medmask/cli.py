@@ -166,10 +166,11 @@ def cmd_verify(args) -> int:
                 for name in reader.names:
                     reader.verify(name)
                 n = len(reader.names)
+                how = "checksums match" if reader.version >= 2 else "decodes; format v1 has no checksums"
             finally:
                 reader.close()
             if not args.quiet:
-                print(f"OK    {path} ({n} entr{'y' if n == 1 else 'ies'})")
+                print(f"OK    {path} ({n} entr{'y' if n == 1 else 'ies'}, {how})")
         except (MedMaskError, OSError) as exc:
             bad += 1
             print(f"FAIL  {_error_text(exc)}")
