@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from typing import BinaryIO, Iterator
 
 
@@ -42,3 +43,23 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+    remove_stale_temporaries(path)
+
+
+STALE_AFTER_S = 3600.0
+
+
+def remove_stale_temporaries(path: str, older_than_s: float = STALE_AFTER_S) -> list[str]:
+    """Delete temporaries of ``path`` left by writers that were killed (older than an hour)."""
+    directory, base = os.path.split(os.path.abspath(path))
+    prefix = f".{base}."
+    removed = []
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    if now - entry.stat().st_mtime > older_than_s:
+                        os.unlink(entry.path)
+                        removed.append(entry.path)
+    return removed

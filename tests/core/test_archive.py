@@ -224,3 +224,17 @@ def test_many_entries_and_unicode_names(tmp_path):
             a.add_segmask(SegmentationMask(arr, {f"organ_{i}": 1}, space=space), f"organ_{i}_é")
     b = MaskArchive(p)
     assert len(b) == 300 and b["organ_299_é"].voxel_counts() == {1: 1}
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path, masks):
+    p = tmp_path / "a.mska"
+    stale = tmp_path / ".a.mska.abc123.tmp"
+    fresh = tmp_path / ".a.mska.def456.tmp"
+    other = tmp_path / ".b.mska.zzz.tmp"
+    for f in (stale, fresh, other):
+        f.write_bytes(b"half-written")
+    old = os.path.getmtime(stale) - 7200
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_archive(p, masks)
+    assert not stale.exists() and fresh.exists() and other.exists()
