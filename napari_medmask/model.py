@@ -105,6 +105,8 @@ class ArchiveModel:
         self.grouping = grouping
         self.filter_text = ""
         self._listeners: list[Listener] = []
+        self._groups: dict[str, list[str]] | None = None  # cache of group_names (entries, grouping)
+        self._group_of: dict[str, str] = {}
 
     # listeners -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -130,6 +132,7 @@ class ArchiveModel:
 
     def add_entry(self, row: EntryRow) -> None:
         self.entries[row.name] = row
+        self._groups = None
         self._emit("entries", [row.name])
 
     def update_counts(self, name: str, voxels: int, volume_ml: float) -> None:
@@ -167,26 +170,40 @@ class ArchiveModel:
     def set_grouping(self, on: bool) -> None:
         if bool(on) != self.grouping:
             self.grouping = bool(on)
+            self._groups = None
             self._emit("grouping", [])
 
     def groups(self) -> dict[str, list[str]]:
-        """All groups over all entries (independent of the filter)."""
+        """All groups over all entries (independent of the filter); cached until entries/grouping change."""
         if not self.grouping:
             return {}
-        return group_names(self.entries)[0]
+        if self._groups is None:
+            self._groups = group_names(self.entries)[0]
+            self._group_of = {m: k for k, members in self._groups.items() for m in members}
+        return self._groups
 
     def group_of(self, name: str) -> str | None:
-        for key, members in self.groups().items():
-            if name in members:
-                return key
-        return None
+        if not self.grouping:
+            return None
+        self.groups()
+        return self._group_of.get(name)
+
+    def groups_of(self, names: Iterable[str]) -> list[str]:
+        """The groups holding any of ``names`` (each once, in first-seen order)."""
+        out: dict[str, None] = {}
+        for n in names:
+            k = self.group_of(n)
+            if k is not None:
+                out[k] = None
+        return list(out)
 
     def tree(self) -> list[Node]:
         """Rows to show, filtered, sorted naturally; groups hold their matching members."""
         names = self.filtered_names()
         if not self.grouping:
             return [Node("entry", n) for n in sorted(names, key=natural_key)]
-        groups, rest = group_names(self.entries)
+        groups = self.groups()
+        rest = [n for n in self.entries if n not in self._group_of]
         keep = set(names)
         nodes: list[Node] = []
         for key, members in groups.items():
@@ -199,7 +216,9 @@ class ArchiveModel:
 
     def group_members(self, key: str, *, filtered: bool = True) -> list[str]:
         members = self.groups().get(key, [])
-        return [m for m in members if self.matches(m)] if filtered else list(members)
+        if not filtered or not self.filter_text:
+            return list(members)
+        return [m for m in members if self.matches(m)]
 
     def group_state(self, key: str) -> str:
         """``"checked"``, ``"unchecked"`` or ``"partial"`` over the members the filter shows."""

@@ -6,6 +6,16 @@ layers in step: checking an entry creates its (cropped) Labels layer the first
 time and shows it, unchecking hides it, the layer's eye icon updates the
 model, painting marks the entry as edited, and :meth:`save` writes the edited
 entries back into the archive in one atomic commit.
+
+Progressive loading. When the reader opened the archive with a single
+*overview* layer (every entry shown on open painted into one full-volume label
+map, see ``_reader.overview_layer``), the session adopts it and keeps a queue
+of entries still to get their own cropped layer. Something with an event loop
+(the dock widget's timer) calls :meth:`load_step` once per turn; each call
+creates one layer. When the queue is empty the overview is removed. Meanwhile
+checking an entry creates its layer at once, unchecking one that has no layer
+yet hides it in the overview (colormap). The overview is never adopted as an
+entry: it cannot be edited, marked dirty or saved back.
 """
 from __future__ import annotations
 
@@ -20,11 +30,16 @@ __all__ = ["ArchiveSession", "layer_archive"]
 
 
 def layer_archive(layer) -> tuple[str | None, str | None]:
-    """(archive path, entry name) a layer came from, or (None, None)."""
+    """(archive path, entry name) a layer came from, or (None, None); an overview layer has entry None."""
     info = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
     if not isinstance(info, dict):
         return None, None
     return info.get("archive"), info.get("entry")
+
+
+def is_overview(layer) -> bool:
+    info = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
+    return isinstance(info, dict) and bool(info.get("overview"))
 
 
 def same_layer(a, b) -> bool:
@@ -49,6 +64,12 @@ class ArchiveSession:
         self.model = ArchiveModel(entry_rows(infos, self.space), path=self.path)
         self.layers: dict[str, Any] = {}
         self._syncing = False
+        self.overview = None  # the overview layer while progressive loading runs
+        self._overview_ids: dict[str, list[int]] = {}  # entry -> its label values in the overview
+        self._overview_cmap: dict = {}
+        self._overview_hidden: set[str] = set()
+        self._pending: list[str] = []  # entries still to get their own layer, in order
+        self.loaded_count = 0  # layers made by load_step (progress display)
         self.model.subscribe(self._on_model)
         for layer in list(viewer.layers):
             self.adopt_layer(layer)
@@ -61,7 +82,11 @@ class ArchiveSession:
     def adopt_layer(self, layer) -> bool:
         """Take charge of a layer read from this archive; returns whether it was ours."""
         path, entry = layer_archive(layer)
-        if path is None or os.path.abspath(path) != self.path or entry not in self.model:
+        if path is None or os.path.abspath(path) != self.path:
+            return False
+        if is_overview(layer):
+            return self._adopt_overview(layer)
+        if entry not in self.model:
             return False
         if same_layer(self.layers.get(entry), layer):
             return True
@@ -80,6 +105,9 @@ class ArchiveSession:
 
     def forget_layer(self, layer) -> list[str]:
         """Drop a layer the user deleted; returns entries whose unsaved edits went with it."""
+        if self.overview is not None and same_layer(layer, self.overview):
+            self.cancel_loading(hide=True)  # the user removed the overview: what it drew is no longer shown
+            return []
         lost = []
         for name, lyr in list(self.layers.items()):
             if same_layer(lyr, layer):
@@ -110,6 +138,7 @@ class ArchiveSession:
                 self.model.set_visible(name, bool(event.source.visible))
             finally:
                 self._syncing = False
+            self._sync_overview([name])
 
     def _on_layer_edit(self, event=None) -> None:
         layer = getattr(event, "source", None)
@@ -121,7 +150,20 @@ class ArchiveSession:
         if event != "visibility" or self._syncing:
             return
         for name in names:
+            if (self.overview is not None and name in self._overview_ids and name not in self.layers
+                    and not self.model[name].visible):
+                continue  # drawn only by the overview: hidden there below, its layer is made when checked
             self.apply_visibility(name)
+        self._sync_overview(names)
+
+    def _sync_overview(self, names: list[str]) -> None:
+        """While the overview is up, an entry that gets hidden disappears from it too (one colormap change)."""
+        if self.overview is None:
+            return
+        hide = [n for n in names if n in self._overview_ids and n not in self._overview_hidden
+                and not self.model[n].visible]
+        if hide:
+            self._hide_in_overview(hide)
 
     def apply_visibility(self, name: str) -> None:
         visible = self.model[name].visible
@@ -148,6 +190,97 @@ class ArchiveSession:
         layer = self.viewer.add_labels(data, **kwargs)
         self.adopt_layer(layer)
         return layer
+
+    # progressive loading --------------------------------------------------------------------
+    @property
+    def loading(self) -> bool:
+        """Entries are still waiting for their own layer (the overview is up)."""
+        return self.overview is not None
+
+    @property
+    def pending(self) -> list[str]:
+        return list(self._pending)
+
+    def _adopt_overview(self, layer) -> bool:
+        if same_layer(self.overview, layer):
+            return True
+        if self.overview is not None:  # a second overview of the same archive (opened twice): drop the old one
+            self.cancel_loading(hide=False)
+        info = layer.metadata.get(META_KEY) or {}
+        ids = {str(k): [int(v) for v in vs] for k, vs in (info.get("entries") or {}).items()}
+        self.overview = layer
+        self._overview_ids = {k: v for k, v in ids.items() if k in self.model}
+        self._overview_hidden = set()
+        try:
+            self._overview_cmap = dict(layer.colormap.color_dict)
+        except Exception:
+            self._overview_cmap = {}
+        try:
+            layer.editable = False  # display only: edits would be lost when it goes
+        except Exception:
+            pass
+        shown = [n for n in self._overview_ids if n not in self.layers]
+        self._pending = list(shown)
+        self._syncing = True
+        try:
+            self.model.set_many({n: True for n in shown})
+        finally:
+            self._syncing = False
+        if not self._pending:
+            self._finish_loading()
+        return True
+
+    def load_step(self) -> bool:
+        """Create the next pending entry layer (one napari layer, ~0.1 s); returns whether more remain."""
+        if self.overview is None:
+            return False
+        if not any(same_layer(self.overview, l) for l in self.viewer.layers):
+            self.cancel_loading(hide=True)
+            return False
+        while self._pending:
+            name = self._pending.pop(0)
+            if name in self.layers or name not in self.model or not self.model[name].visible:
+                continue  # already made (checked meanwhile) or unchecked meanwhile (made when checked)
+            self.create_layer(name)
+            self.loaded_count += 1
+            break
+        if not self._pending:
+            self._finish_loading()
+        return self.loading
+
+    def load_all(self) -> None:
+        """Run the whole queue now (blocking)."""
+        while self.load_step():
+            pass
+
+    def _finish_loading(self) -> None:
+        layer, self.overview = self.overview, None
+        self._pending = []
+        if layer is not None and any(same_layer(layer, l) for l in self.viewer.layers):
+            self.viewer.layers.remove(layer)
+
+    def cancel_loading(self, *, hide: bool = True) -> None:
+        """Stop the queue; ``hide``: entries drawn only by the (gone) overview are marked not shown."""
+        self.overview = None
+        self._pending = []
+        if hide:
+            gone = [n for n in self._overview_ids if n not in self.layers and n in self.model]
+            self._syncing = True
+            try:
+                self.model.set_many({n: False for n in gone})
+            finally:
+                self._syncing = False
+
+    def _hide_in_overview(self, names: list[str]) -> None:
+        self._overview_hidden.update(names)
+        cmap = dict(self._overview_cmap)
+        for n in self._overview_hidden:
+            for v in self._overview_ids.get(n, ()):
+                cmap[v] = (0.0, 0.0, 0.0, 0.0)
+        try:
+            self.overview.colormap = cmap
+        except Exception:
+            pass
 
     # saving ---------------------------------------------------------------------------------------
     def save(self, names: list[str] | None = None) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import weakref
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                             QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
@@ -19,8 +19,15 @@ _INSTANCES: "weakref.WeakSet[ArchiveWidget]" = weakref.WeakSet()
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+FIRST_STEP_DELAY_MS = 100
+LOOK_ROLE = Qt.ItemDataRole.UserRole + 2  # (dirty, empty) the row's font/colour were last set for
 DIRTY_MARK = " \u25cf"  # a dot after the name: unsaved edits
 DIRTY_COLOR = QColor(255, 170, 60)
+
+
+def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
+    if item.text(column) != text:  # every setText emits itemChanged and repaints the row
+        item.setText(column, text)
 
 
 def _fmt_ml(ml: float) -> str:
@@ -40,6 +47,16 @@ class ArchiveWidget(QWidget):
         self._entry_items: dict[str, QTreeWidgetItem] = {}
         self._group_items: dict[str, QTreeWidgetItem] = {}
         _INSTANCES.add(self)
+        # background creation of entry layers: one per event-loop turn. The timer is a child of the
+        # widget, so closing the viewer (which deletes the widget) stops the chain.
+        self._loader = QTimer(self)
+        self._loader.setSingleShot(True)
+        self._loader.setInterval(0)
+        self._loader.timeout.connect(self._load_tick)
+        self._arm = QTimer(self)  # posts the start of the chain behind whatever napari does next
+        self._arm.setSingleShot(True)
+        self._arm.setInterval(0)
+        self._arm.timeout.connect(lambda: self._loader.isActive() or self._loader.start(FIRST_STEP_DELAY_MS))
 
         self.archive_box = QComboBox()
         self.archive_box.setToolTip("Archive shown in the list")
@@ -134,6 +151,7 @@ class ArchiveWidget(QWidget):
             self.archive_box.blockSignals(False)
             self.archive_box.setVisible(self.archive_box.count() > 1)
         self.set_session(session)
+        self._kick()
         return session
 
     def _adopt(self, layer) -> None:
@@ -148,6 +166,38 @@ class ArchiveWidget(QWidget):
                 self.status.setText(f"Cannot list {os.path.basename(path)}: {exc}")
                 return
         self.sessions[path].adopt_layer(layer)
+        self._kick()
+
+    # background loading ------------------------------------------------------------------------
+    @property
+    def loading(self) -> bool:
+        """Some archive still has entry layers to create (its overview layer is up)."""
+        return any(s.loading for s in self.sessions.values())
+
+    def _kick(self) -> None:
+        # the first step waits: napari still builds the overview's visual and processes events while it
+        # finishes ``open`` (progress bar); the overview should reach the screen before the first
+        # ~0.1 s layer creation. So: one event-loop turn, then FIRST_STEP_DELAY_MS, then one per turn.
+        if self.loading and not self._loader.isActive() and not self._arm.isActive():
+            self._arm.start()
+
+    def _load_tick(self) -> None:
+        """Create one pending entry layer (of the first archive that has any), then yield to the event loop."""
+        for session in list(self.sessions.values()):
+            if not session.loading:
+                continue
+            name = session.pending[0] if session.pending else None
+            try:
+                session.load_step()
+            except Exception as exc:  # the archive went away, the viewer is closing ...
+                session.cancel_loading(hide=False)
+                self.status.setText(f"Loading {session.name} stopped: {exc}")
+                return
+            if session is self.session:
+                self.refresh_rows([name] if name else [])
+            break
+        if self.loading:
+            self._loader.start(0)
 
     def _on_layer_inserted(self, event) -> None:
         self._adopt(event.value)
@@ -185,6 +235,8 @@ class ArchiveWidget(QWidget):
             return
         if event in ("filter", "grouping"):
             self.rebuild()
+        elif event in ("visibility", "dirty"):
+            self.refresh_rows(names)
         else:
             self.refresh()
 
@@ -251,47 +303,76 @@ class ArchiveWidget(QWidget):
         return icon
 
     def refresh(self) -> None:
-        """Update check states, counts and edit marks without rebuilding."""
+        """Update check states, counts and edit marks of every row without rebuilding."""
+        self.refresh_rows(None)
+
+    def refresh_rows(self, names) -> None:
+        """Update the rows of ``names`` (None: all), their groups and the status line."""
         s = self.session
         if s is None:
             return
         m = s.model
+        if names is None:
+            entry_items = list(self._entry_items.items())
+            group_keys = list(self._group_items)
+        else:
+            entry_items = [(n, self._entry_items[n]) for n in names if n in self._entry_items]
+            group_keys = [k for k in m.groups_of(names) if k in self._group_items]
         self._updating = True
         try:
-            for name, item in self._entry_items.items():
-                row = m[name]
-                item.setCheckState(0, Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked)
-                item.setText(0, name + (DIRTY_MARK if row.dirty else ""))
-                item.setText(1, f"{row.voxels:,}")
-                item.setText(2, _fmt_ml(row.volume_ml))
-                font = item.font(0)
-                font.setItalic(row.dirty)
-                item.setFont(0, font)
-                if row.dirty:
-                    item.setForeground(0, QBrush(DIRTY_COLOR))
-                elif row.empty:
-                    item.setForeground(0, QBrush(QColor(140, 140, 140)))
-                else:
-                    item.setData(0, Qt.ItemDataRole.ForegroundRole, None)
-            for key, item in self._group_items.items():
-                state = m.group_state(key)
-                item.setCheckState(0, {"checked": Qt.CheckState.Checked, "unchecked": Qt.CheckState.Unchecked,
-                                       "partial": Qt.CheckState.PartiallyChecked}[state])
+            for name, item in entry_items:
+                self._update_entry_item(item, m[name])
+            for key in group_keys:
+                item = self._group_items[key]
+                state = {"checked": Qt.CheckState.Checked, "unchecked": Qt.CheckState.Unchecked,
+                         "partial": Qt.CheckState.PartiallyChecked}[m.group_state(key)]
+                if item.checkState(0) != state:
+                    item.setCheckState(0, state)
                 vox, ml = m.group_totals(key)
-                item.setText(1, f"{vox:,}")
-                item.setText(2, _fmt_ml(ml))
                 dirty = any(m[n].dirty for n in m.group_members(key, filtered=False))
-                item.setText(0, key + (DIRTY_MARK if dirty else ""))
+                _set_text(item, 0, key + (DIRTY_MARK if dirty else ""))
+                _set_text(item, 1, f"{vox:,}")
+                _set_text(item, 2, _fmt_ml(ml))
         finally:
             self._updating = False
+        self._update_status()
+
+    def _update_entry_item(self, item: QTreeWidgetItem, row) -> None:
+        state = Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked
+        if item.checkState(0) != state:
+            item.setCheckState(0, state)
+        _set_text(item, 0, row.name + (DIRTY_MARK if row.dirty else ""))
+        _set_text(item, 1, f"{row.voxels:,}")
+        _set_text(item, 2, _fmt_ml(row.volume_ml))
+        look = (row.dirty, row.empty)
+        if item.data(0, LOOK_ROLE) == look:
+            return  # font and colour already right: no Qt change signal
+        item.setData(0, LOOK_ROLE, look)
+        font = item.font(0)
+        font.setItalic(row.dirty)
+        item.setFont(0, font)
+        if row.dirty:
+            item.setForeground(0, QBrush(DIRTY_COLOR))
+        elif row.empty:
+            item.setForeground(0, QBrush(QColor(140, 140, 140)))
+        else:
+            item.setData(0, Qt.ItemDataRole.ForegroundRole, None)
+
+    def _update_status(self) -> None:
+        s = self.session
+        m = s.model
         dirty = m.dirty_names()
         self.save_btn.setEnabled(bool(dirty))
-        msg = f"{len(m.visible_names())} of {len(m)} shown"
+        msg = f"{sum(r.visible for r in m)} of {len(m)} shown"
+        if s.loading:
+            total = s.loaded_count + len(s.pending)
+            msg += f"; loading editable layers {s.loaded_count}/{total}…"
         if dirty:
             msg += f"; \u25cf unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
         if self._message:
             msg += "\n" + self._message
-        self.status.setText(msg)
+        if self.status.text() != msg:
+            self.status.setText(msg)
 
     # view -> model --------------------------------------------------------------------------------
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
@@ -332,13 +413,14 @@ class ArchiveWidget(QWidget):
             self._run(self.session.model.hide_all)
 
     def _run(self, action) -> None:
+        """Run a model change; the model's events update the rows it touched (nothing else is redrawn)."""
         try:
             action()
         except Exception as exc:
             from napari.utils.notifications import show_error
 
             show_error(f"MedMask: {exc}")
-        self.refresh()
+            self.refresh()
 
     def save(self) -> list[str]:
         """Write edited layers back into their archive entries; errors keep the edits."""

@@ -32,7 +32,7 @@ def test_manifest_contributions():
     assert manifest.contributions.sample_data[0].key == "phantom"
 
 
-def test_open_sample_builds_phantom_and_docks_widget(make_napari_viewer, tmp_path, monkeypatch):
+def test_open_sample_builds_phantom_and_docks_widget(make_napari_viewer, tmp_path, monkeypatch, wait_loaded):
     import napari_medmask._sample as sample
     from napari_medmask._qt.archive_widget import ArchiveWidget
 
@@ -42,6 +42,8 @@ def test_open_sample_builds_phantom_and_docks_widget(make_napari_viewer, tmp_pat
     viewer = make_napari_viewer()
     viewer.open_sample("medmask", "phantom")
     assert target.exists()
+    assert [l.name for l in viewer.layers] == ["phantom (overview)"]
+    wait_loaded(viewer)
     names = {l.name for l in viewer.layers}
     assert {"liver", "spleen", "kidney_left", "kidney_right", "lung_left", "lung_right", "heart", "aorta"} <= names
     assert {f"rib_right_{k}" for k in range(1, 7)} <= names
@@ -51,10 +53,10 @@ def test_open_sample_builds_phantom_and_docks_widget(make_napari_viewer, tmp_pat
     assert layer.scale[0] < 0 and layer.metadata["medmask"]["space"]["origin"] != [0, 0, 0]
 
 
-def test_screenshot_canvas_not_blank(make_napari_viewer, small_archive, qtbot):
+def test_screenshot_canvas_not_blank(make_napari_viewer, small_archive, qtbot, open_loaded):
     viewer = make_napari_viewer(show=True)
     viewer.window.resize(1000, 700)
-    viewer.open(str(small_archive), plugin="medmask")
+    open_loaded(viewer, small_archive)
     qtbot.wait(50)
     liver = viewer.layers["liver"]
     viewer.dims.set_point(0, liver.translate[0] + liver.scale[0] * liver.data.shape[0] // 2)

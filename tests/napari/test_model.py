@@ -168,3 +168,13 @@ def test_display_transform_flipped_axis():
     assert scale == [-2.5, 1.25, 1.75]
     assert translate == [180.25, -95.5, -111.125]
     assert axes == [2, 1, 0]
+
+
+def test_group_cache_follows_entries_and_grouping():
+    m = _model(["kidney_left", "liver"])
+    assert m.groups() == {} and m.group_of("kidney_left") is None
+    m.add_entry(EntryRow("kidney_right", voxels=5))
+    assert m.group_of("kidney_left") == "kidney_left/_right"
+    assert m.groups_of(["kidney_right", "liver", "kidney_left"]) == ["kidney_left/_right"]
+    m.set_grouping(False)
+    assert m.groups() == {} and m.groups_of(["kidney_left"]) == []

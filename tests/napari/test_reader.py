@@ -19,9 +19,9 @@ def test_get_reader_claims_only_medmask_files():
     assert get_reader(["a.mska", "b.mska"]) is None
 
 
-def test_read_archive_layers_geometry_names_colours(make_napari_viewer, phantom_path):
+def test_read_archive_layers_geometry_names_colours(make_napari_viewer, phantom_path, open_loaded):
     viewer = make_napari_viewer()
-    layers = viewer.open(str(phantom_path), plugin="medmask")
+    layers = open_loaded(viewer, phantom_path)
     names = [l.name for l in layers]
     # single organs and ribs drawn at once; aggregate entries (ribs_left, ribs_all) wait to be checked
     assert "liver" in names and "rib_right_6" in names and "ribs_all" not in names
@@ -47,6 +47,7 @@ def test_read_archive_layers_geometry_names_colours(make_napari_viewer, phantom_
     z, y, x = (np.array(b[0]) + 2 for b in bbox)
     idx = np.argwhere(liver.crop_data)[0] + [a for a, _ in bbox]
     world = (aff @ np.r_[idx, 1.0])[:3][[2, 1, 0]]
+    viewer.dims.set_point(0, world[0])  # 2D view: get_value reads the current slice
     assert layer.get_value(world, world=True) == 1
     assert (z, y, x) is not None
     # hover name from features, colour from the TotalSegmentator table
@@ -78,9 +79,9 @@ def test_read_single_mask_file(make_napari_viewer, tmp_path):
     assert load_mask(path).same_content(mask)
 
 
-def test_open_without_plugin_name_autodetects(make_napari_viewer, small_archive):
+def test_open_without_plugin_name_autodetects(make_napari_viewer, small_archive, open_loaded):
     viewer = make_napari_viewer()
-    layers = viewer.open(str(small_archive), plugin=None)
+    layers = open_loaded(viewer, small_archive, plugin=None)
     assert [l.name for l in layers] == ["liver", "kidney_left", "kidney_right", "rib_left_1", "rib_left_2"]
 
 
@@ -104,7 +105,7 @@ def test_bad_files_notify_and_keep_napari_working(make_napari_viewer, phantom_ma
     assert viewer.open(str(small_archive), plugin="medmask")
 
 
-def test_dropping_a_bad_file_gives_one_real_notification(make_napari_viewer, tmp_path, small_archive):
+def test_dropping_a_bad_file_gives_one_real_notification(make_napari_viewer, tmp_path, small_archive, wait_loaded):
     """The GUI drop path (_qt_open) with napari's real notification manager: no reader dialog."""
     from napari.utils.notifications import NotificationSeverity, notification_manager
 
@@ -118,4 +119,6 @@ def test_dropping_a_bad_file_gives_one_real_notification(make_napari_viewer, tmp
     assert len(errors) == 1 and "broken.mska" in errors[0].message
     assert len(viewer.layers) == 0
     viewer.window._qt_viewer._qt_open([str(small_archive)], stack=False)
-    assert "liver" in viewer.layers
+    assert "small (overview)" in viewer.layers
+    wait_loaded(viewer)
+    assert "liver" in viewer.layers and "small (overview)" not in viewer.layers

@@ -11,17 +11,20 @@ from medmask import MaskArchive
 from napari_medmask._qt.archive_widget import ArchiveWidget
 
 
-def _open(viewer, path):
-    """Open like a user: the reader docks the widget; return it."""
+
+def _open(viewer, path, qtbot=None):
+    """Open like a user: the reader docks the widget; wait for the entry layers; return the widget."""
     viewer.open(str(path), plugin="medmask")
     widgets = ArchiveWidget.instances_for(viewer)
     assert widgets, "reading an archive should dock the MedMask widget"
+    if qtbot is not None:
+        qtbot.waitUntil(lambda: not widgets[-1].loading, timeout=60000)
     return widgets[-1]
 
 
 def test_widget_lists_entries_groups_and_counts(make_napari_viewer, phantom_path, qtbot):
     viewer = make_napari_viewer()
-    w = _open(viewer, phantom_path)
+    w = _open(viewer, phantom_path, qtbot)
     assert w.session.path == str(phantom_path.resolve())
     top = [w.tree.topLevelItem(i).text(0) for i in range(w.tree.topLevelItemCount())]
     assert "rib_left_*" in top and "kidney_left/_right" in top and "ribs_left/_right" in top
@@ -39,7 +42,7 @@ def test_widget_lists_entries_groups_and_counts(make_napari_viewer, phantom_path
 
 def test_search_filters_tree(make_napari_viewer, small_archive, qtbot):
     viewer = make_napari_viewer()
-    w = _open(viewer, small_archive)
+    w = _open(viewer, small_archive, qtbot)
     qtbot.keyClicks(w.search, "kidney")
     assert w.tree.topLevelItemCount() == 1
     assert w.tree.topLevelItem(0).text(0) == "kidney_left/_right"
@@ -51,7 +54,7 @@ def test_search_filters_tree(make_napari_viewer, small_archive, qtbot):
 
 def test_toggle_entry_and_group_with_mouse_and_api(make_napari_viewer, small_archive, qtbot):
     viewer = make_napari_viewer()
-    w = _open(viewer, small_archive)
+    w = _open(viewer, small_archive, qtbot)
     liver = viewer.layers["liver"]
     item = w.item_for("liver")
     item.setCheckState(0, Qt.CheckState.Unchecked)  # what a click on the box does
@@ -74,7 +77,7 @@ def test_toggle_entry_and_group_with_mouse_and_api(make_napari_viewer, small_arc
 
 def test_lazy_layer_creation_is_cropped(make_napari_viewer, phantom_path, qtbot):
     viewer = make_napari_viewer()
-    w = _open(viewer, phantom_path)
+    w = _open(viewer, phantom_path, qtbot)
     assert "ribs_all" not in viewer.layers
     n = len(viewer.layers)
     w.item_for("ribs_all").setCheckState(0, Qt.CheckState.Checked)
@@ -101,7 +104,7 @@ def test_lazy_layer_creation_is_cropped(make_napari_viewer, phantom_path, qtbot)
 
 def test_edit_marks_and_save_back_keeps_other_entries_identical(make_napari_viewer, phantom_path, qtbot):
     viewer = make_napari_viewer()
-    w = _open(viewer, phantom_path)
+    w = _open(viewer, phantom_path, qtbot)
     with MaskArchive(phantom_path) as archive:
         before = {n: archive.raw_payload(n) for n in archive.all_names()}
         infos = {i.name: i for i in archive.entries()}
@@ -144,7 +147,7 @@ def test_edit_marks_and_save_back_keeps_other_entries_identical(make_napari_view
 def test_save_to_readonly_location_reports_and_keeps_edits(make_napari_viewer, small_archive, qtbot, errors,
                                                            monkeypatch):
     viewer = make_napari_viewer()
-    w = _open(viewer, small_archive)
+    w = _open(viewer, small_archive, qtbot)
     layer = viewer.layers["liver"]
     layer.paint(np.array([0, 0, 0]), 1, refresh=True)
     edited = layer.data.copy()
@@ -186,7 +189,7 @@ def test_large_archive_draws_largest_entries_first_and_empty_entry_gets_full_vol
                             "tumour")
     monkeypatch.setenv("NAPARI_MEDMASK_MAX_LAYERS", "2")
     viewer = make_napari_viewer()
-    w = _open(viewer, small_archive)
+    w = _open(viewer, small_archive, qtbot)
     assert [l.name for l in viewer.layers] == ["liver", "kidney_left"]  # the two largest, in archive order
     assert not w.model["kidney_right"].visible and w.model["tumour"].empty
     assert w.item_for("tumour").text(1) == "0"
@@ -212,7 +215,7 @@ def test_deleting_an_edited_layer_warns(make_napari_viewer, small_archive, monke
     warnings_seen = []
     monkeypatch.setattr(notifications, "show_warning", lambda msg: warnings_seen.append(msg))
     viewer = make_napari_viewer()
-    w = _open(viewer, small_archive)
+    w = _open(viewer, small_archive, qtbot)
     layer = viewer.layers["kidney_left"]
     layer.paint(np.array([0, 0, 0]), 1, refresh=True)
     assert w.model["kidney_left"].dirty

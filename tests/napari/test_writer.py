@@ -8,9 +8,9 @@ from medmask import MaskArchive, load_mask
 from medmask.core.geometry import space_to_dict
 
 
-def test_cropped_archive_layer_roundtrips_exactly(make_napari_viewer, small_archive, tmp_path):
+def test_cropped_archive_layer_roundtrips_exactly(make_napari_viewer, small_archive, tmp_path, open_loaded):
     viewer = make_napari_viewer()
-    viewer.open(str(small_archive), plugin="medmask")
+    open_loaded(viewer, small_archive)
     layer = viewer.layers["kidney_left"]
     viewer.layers.selection = {layer}
     out = tmp_path / "kidney.msk"
@@ -25,9 +25,9 @@ def test_cropped_archive_layer_roundtrips_exactly(make_napari_viewer, small_arch
     assert saved.colors["kidney_left"] == original.colors["kidney_left"]
 
 
-def test_painted_layer_roundtrip_keeps_new_label(make_napari_viewer, small_archive, tmp_path):
+def test_painted_layer_roundtrip_keeps_new_label(make_napari_viewer, small_archive, tmp_path, open_loaded):
     viewer = make_napari_viewer()
-    viewer.open(str(small_archive), plugin="medmask")
+    open_loaded(viewer, small_archive)
     layer = viewer.layers["liver"]
     data = layer.data
     data[0, 0, 0] = 7  # a label the mapping does not know (padding voxel)
@@ -64,9 +64,9 @@ def test_plain_labels_layer_geometry_from_scale_translate(make_napari_viewer, tm
     np.testing.assert_allclose(again.translate, translate)
 
 
-def test_writer_reports_unwritable_location(make_napari_viewer, small_archive, tmp_path):
+def test_writer_reports_unwritable_location(make_napari_viewer, small_archive, tmp_path, open_loaded):
     viewer = make_napari_viewer()
-    viewer.open(str(small_archive), plugin="medmask")
+    open_loaded(viewer, small_archive)
     layer = viewer.layers["liver"]
     before = layer.data.copy()
     viewer.layers.selection = {layer}
