@@ -45,24 +45,28 @@ def build(outdir: str) -> str:
 
 def show(path: str, screenshot: str | None = None, *, shown=SHOWN):
     import napari
+    from qtpy.QtWidgets import QApplication
 
-    os.environ["NAPARI_MEDMASK_AUTO_DOCK"] = "0"  # we dock it ourselves, below
+    from ._qt.archive_widget import ArchiveWidget
+
     viewer = napari.Viewer(title="MedMask demo", show=True)
-    viewer.open(path, plugin="medmask")
-    _, widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
+    viewer.open(path, plugin="medmask")  # overview layer at once; the dock makes the entry layers
+    (widget,) = ArchiveWidget.instances_for(viewer)
+    if screenshot:
+        viewer.window.resize(*WINDOW)
+        while widget.loading:  # wait for the background entry layers (the overview goes away)
+            QApplication.processEvents()
     model = widget.model
     model.set_many({n: n in shown or n.startswith("rib_") for n in model.entries})
     widget.refresh()
     widget.tree.expandAll()
-    _coronal_view(viewer)
-    viewer.layers.selection = {viewer.layers["liver"]}
+    _coronal_view(viewer, widget.session.space)
+    if "liver" in viewer.layers:
+        viewer.layers.selection = {viewer.layers["liver"]}
     if screenshot:
-        from qtpy.QtWidgets import QApplication
-
-        viewer.window.resize(*WINDOW)
         for _ in range(5):
             QApplication.processEvents()
-        _coronal_view(viewer)
+        _coronal_view(viewer, widget.session.space)
         for _ in range(5):
             QApplication.processEvents()
         os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
@@ -73,15 +77,14 @@ def show(path: str, screenshot: str | None = None, *, shown=SHOWN):
     return viewer
 
 
-def _coronal_view(viewer) -> None:
+def _coronal_view(viewer, space) -> None:
     """Coronal slice through the trunk, head up, patient's right on the left (radiological)."""
     viewer.dims.ndisplay = 2
     viewer.dims.order = (1, 0, 2)  # show world z (vertical) and x (horizontal); slice along y
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari >= 0.9 / older
     camera.orientation2d = ("up", "right")
-    meta = viewer.layers["liver"].metadata["medmask"]["space"]
     # 12 mm behind the volume centre: heart, aorta, liver, spleen, kidneys and lungs all cut
-    y_center = meta["origin"][1] + meta["spacing"][1] * (meta["shape"][1] - 1) / 2
+    y_center = space.origin[1] + space.spacing[1] * (space.shape[1] - 1) / 2
     viewer.dims.set_point(1, y_center + 12.0)
     viewer.reset_view()
 

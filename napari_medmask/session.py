@@ -20,6 +20,7 @@ entry: it cannot be edited, marked dirty or saved back.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from typing import Any
 
 from ._layers import META_KEY, layer_meta, layer_to_mask, mask_to_layer_data, volume_ml
@@ -50,6 +51,36 @@ def same_layer(a, b) -> bool:
         return a is not None and b is not None and a.unique_id == b.unique_id
     except Exception:
         return False
+
+
+@contextmanager
+def _scene_updates_deferred(viewer):
+    """Rebuild napari's vispy scene graph once after a block of visibility changes, not per layer.
+
+    napari rebuilds it (~10 ms with 20 layers) on every ``layer.visible`` change; a group of 12
+    would pay that 12 times. Uses napari's private ``_pause_scene_graph`` flag when present;
+    without it (other napari versions) this does nothing special.
+    """
+    canvas = None
+    try:
+        real = getattr(viewer, "__wrapped__", viewer)  # widgets get a public-only proxy
+        canvas = real.window._qt_viewer.canvas
+        if not hasattr(canvas, "_pause_scene_graph") or canvas._pause_scene_graph:
+            canvas = None
+    except Exception:
+        canvas = None
+    if canvas is None:
+        yield
+        return
+    canvas._pause_scene_graph = True
+    try:
+        yield
+    finally:
+        canvas._pause_scene_graph = False
+        try:
+            canvas._update_scenegraph()
+        except Exception:
+            pass
 
 
 class ArchiveSession:
@@ -149,6 +180,13 @@ class ArchiveSession:
     def _on_model(self, event: str, names: list[str]) -> None:
         if event != "visibility" or self._syncing:
             return
+        if len(names) > 1:
+            with _scene_updates_deferred(self.viewer):  # one scene-graph rebuild for a whole group
+                self._apply_names(names)
+        else:
+            self._apply_names(names)
+
+    def _apply_names(self, names: list[str]) -> None:
         for name in names:
             if (self.overview is not None and name in self._overview_ids and name not in self.layers
                     and not self.model[name].visible):
