@@ -264,8 +264,8 @@ class ArchiveSession:
             self.model.set_many({n: True for n in shown})
         finally:
             self._syncing = False
-        if not self._pending:
-            self._finish_loading()
+        # even with nothing pending the overview stays until the next load_step: removing a layer
+        # from inside napari's "inserted" event would confuse napari's other listeners
         return True
 
     def load_step(self) -> bool:
@@ -292,9 +292,11 @@ class ArchiveSession:
             pass
 
     def _finish_loading(self) -> None:
-        layer, self.overview = self.overview, None
+        self.overview = None
         self._pending = []
-        if layer is not None and any(same_layer(layer, l) for l in self.viewer.layers):
+        # this overview and any older one of the same archive (opened twice)
+        for layer in [l for l in self.viewer.layers if is_overview(l) and layer_archive(l)[0] is not None
+                      and os.path.abspath(layer_archive(l)[0]) == self.path]:
             self.viewer.layers.remove(layer)
 
     def cancel_loading(self, *, hide: bool = True) -> None:

@@ -141,3 +141,16 @@ def test_overview_of_multi_label_entry_gets_consecutive_values(tmp_path, multi):
     assert data[2, 2, 2] == 3  # overlap: the later entry wins
     assert list(kwargs["features"]["name"]) == ["background", "pair: x", "pair: y", "zed"]
     assert kwargs["name"] == "m (overview)"
+
+
+def test_opening_the_same_archive_twice(make_napari_viewer, small_archive, qtbot):
+    viewer = make_napari_viewer()
+    viewer.open(str(small_archive), plugin="medmask")
+    viewer.open(str(small_archive), plugin="medmask")  # while the first load still runs
+    w = _widget(viewer)
+    qtbot.waitUntil(lambda: not w.loading, timeout=60000)
+    names = [l.name for l in viewer.layers]
+    assert names == ["liver", "kidney_left", "kidney_right", "rib_left_1", "rib_left_2"]
+    viewer.open(str(small_archive), plugin="medmask")  # once everything is loaded
+    qtbot.waitUntil(lambda: not w.loading, timeout=60000)
+    assert [l.name for l in viewer.layers] == names
