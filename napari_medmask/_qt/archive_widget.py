@@ -86,6 +86,7 @@ class ArchiveWidget(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.tree.setStyleSheet(_indicator_style(getattr(self.viewer, "theme", "dark")))
 
         self.show_all_btn = QPushButton("Show all")
         self.show_all_btn.clicked.connect(self.show_all)
@@ -262,6 +263,7 @@ class ArchiveWidget(QWidget):
                     item.setData(0, KIND_ROLE, "group")
                     item.setData(0, KEY_ROLE, node.key)
                     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(0, Qt.CheckState.Unchecked)  # without a state Qt draws no box
                     f = item.font(0)
                     f.setBold(True)
                     item.setFont(0, f)
@@ -282,6 +284,7 @@ class ArchiveWidget(QWidget):
         item.setData(0, KIND_ROLE, "entry")
         item.setData(0, KEY_ROLE, name)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, Qt.CheckState.Unchecked)  # without a state Qt draws no box
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setIcon(0, self._swatch(row.colors[0] if row.colors else color_for(name)))
@@ -445,3 +448,24 @@ class ArchiveWidget(QWidget):
 
     def item_for(self, key: str) -> QTreeWidgetItem | None:
         return self._entry_items.get(key) or self._group_items.get(key)
+
+
+def _indicator_style(theme_id: str) -> str:
+    """Tree check boxes drawn like napari's own: an unchecked box must stay visible on a dark theme."""
+    try:
+        from napari.utils.theme import get_theme
+        t = get_theme(theme_id)
+        primary, highlight, current, secondary = (str(getattr(t, k).as_hex()) for k in
+                                                  ("primary", "highlight", "current", "secondary"))
+        tid = t.id
+    except Exception:  # an unknown theme: keep Qt's default boxes
+        return ""
+    return (
+        f"QTreeWidget::indicator {{ width: 13px; height: 13px; border-radius: 2px;"
+        f" background-color: {primary}; border: 1px solid {highlight}; }}"
+        f"QTreeWidget::indicator:hover {{ background-color: {highlight}; }}"
+        f"QTreeWidget::indicator:checked {{ image: url(\"theme_{tid}:/check.svg\"); background-color: {current};"
+        f" border-color: {current}; }}"
+        f"QTreeWidget::indicator:indeterminate {{ image: url(\"theme_{tid}:/minus.svg\");"
+        f" background-color: {secondary}; }}"
+    )

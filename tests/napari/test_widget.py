@@ -33,6 +33,9 @@ def test_widget_lists_entries_groups_and_counts(make_napari_viewer, phantom_path
     assert group.childCount() == 6
     assert group.checkState(0) == Qt.CheckState.Checked  # all ribs are drawn on open
     assert w.item_for("ribs_all").checkState(0) == Qt.CheckState.Unchecked  # aggregate: not drawn yet
+    # every row carries a check state, or Qt draws no box and an unchecked entry looks uncheckable
+    for name in ("ribs_all", "ribs_left/_right", "ribs_left", "liver", "rib_left_*"):
+        assert w.item_for(name).data(0, Qt.ItemDataRole.CheckStateRole) is not None, name
     liver = w.item_for("liver")
     row = w.model["liver"]
     assert liver.text(1) == f"{row.voxels:,}" and row.voxels > 1000
