@@ -132,13 +132,7 @@ def write_seg_nrrd(items: Sequence[tuple[str | None, Any]], space: Space, path: 
             tags = {TAG_LABEL: str(int(label)), TAG_NAME: label_name, TAG_DTYPE: str(mask.dtype)}
             if entry is not None:
                 tags[TAG_ENTRY] = entry
-                if mask.metadata and not entry_meta_written:
-                    try:
-                        tags[TAG_META] = json.dumps(mask.metadata, separators=(",", ":"), sort_keys=True)
-                        entry_meta_written = True
-                    except (TypeError, ValueError):
-                        pass
-            elif mask.metadata and not entry_meta_written:
+            if mask.metadata and not entry_meta_written:  # once per entry, on its first segment
                 try:
                     tags[TAG_META] = json.dumps(mask.metadata, separators=(",", ":"), sort_keys=True)
                     entry_meta_written = True
