@@ -191,10 +191,17 @@ def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL) 
         codec_cfg, payload = None, b""
     else:
         codec, payload = RunLengthCodec.best_for(crop, level)
-        raw = ZstdRawCodec(level)
-        raw_payload = raw.encode(crop)
-        if len(raw_payload) < len(payload):
-            codec, payload = raw, raw_payload
+        # raw bytes win only for noisy crops; a fast low-level try tells whether the slow
+        # high-level one is worth it (it cost 80 % of writing TotalSegmentator output)
+        quick = ZstdRawCodec(min(level, 3))
+        quick_payload = quick.encode(crop)
+        if len(quick_payload) < len(payload):
+            codec, payload = quick, quick_payload
+            if level > 3:
+                raw = ZstdRawCodec(level)
+                raw_payload = raw.encode(crop)
+                if len(raw_payload) < len(payload):
+                    codec, payload = raw, raw_payload
         codec_cfg = codec.get_config()
     info = EntryInfo(
         name=name, dtype=str(mask.dtype), mapping=mask.mapping.to_dict(), bbox=bbox, codec=codec_cfg,
