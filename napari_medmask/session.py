@@ -5,7 +5,9 @@ session keeps :class:`~napari_medmask.model.ArchiveModel` and the viewer's
 layers in step: checking an entry creates its (cropped) Labels layer the first
 time and shows it, unchecking hides it, the layer's eye icon updates the
 model, painting marks the entry as edited, and :meth:`save` writes the edited
-entries back into the archive in one atomic commit.
+entries back into the archive in one atomic commit. Choosing a painting tool on a
+cropped layer first grows it to the full volume (:meth:`expand_layer`), so the
+brush reaches the whole scan and not just the stored bounding box.
 
 Progressive loading. When the reader opened the archive with a single
 *overview* layer (every entry shown on open painted into one full-volume label
@@ -28,6 +30,9 @@ from ._reader import entry_rows
 from .model import ArchiveModel
 
 __all__ = ["ArchiveSession", "layer_archive"]
+
+# Labels modes that change voxels: a cropped layer is grown to the full volume first
+EDIT_MODES = frozenset({"paint", "fill", "erase", "polygon"})
 
 
 def layer_archive(layer) -> tuple[str | None, str | None]:
@@ -95,6 +100,7 @@ class ArchiveSession:
         self.model = ArchiveModel(entry_rows(infos, self.space), path=self.path)
         self.layers: dict[str, Any] = {}
         self._syncing = False
+        self._expanding = False
         self.overview = None  # the overview layer while progressive loading runs
         self._overview_ids: dict[str, list[int]] = {}  # entry -> its label values in the overview
         self._overview_cmap: dict = {}
@@ -127,6 +133,7 @@ class ArchiveSession:
         layer.events.visible.connect(self._on_layer_visible)
         layer.events.paint.connect(self._on_layer_edit)
         layer.events.data.connect(self._on_layer_edit)
+        layer.events.mode.connect(self._on_layer_mode)
         self._syncing = True
         try:
             self.model.set_visible(entry, bool(layer.visible))
@@ -171,7 +178,41 @@ class ArchiveSession:
                 self._syncing = False
             self._sync_overview([name])
 
+    def _on_layer_mode(self, event) -> None:
+        name = self._entry_of(event.source)
+        if name is not None and str(getattr(event.source, "mode", "")) in EDIT_MODES:
+            self.expand_layer(name)
+
+    def expand_layer(self, name: str) -> bool:
+        """Grow an entry's cropped layer to the full volume, in place; returns whether it grew.
+
+        The voxels keep their world position (translate moves back by the crop offset),
+        nothing is marked edited, and the layer's metadata offset becomes (0, 0, 0).
+        """
+        import numpy as np
+
+        layer = self.layers[name]
+        info = dict((layer.metadata or {}).get(META_KEY) or {})
+        full_shape = tuple(int(v) for v in info["space"]["shape"])
+        crop = np.asarray(layer.data)
+        if crop.shape == full_shape:
+            return False
+        offset = [int(v) for v in info.get("offset", (0, 0, 0))]
+        full = np.zeros(full_shape, dtype=crop.dtype)
+        full[tuple(slice(o, o + n) for o, n in zip(offset, crop.shape))] = crop
+        translate = [float(t) - float(sc) * o for t, sc, o in zip(layer.translate, layer.scale, offset)]
+        self._expanding = True
+        try:
+            layer.data = full
+            layer.translate = translate
+            layer.metadata = {**layer.metadata, META_KEY: {**info, "offset": [0, 0, 0]}}
+        finally:
+            self._expanding = False
+        return True
+
     def _on_layer_edit(self, event=None) -> None:
+        if self._expanding:
+            return
         layer = getattr(event, "source", None)
         name = self._entry_of(layer)
         if name is not None:

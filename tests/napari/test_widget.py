@@ -147,6 +147,37 @@ def test_edit_marks_and_save_back_keeps_other_entries_identical(make_napari_view
     assert w.model["spleen"].voxels == int(edited.astype(bool).sum())
 
 
+def test_paint_mode_grows_cropped_layer_to_full_volume(make_napari_viewer, phantom_path, qtbot):
+    """The brush must reach the whole scan, not only the stored bounding box plus a margin."""
+    viewer = make_napari_viewer()
+    w = _open(viewer, phantom_path, qtbot)
+    spleen = viewer.layers["spleen"]
+    meta = spleen.metadata["medmask"]
+    full_shape = tuple(meta["space"]["shape"])
+    crop = spleen.data.copy()
+    assert crop.shape != full_shape
+    voxel = np.argwhere(crop)[0]
+    world_before = spleen.data_to_world(voxel)
+    spleen.mode = "pan_zoom"
+    assert spleen.data.shape == crop.shape  # looking does not cost a full volume
+    spleen.mode = "paint"
+    assert spleen.data.shape == full_shape and spleen.metadata["medmask"]["offset"] == [0, 0, 0]
+    grown = np.asarray(spleen.data)
+    off = meta["offset"]
+    np.testing.assert_array_equal(grown[tuple(slice(o, o + n) for o, n in zip(off, crop.shape))], crop)
+    assert grown.sum() == crop.sum()
+    np.testing.assert_allclose(spleen.data_to_world(voxel + np.array(off)), world_before)
+    assert not w.model["spleen"].dirty  # growing is not an edit
+    far = np.array(full_shape) - 1  # a corner far outside the spleen's box
+    spleen.brush_size = 1
+    spleen.paint(far, 1, refresh=True)
+    assert w.model["spleen"].dirty
+    w.session.save()
+    with MaskArchive(phantom_path) as archive:
+        saved = archive.load_segmask("spleen")
+    assert saved.data[tuple(far)] == 1 and saved.voxel_counts()[1] == int(crop.astype(bool).sum()) + 1
+
+
 def test_save_to_readonly_location_reports_and_keeps_edits(make_napari_viewer, small_archive, qtbot, errors,
                                                            monkeypatch):
     viewer = make_napari_viewer()
