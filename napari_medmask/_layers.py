@@ -30,7 +30,7 @@ from medmask.core.geometry import compute_bbox, direction_matrix, space_from_dic
 PAD = 4
 META_KEY = "medmask"
 
-__all__ = ["PAD", "META_KEY", "display_transform", "mask_to_layer_data", "layer_to_mask",
+__all__ = ["PAD", "META_KEY", "display_transform", "vertical_orientation", "mask_to_layer_data", "layer_to_mask",
            "colormap_for", "features_for", "volume_ml", "padded_box"]
 
 
@@ -47,6 +47,16 @@ def display_transform(space) -> tuple[list[float], list[float], list[int]]:
         translate.append(float(space.origin[k]))
         axes.append(k)
     return scale, translate, axes
+
+
+def vertical_orientation(space, vertical_world_axis: int) -> str:
+    """napari camera direction of the screen's vertical axis that reads like a radiology viewer.
+
+    World coordinates are LPS mm along each display axis, so: superior up when the vertical
+    axis runs head-foot (coronal, sagittal), anterior up (posterior ``"down"``) otherwise.
+    """
+    _, _, axes = display_transform(space)
+    return "up" if axes[vertical_world_axis] == 2 else "down"
 
 
 def volume_ml(space, voxels: int) -> float:

@@ -12,6 +12,7 @@ from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout
 
 from medmask.core.colors import color_for
 
+from .._layers import vertical_orientation
 from ..session import ArchiveSession, layer_archive
 
 PENDING: list[str] = []  # archives the reader opened before a widget existed
@@ -73,6 +74,10 @@ class ArchiveWidget(QWidget):
         self.group_box.setToolTip("Group entries by name pattern (rib_left_*, vertebrae_*, *_left/_right)")
         self.group_box.setChecked(True)
         self.group_box.toggled.connect(self._on_grouping)
+        self.empty_box = QCheckBox("Empty")
+        self.empty_box.setToolTip("List entries without voxels (listed last)")
+        self.empty_box.setChecked(True)
+        self.empty_box.toggled.connect(self._on_show_empty)
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(3)
@@ -101,6 +106,7 @@ class ArchiveWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.group_box)
+        top.addWidget(self.empty_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.show_all_btn)
         buttons.addWidget(self.hide_all_btn)
@@ -115,7 +121,9 @@ class ArchiveWidget(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         self.archive_box.setVisible(False)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(360)  # TotalSegmentator names are long ("gluteus_maximus_left/_right")
+        self.viewer.dims.events.order.connect(self._orient_camera)
+        self.viewer.dims.events.ndisplay.connect(self._orient_camera)
 
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
@@ -227,8 +235,21 @@ class ArchiveWidget(QWidget):
         self._updating = True
         self.search.setText(session.model.filter_text)
         self.group_box.setChecked(session.model.grouping)
+        self.empty_box.setChecked(session.model.show_empty)
         self._updating = False
         self.rebuild()
+        self._orient_camera()
+
+    def _orient_camera(self, event=None) -> None:
+        """Keep superior up in coronal/sagittal views and anterior up in axial ones."""
+        if self.session is None or self.viewer.dims.ndisplay != 2 or self.viewer.dims.ndim != 3:
+            return
+        camera = self.viewer.scene.camera if hasattr(self.viewer, "scene") else self.viewer.camera
+        vertical = vertical_orientation(self.session.space, int(self.viewer.dims.displayed[0]))
+        try:
+            camera.orientation2d = (vertical, camera.orientation2d[1])
+        except Exception:  # a napari without orientable cameras: leave the view as it is
+            pass
 
     # model -> view ------------------------------------------------------------------------------
     def _on_model(self, session, event: str, names: list[str]) -> None:
@@ -395,6 +416,10 @@ class ArchiveWidget(QWidget):
     def _on_grouping(self, on: bool) -> None:
         if not self._updating and self.session is not None:
             self.session.model.set_grouping(on)
+
+    def _on_show_empty(self, on: bool) -> None:
+        if not self._updating and self.session is not None:
+            self.session.model.set_show_empty(on)
 
     # public API (also what the tests drive) ----------------------------------------------------------
     @property

@@ -119,7 +119,7 @@ def test_dirty_and_state_roundtrip():
     m.set_filter("he")
     m.set_grouping(False)
     state = m.state()
-    assert state == {"visible": ["heart"], "grouping": False, "filter": "he"}
+    assert state == {"visible": ["heart"], "grouping": False, "filter": "he", "show_empty": True}
     other = _model(NAMES)
     other.restore(state)
     assert other.state() == state
@@ -178,3 +178,25 @@ def test_group_cache_follows_entries_and_grouping():
     assert m.groups_of(["kidney_right", "liver", "kidney_left"]) == ["kidney_left/_right"]
     m.set_grouping(False)
     assert m.groups() == {} and m.groups_of(["kidney_left"]) == []
+
+
+def test_empty_entries_sort_last_and_can_be_hidden():
+    rows = [EntryRow("aorta", voxels=0, volume_ml=0.0), EntryRow("liver", voxels=50, volume_ml=1.0),
+            EntryRow("kidney_left", voxels=0, volume_ml=0.0), EntryRow("kidney_right", voxels=0, volume_ml=0.0),
+            EntryRow("rib_left_1", voxels=5, volume_ml=0.1), EntryRow("rib_left_2", voxels=0, volume_ml=0.0),
+            EntryRow("brain", voxels=0, volume_ml=0.0)]
+    m = ArchiveModel(rows)
+    events = []
+    m.subscribe(lambda e, names: events.append(e))
+    assert [n.key for n in m.tree()] == ["liver", "rib_left_*", "aorta", "brain", "kidney_left/_right"]
+    m.set_show_empty(False)
+    assert events == ["filter"]
+    tree = m.tree()
+    assert [n.key for n in tree] == ["liver", "rib_left_*"]
+    assert [c.key for c in tree[1].children] == ["rib_left_1"]
+    m.set_grouping(False)
+    assert [n.key for n in m.tree()] == ["liver", "rib_left_1"]
+    state = m.state()
+    m2 = ArchiveModel(rows)
+    m2.restore(state)
+    assert not m2.show_empty
