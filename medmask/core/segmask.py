@@ -46,13 +46,16 @@ class SegmentationMask:
             space = Space(shape=tuple(int(v) for v in array.shape))
         elif tuple(space.shape) != array.shape:
             raise GeometryError(f"space shape {tuple(space.shape)} does not match array shape {array.shape}")
+        if array is mask_array and array.flags.writeable:
+            # the caller may keep changing its array: own a copy so add_label cannot write into
+            # it and a cached bbox cannot go stale (a read-only array is shared as it is)
+            array = array.copy()
         self._space = space
         self._full: np.ndarray | None = array
         self._crop: np.ndarray | None = None
         self._bbox: BBox | None | bool = False  # False = not computed yet
         self._mapping = mapping.copy() if isinstance(mapping, LabelMapping) else LabelMapping(mapping or {})
-        if array.dtype == bool and any(v != 1 for v in self._mapping.values()):
-            raise LabelError(f"a boolean mask can only carry label 1, mapping is {self._mapping.to_dict()}")
+        _check_labels_fit(self._mapping, array.dtype)
         self.colors: dict[str, Color] = {k: normalize_color(v) for k, v in (colors or {}).items()}
         self.metadata: dict[str, Any] = dict(metadata or {})
 
@@ -90,6 +93,7 @@ class SegmentationMask:
         self._crop.flags.writeable = False
         self._bbox = bbox
         self._mapping = mapping.copy() if isinstance(mapping, LabelMapping) else LabelMapping(mapping)
+        _check_labels_fit(self._mapping, dtype)
         self.colors = {k: normalize_color(v) for k, v in (colors or {}).items()}
         self.metadata = dict(metadata or {})
         return self
@@ -259,6 +263,15 @@ class SegmentationMask:
     def __repr__(self) -> str:
         return (f"SegmentationMask(shape={self.shape}, dtype={self.dtype}, mapping={self._mapping.to_dict()}, "
                 f"bbox={self.bbox})")
+
+
+def _check_labels_fit(mapping: LabelMapping, dtype: np.dtype) -> None:
+    """A name for a label the array cannot hold would be written and then refused on reading."""
+    top = 1 if dtype == bool else int(np.iinfo(dtype).max)
+    too_big = {n: v for n, v in mapping.items() if v > top}
+    if too_big:
+        raise LabelError(f"labels {too_big} do not fit a {dtype} mask (largest label {top}); "
+                         f"use a wider dtype" + (", a boolean mask can only carry label 1" if dtype == bool else ""))
 
 
 def _as_label_array(array: Any) -> np.ndarray:

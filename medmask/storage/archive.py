@@ -14,6 +14,7 @@ from ..errors import (ArchiveModeError, EntryExistsError, EntryNotFoundError, Ge
 from ..format import v2
 from ..format.records import EntryInfo
 from .reader import V1_CODEC, ContainerReader
+from .maskfile import warn_v1_drops
 from .writer import write_v1_archive, write_v2
 
 MODES = ("r", "w", "a")
@@ -42,6 +43,7 @@ class MaskArchive:
         # name -> (record, pending payload); (None, None) = as on disk, record parsed on first use
         self._entries: dict[str, tuple[EntryInfo | None, bytes | None]] = {}
         self._depth = 0
+        self._closed = False
         self._dirty = False
         self._space = space
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
@@ -121,6 +123,7 @@ class MaskArchive:
         return iter(list(self._entries))
 
     def _get(self, name: str) -> tuple[EntryInfo, bytes | None]:
+        self._check_open()
         try:
             info, payload = self._entries[name]
             if info is None:
@@ -208,10 +211,13 @@ class MaskArchive:
         return new
 
     def _check_writable(self) -> None:
+        self._check_open()
         if self.mode == "r":
             raise ArchiveModeError("archive is open read-only (mode='r'); open it with mode='a' to change it", self.path)
-        if self._reader is None and self._entries is None:
-            raise ArchiveModeError("archive is closed", self.path)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ArchiveModeError("archive is closed; open it again", self.path)
 
     def _changed(self) -> None:
         self._dirty = True
@@ -229,6 +235,9 @@ class MaskArchive:
         if self._space is None:
             return  # nothing can be written before the geometry is known
         if self.format_version == 1:
+            for n, (info, payload) in self._entries.items():
+                if payload is not None and info is not None:  # new in this write: say what v1 drops
+                    warn_v1_drops(info.colors, info.metadata, self.path, n)
             arrays = [(n, self._get(n)[0].mapping, self.load_segmask(n).data) for n in self._entries]
             write_v1_archive(self.path, self._space, arrays)
         else:
@@ -279,10 +288,13 @@ class MaskArchive:
         return False
 
     def close(self) -> None:
+        if self._closed:
+            return
         if self._depth == 0 and self._dirty and self.mode != "r":
             self.commit()
         if self._reader is not None:
             self._reader.close()
+        self._closed = True
 
     def __repr__(self) -> str:
         return f"MaskArchive({self.path!r}, mode={self.mode!r}, entries={len(self._entries)})"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from ..core.segmask import SegmentationMask
 from ..errors import FormatError, MedMaskError
@@ -14,12 +15,22 @@ def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version
               level: int = v2.DEFAULT_LEVEL) -> None:
     """Write ``mask`` atomically; ``format_version=1`` writes what medmask 0.1.3 can read."""
     if format_version == 1:
+        warn_v1_drops(mask.colors, mask.metadata, path)
         write_v1_mask(path, mask.space, mask.mapping.to_dict(), mask.data)
         return
     if format_version != 2:
         raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path)
     info, payload = v2.encode_entry(mask, "mask", level)
     write_v2(path, "mask", mask.space, [(info, lambda: payload)])
+
+
+def warn_v1_drops(colors, metadata, path, name: str | None = None) -> None:
+    """Format 1.0 has no place for colours or metadata: say so instead of dropping them silently."""
+    lost = [what for what, value in (("colours", colors), ("metadata", metadata)) if value]
+    if lost:
+        where = f"entry {name!r} of " if name else ""
+        warnings.warn(f"{where}{os.fspath(path)}: format version 1 cannot store {' and '.join(lost)}; "
+                      f"they are not written (use format_version=2 to keep them)", UserWarning, stacklevel=3)
 
 
 def load_mask(path: str | os.PathLike) -> SegmentationMask:

@@ -238,3 +238,16 @@ def test_stale_temporaries_of_killed_writers_are_removed(tmp_path, masks):
     os.utime(other, (old, old))
     write_archive(p, masks)
     assert not stale.exists() and fresh.exists() and other.exists()
+
+
+def test_using_a_closed_archive_is_a_clear_error(tmp_path, masks):
+    p = tmp_path / "a.mska"
+    write_archive(p, masks)
+    a = MaskArchive(p, mode="a")
+    with a:
+        a.remove("empty")
+    with pytest.raises(ArchiveModeError, match="closed"):
+        a.add_segmask(masks["tumor"], "t2")
+    with pytest.raises(ArchiveModeError, match="closed"):
+        a.load_segmask("liver")
+    assert MaskArchive(p).all_names() == ["liver", "liver_segments", "tumor", "ribs"]

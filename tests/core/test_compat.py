@@ -77,6 +77,7 @@ def test_writing_v1_reproduces_the_original_layout(compat_dir, tmp_path, name):
     assert load_mask(out).same_content(m)
 
 
+@pytest.mark.filterwarnings("ignore:.*version 1 cannot store")
 def test_writing_v1_archive_round_trips(masks, tmp_path):
     p = tmp_path / "v1.mska"
     with MaskArchive(p, mode="w", space=masks["liver"].space, format_version=1) as a:
@@ -107,3 +108,16 @@ def test_golden_v2_files_decode_forever(stem):
         e = exp["entries"][n]
         assert sha(m.data) == e["array_sha256"] and m.mapping.to_dict() == e["mapping"] and str(m.dtype) == e["dtype"]
         assert space_to_dict(m.space) == exp["space"]
+
+
+def test_writing_v1_warns_about_colours_and_metadata(masks, tmp_path):
+    liver = masks["liver"]  # has a colour and metadata
+    with pytest.warns(UserWarning, match="version 1 cannot store colours and metadata"):
+        save_mask(liver, tmp_path / "l.msk", format_version=1)
+    with pytest.warns(UserWarning, match="entry 'liver'.*colours and metadata"):
+        with MaskArchive(tmp_path / "a.mska", mode="w", space=liver.space, format_version=1) as a:
+            a.add_segmask(liver, "liver")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_mask(masks["tumor"], tmp_path / "t.msk", format_version=1)  # nothing to lose: no warning

@@ -183,3 +183,26 @@ def test_crop_space_matches_apply_bbox(space):
     bbox = ((1, 4), (2, 9), (3, 5))
     assert crop_space(space, bbox) == space.apply_bbox(np.array(bbox))
     assert isinstance(crop_space(space, bbox), Space)
+
+
+def test_mask_owns_a_copy_of_a_writable_array(space):
+    arr = np.zeros(space.shape, np.uint8)
+    arr[1, 1, 1] = 1
+    m = SegmentationMask(arr, {"a": 1}, space=space)
+    assert m.bbox == ((1, 2), (1, 2), (1, 2))
+    arr[5, 5, 5] = 1  # the caller keeps using its array
+    assert m.bbox == ((1, 2), (1, 2), (1, 2)) and m.voxel_counts() == {1: 1}
+    region = np.zeros(space.shape, bool)
+    region[0, 0, 0] = True
+    m.add_label(region, 2, "b")
+    assert arr[0, 0, 0] == 0  # add_label never writes into the caller's array
+    frozen = np.zeros(space.shape, np.uint8)
+    frozen.flags.writeable = False
+    assert np.shares_memory(SegmentationMask(frozen, {}, space=space).data, frozen)  # read-only: shared
+
+
+def test_mapping_labels_must_fit_the_dtype(space):
+    with pytest.raises(LabelError, match="do not fit a uint8"):
+        SegmentationMask(np.zeros(space.shape, np.uint8), {"big": 300}, space=space)
+    with pytest.raises(LabelError, match="boolean"):
+        SegmentationMask.from_crop(None, None, {"a": 2}, space, bool)
