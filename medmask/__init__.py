@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+from .core.geometry import axial_space
 from .core.mapping import LabelMapping
 from .core.segmask import SegmentationMask
 from .errors import (ChecksumError, CodecError, EntryNotFoundError, FormatError, GeometryError, LabelError,
@@ -19,7 +20,7 @@ except Exception:  # pragma: no cover - running from a source tree without insta
     __version__ = "0.2.0"
 
 __all__ = [
-    "SegmentationMask", "LabelMapping", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
+    "SegmentationMask", "LabelMapping", "axial_space", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
     "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
     "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
 ]

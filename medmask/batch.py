@@ -101,6 +101,9 @@ def find_cases(src_root: str | os.PathLike) -> list[tuple[str, Path]]:
     if not cases and _has_nifti(root):
         raise ConversionError("holds .nii.gz files itself, not one folder per case; convert it with "
                               "'medmask convert FOLDER case.mska'", root)
+    if not cases:
+        raise ConversionError("no cases found: expected one folder per case holding .nii.gz masks "
+                              "(case/segmentations/*.nii.gz or case/*.nii.gz)", root)
     return cases
 
 
@@ -179,8 +182,8 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
     """
     start = time.perf_counter()
     dst_root = Path(dst_root)
+    found = find_cases(src_root)  # before creating anything: a wrong source leaves no empty folder
     dst_root.mkdir(parents=True, exist_ok=True)
-    found = find_cases(src_root)
     if cases is not None:
         wanted = set(cases)
         found = [c for c in found if c[0] in wanted]

@@ -137,6 +137,8 @@ def cmd_extract(args) -> int:
     if not str(args.archive).lower().endswith(".mska"):
         raise UsageError(f"{args.archive}: extract reads a .mska archive")
     kind = path_kind(args.output, output=True)
+    if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(args.archive):
+        raise ConversionError("source and destination are the same file; extract to a new path", args.archive)
     with MaskArchive(args.archive, mode="r") as archive:
         missing = [n for n in args.names if n not in archive]
         if missing:
@@ -332,6 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `medmask info x.mska | head`: the reader left, nothing is wrong
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
     except (MedMaskError, OSError) as exc:
         print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
         return 1

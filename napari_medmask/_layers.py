@@ -208,7 +208,10 @@ def layer_to_mask(data, meta: Mapping[str, Any] | None):
     base = str(meta.get("name") or "label")
     for v in present:
         if v not in known:
-            mapping[f"label_{v}" if mapping or len(present) > 1 else base] = v
+            name = f"label_{v}" if mapping or len(present) > 1 else base
+            while name in mapping:  # never take over the name of a label that already has one
+                name += "_"
+            mapping[name] = v
     if not mapping and not present:
         mapping = {base: 1}
     maxlabel = max([*present, *mapping.values(), 0])

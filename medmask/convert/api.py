@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import ConversionError, MedMaskError
+from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from . import nifti as nii
 from . import slicer as seg
 
@@ -91,7 +92,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
         raise ConversionError(f"overlap must be one of {OVERLAP_POLICIES}, got {overlap!r}", path)
     from ..core.segmask import SegmentationMask
 
-    if len(items) == 1:
+    if len(items) == 1 and not labels:
         return items[0][1]
     wanted = {name: value for value, name in nii.read_label_names(labels, path=path).items()} if labels else {}
     plan = []
@@ -117,6 +118,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     data = np.zeros(tuple(space.shape), dtype=dtype)
     mapping: dict[str, int] = {}
     colors = {}
+    painted: set[int] = set()
     for (name, entry, mask, label), value in zip(plan, values):
         if name in mapping:
             raise ConversionError(f"two labels would both be named {name!r}", path)
@@ -126,19 +128,36 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
             crop = mask.crop_data
             region = crop if crop.dtype == bool else crop == label
             view = data[tuple(slice(a, b) for a, b in box)]
-            if overlap == "keep":
-                region = region & (view == 0)
             clash = view[region]
             clash = clash[clash != 0]
-            if clash.size and overlap == "raise":
-                other = next(n for n, v in mapping.items() if v == int(clash[0]))
-                raise ConversionError(f"{other!r} and {name!r} overlap in {clash.size} voxels; one label map "
-                                      f"cannot hold both - use --overlap keep|overwrite (overlap= in Python), or convert "
-                                      f"to .mska or a folder instead", path)
+            if clash.size:
+                if overlap == "raise":
+                    other = next(n for n, v in mapping.items() if v == int(clash[0]))
+                    raise ConversionError(f"{other!r} and {name!r} overlap in {clash.size} voxels; one label map "
+                                          f"cannot hold both - use --overlap keep|overwrite (overlap= in Python), "
+                                          f"or convert to .mska or a folder instead", path)
+                owners = {v: n for n, v in mapping.items()}
+                vals, counts = np.unique(clash, return_counts=True)
+                desc = ", ".join(f"{owners.get(int(v), int(v))!r} ({int(c)} voxels)" for v, c in zip(vals, counts))
+                if overlap == "keep":
+                    region = region & (view == 0)
+                    warnings.warn(f"{name!r} overlaps {desc}: those voxels stay with the earlier label",
+                                  MaskOverlapWarning, stacklevel=2)
+                else:
+                    warnings.warn(f"{name!r} overlaps {desc}: those voxels now belong to {name!r}",
+                                  MaskOverlapWarning, stacklevel=2)
             view[region] = value
+            painted.add(value)
         label_name = mask.mapping.inverse(label)
         if label_name in mask.colors:
             colors[name] = mask.colors[label_name]
+    if overlap != "raise" and painted:
+        present = set(np.unique(data).tolist())
+        lost = [n for n, v in mapping.items() if v in painted and v not in present]
+        if lost:
+            warnings.warn(f"label(s) {lost} have no voxels left in the merged label map", MaskOverlapWarning,
+                          stacklevel=2)
+    data.flags.writeable = False  # a temporary: SegmentationMask may keep it without a copy
     try:
         return SegmentationMask(data, mapping, space=space, colors=colors)
     except MedMaskError as exc:

@@ -392,7 +392,9 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
     if data.dtype == bool and any(v != 1 for v in mapping.values()):
         data = data.astype(np.uint8)
     max_label = max(mapping.values(), default=0)
-    if max_label > 255 and data.dtype in (np.dtype(bool), np.dtype(np.uint8)):
+    if max_label > 65535 and data.dtype != np.dtype(np.uint32):
+        data = data.astype(np.uint32)  # a name table may list labels the voxels do not (yet) use
+    elif max_label > 255 and data.dtype in (np.dtype(bool), np.dtype(np.uint8)):
         data = data.astype(np.uint16)
     try:
         return SegmentationMask(data, mapping, space=space, metadata={NIFTI_META_KEY: rec})

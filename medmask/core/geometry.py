@@ -85,6 +85,20 @@ def _three_floats(value: Any, key: str) -> tuple[float, float, float]:
     return tuple(float(v) for v in value)  # type: ignore[return-value]
 
 
+def axial_space(shape: Sequence[int], spacing: Sequence[float] = (1.0, 1.0, 1.0),
+                origin: Sequence[float] = (0.0, 0.0, 0.0)) -> Space:
+    """Space of an axial (z, y, x) array in the usual CT orientation: slices run foot to head,
+    rows front to back, columns right to left (LPS +z, +y, +x). ``spacing`` is (z, y, x) in mm,
+    ``origin`` the LPS position of voxel (0, 0, 0).
+
+    spacetransformer names the direction of array axis 0 ``x_orientation``; a plain
+    ``Space(shape=..., spacing=...)`` therefore lays axis 0 along LPS x (left-right).
+    """
+    return Space(shape=tuple(int(v) for v in shape), origin=tuple(float(v) for v in origin),
+                 spacing=tuple(float(v) for v in spacing),
+                 x_orientation=(0.0, 0.0, 1.0), y_orientation=(0.0, 1.0, 0.0), z_orientation=(1.0, 0.0, 0.0))
+
+
 def spaces_equal(a: Space, b: Space) -> bool:
     """Exact equality: a mask only joins an archive of exactly its geometry."""
     return space_to_dict(a) == space_to_dict(b)

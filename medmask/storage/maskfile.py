@@ -30,7 +30,7 @@ def warn_v1_drops(colors, metadata, path, name: str | None = None) -> None:
     if lost:
         where = f"entry {name!r} of " if name else ""
         warnings.warn(f"{where}{os.fspath(path)}: format version 1 cannot store {' and '.join(lost)}; "
-                      f"they are not written (use format_version=2 to keep them)", UserWarning, stacklevel=3)
+                      f"not written (format_version=2 keeps them)", UserWarning, stacklevel=3)
 
 
 def load_mask(path: str | os.PathLike) -> SegmentationMask:

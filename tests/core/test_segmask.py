@@ -206,3 +206,12 @@ def test_mapping_labels_must_fit_the_dtype(space):
         SegmentationMask(np.zeros(space.shape, np.uint8), {"big": 300}, space=space)
     with pytest.raises(LabelError, match="boolean"):
         SegmentationMask.from_crop(None, None, {"a": 2}, space, bool)
+
+
+def test_axial_space_points_slices_head_ward():
+    from medmask import axial_space
+    sp = axial_space((10, 20, 30), spacing=(2.5, 0.8, 0.7), origin=(1.0, 2.0, 3.0))
+    aff = index_to_world_affine(sp)
+    assert np.allclose(aff @ [1, 0, 0, 1], [1.0, 2.0, 5.5, 1])   # next slice: +2.5 mm superior (LPS z)
+    assert np.allclose(aff @ [0, 1, 0, 1], [1.0, 2.8, 3.0, 1])   # next row: +0.8 mm posterior
+    assert np.allclose(aff @ [0, 0, 1, 1], [1.7, 2.0, 3.0, 1])   # next column: +0.7 mm left

@@ -126,3 +126,14 @@ def test_totalseg_copies(tmp_path, totalseg_dir):
     s = convert_dataset(root, tmp_path / "out")
     assert len(s.converted) == 2 and s.ok
     assert s.src_bytes / s.dst_bytes > 20
+
+
+def test_a_source_without_cases_is_an_error_and_creates_nothing(tmp_path):
+    from medmask.batch import convert_dataset
+    from medmask.errors import ConversionError
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes").mkdir()
+    with pytest.raises(ConversionError, match="no cases found"):
+        convert_dataset(tmp_path / "src", tmp_path / "dst")
+    assert not (tmp_path / "dst").exists()

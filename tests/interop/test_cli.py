@@ -163,3 +163,70 @@ def test_batch_command(tmp_path, case):
     proc = run("batch", root, tmp_path / "out", "--json", ok=False)
     d = json.loads(proc.stdout)
     assert d["skipped"] == 2 and d["failed"] == 1
+
+
+def test_extract_refuses_to_overwrite_its_source(tmp_path, case):
+    arch = tmp_path / "c.mska"
+    run("convert", case, arch)
+    before = arch.read_bytes()
+    proc = run("extract", arch, "liver", "-o", tmp_path / "." / "c.mska", ok=False)
+    assert_one_line_error(proc, "same file", code=1)
+    assert arch.read_bytes() == before
+
+
+def test_single_entry_label_map_uses_the_class_map(tmp_path, case):
+    arch = tmp_path / "c.mska"
+    run("convert", case, arch)
+    run("extract", arch, "liver", "-o", tmp_path / "l.nii.gz", "--labels", "total")
+    values = np.unique(np.asanyarray(nib.load(str(tmp_path / "l.nii.gz")).dataobj))
+    assert values.tolist() == [0, 5]  # TotalSegmentator: 5 = liver (1 would say spleen)
+
+
+def test_label_names_beyond_uint16_widen_the_mask(tmp_path, case):
+    (tmp_path / "names.json").write_text(json.dumps({"1": "liver", "70000": "future_structure"}))
+    run("convert", case / "liver.nii.gz", tmp_path / "big.msk", "--labels", tmp_path / "names.json")
+    m = load_mask(tmp_path / "big.msk")
+    assert m.dtype == np.uint32 and m.mapping["future_structure"] == 70000
+    assert run("verify", tmp_path / "big.msk").returncode == 0
+
+
+def test_merge_overlap_policies_warn_with_counts_and_name_lost_labels(tmp_path):
+    import warnings
+
+    from medmask import MaskOverlapWarning, SegmentationMask
+    from medmask.convert.api import merge_items
+    from spacetransformer import Space
+
+    space = Space(shape=(4, 5, 6))
+    small = np.zeros((4, 5, 6), np.uint8)
+    small[1, 1, 1] = 1
+    big = np.zeros((4, 5, 6), np.uint8)
+    big[1, 1, 1:3] = 1
+    items = [("small", SegmentationMask(small, {"small": 1}, space=space)),
+             ("big", SegmentationMask(big, {"big": 1}, space=space))]
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        merged = merge_items(items, space, overlap="overwrite")
+    msgs = [str(w.message) for w in rec if issubclass(w.category, MaskOverlapWarning)]
+    assert any("'small' (1 voxels)" in m for m in msgs) and any("'small'" in m and "no voxels" in m for m in msgs)
+    assert merged.voxel_counts() == {2: 2}
+    with pytest.warns(MaskOverlapWarning, match="stay with the earlier label"):
+        kept = merge_items(items, space, overlap="keep")
+    assert kept.voxel_counts() == {1: 1, 2: 1}
+
+
+def test_broken_pipe_is_not_an_error(tmp_path):
+    from medmask import SegmentationMask
+    from spacetransformer import Space
+
+    space = Space(shape=(2, 3, 4))
+    arch = tmp_path / "many.mska"
+    one = np.zeros((2, 3, 4), np.uint8)
+    one[0, 0, 0] = 1
+    with MaskArchive(arch, "w", space=space) as a:  # an `info` listing far beyond a pipe's 64 KiB buffer
+        for i in range(1500):
+            a.add_segmask(SegmentationMask(one, {f"structure_with_a_long_name_{i}": 1}, space=space),
+                          f"structure_with_a_long_name_{i}")
+    proc = subprocess.run(f"'{sys.executable}' -m medmask info '{arch}' | head -n 1", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.count("\n") == 1 and proc.stderr == "", proc.stderr

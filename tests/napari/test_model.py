@@ -200,3 +200,19 @@ def test_empty_entries_sort_last_and_can_be_hidden():
     m2 = ArchiveModel(rows)
     m2.restore(state)
     assert not m2.show_empty
+
+
+def test_layer_to_mask_never_reuses_a_label_name():
+    """A painted value whose default name is already taken gets another name; nothing is relabelled."""
+    from medmask.core.geometry import space_to_dict
+    from napari_medmask._layers import META_KEY, layer_to_mask
+    from spacetransformer import Space
+
+    data = np.zeros((2, 3, 4), np.uint8)
+    data[0, 0, 0] = 1
+    data[1, 1, 1] = 2
+    meta = {"metadata": {META_KEY: {"space": space_to_dict(Space(shape=(2, 3, 4))), "offset": [0, 0, 0],
+                                    "mapping": {"label_2": 1}, "dtype": "uint8"}}}
+    mask = layer_to_mask(data, meta)
+    assert mask.mapping["label_2"] == 1 and mask.mapping.inverse(2) == "label_2_"
+    assert mask.voxel_counts() == {1: 1, 2: 1}
