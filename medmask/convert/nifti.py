@@ -397,6 +397,7 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
     elif max_label > 255 and data.dtype in (np.dtype(bool), np.dtype(np.uint8)):
         data = data.astype(np.uint16)
     try:
+        data.flags.writeable = False  # our own temporary: shared, not copied
         return SegmentationMask(data, mapping, space=space, metadata={NIFTI_META_KEY: rec})
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None

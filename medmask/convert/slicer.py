@@ -466,6 +466,7 @@ def seg_to_single_mask(seg: SegNrrd, *, path=None) -> Any:
         if s["color"]:
             colors[name] = s["color"]
     try:
+        data.flags.writeable = False  # our own temporary: shared, not copied
         return SegmentationMask(data, mapping, space=seg.space, colors=colors)
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None

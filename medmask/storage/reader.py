@@ -124,6 +124,7 @@ class ContainerReader:
             if array.dtype.kind in "ub" and max(info.mapping.values(), default=0) > (1 if array.dtype == bool else np.iinfo(array.dtype).max):
                 raise FormatError(f"entry {name!r}: mapping {info.mapping} names labels a {array.dtype} array cannot hold", self.path)
             try:
+                array.flags.writeable = False  # decoded for this mask alone: no copy needed
                 return SegmentationMask(array, info.mapping, space=self.space)
             except MedMaskError as exc:
                 raise FormatError(f"entry {name!r}: {exc.problem}", self.path) from None
