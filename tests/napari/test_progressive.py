@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medmask import MaskArchive
+from medmask import MaskArchive, SegmentationMask
 from medmask.core.colors import color_for
 from napari_medmask._qt.archive_widget import ArchiveWidget
 from napari_medmask.session import is_overview
@@ -26,8 +26,8 @@ def test_overview_first_then_entry_layers_then_overview_removed(make_napari_view
         space = tuple(archive.space.shape)
         liver = archive.load_segmask("liver")
         names = archive.all_names()
-    # one full-volume uint16 label map, one value per entry, names on hover, stored colours
-    assert overview.data.shape == space and overview.data.dtype == np.uint16
+    # one full-volume label map (uint8: under 256 labels), one value per entry, names on hover, stored colours
+    assert overview.data.shape == space and overview.data.dtype == np.uint8
     ids = overview.metadata["medmask"]["entries"]
     assert "ribs_all" not in ids and "ribs_left" not in ids  # aggregates: not drawn on open
     assert len({v for vs in ids.values() for v in vs}) == len(ids) == 20
@@ -135,7 +135,7 @@ def test_overview_of_multi_label_entry_gets_consecutive_values(tmp_path, multi):
         archive.add_segmask(SegmentationMask(a, {"x": 1, "y": 2}, space=space), "pair")
         archive.add_segmask(SegmentationMask(b, {"z": 1}, space=space), "zed")
     data, kwargs, kind = overview_layer(str(path))
-    assert kind == "labels" and data.dtype == np.uint16
+    assert kind == "labels" and data.dtype == np.uint8
     assert kwargs["metadata"]["medmask"]["entries"] == {"pair": [1, 2], "zed": [3]}
     assert data[1, 1, 1] == 1 and data[5, 5, 5] == 2 and data[3, 3, 3] == 3
     assert data[2, 2, 2] == 3  # overlap: the later entry wins
@@ -154,3 +154,21 @@ def test_opening_the_same_archive_twice(make_napari_viewer, small_archive, qtbot
     viewer.open(str(small_archive), plugin="medmask")  # once everything is loaded
     qtbot.waitUntil(lambda: not w.loading, timeout=60000)
     assert [l.name for l in viewer.layers] == names
+
+
+def test_overview_widens_to_uint16_beyond_255_labels(tmp_path, monkeypatch):
+    from medmask.sample import phantom_space
+    from napari_medmask._reader import MAX_INITIAL_ENV, overview_layer
+
+    monkeypatch.setenv(MAX_INITIAL_ENV, "1000")  # draw all 300 on open
+
+    space = phantom_space((8, 8, 8))
+    path = tmp_path / "many.mska"
+    with MaskArchive(path, "w", space=space) as archive:
+        for i in range(300):
+            a = np.zeros((8, 8, 8), np.uint8)
+            a.flat[i % a.size] = 1
+            archive.add_segmask(SegmentationMask(a, {f"s{i}": 1}, space=space), f"s{i}")
+    data, kwargs, _ = overview_layer(str(path))
+    assert data.dtype == np.uint16 and kwargs["metadata"]["medmask"]["dtype"] == "uint16"
+    assert int(data.max()) > 255
