@@ -131,6 +131,7 @@ def cmd_info(args) -> int:
 
 def cmd_extract(args) -> int:
     from . import MaskArchive
+    from .storage.reader import preview_names
     from .convert.api import path_kind, write_items
     from .errors import ConversionError
 
@@ -142,9 +143,8 @@ def cmd_extract(args) -> int:
     with MaskArchive(args.archive, mode="r") as archive:
         missing = [n for n in args.names if n not in archive]
         if missing:
-            preview = ", ".join(archive.all_names()[:10])
             raise ConversionError(f"no entr{'y' if len(missing) == 1 else 'ies'} named {', '.join(map(repr, missing))}; "
-                                  f"entries: {preview}{' ...' if len(archive) > 10 else ''}", args.archive)
+                                  f"entries: {preview_names(archive.all_names())}", args.archive)
         items = [(n, archive.load_segmask(n)) for n in args.names]
         space = archive.space
     if kind in ("msk", "nifti") and len(items) == 1:

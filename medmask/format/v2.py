@@ -206,7 +206,7 @@ def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL) 
     info = EntryInfo(
         name=name, dtype=str(mask.dtype), mapping=mask.mapping.to_dict(), bbox=bbox, codec=codec_cfg,
         offset=0, length=len(payload), crc32=zlib.crc32(payload), counts=mask.voxel_counts(),
-        colors=dict(mask.colors), metadata=_json_safe(mask.metadata, name),
+        colors=dict(mask.colors), metadata=json_safe_metadata(mask.metadata, name),
     )
     return info, payload
 
@@ -229,7 +229,8 @@ def decode_entry(info: EntryInfo, payload: bytes, space, path: str | None = None
                                       colors=info.colors, metadata=info.metadata)
 
 
-def _json_safe(metadata: dict, name: str) -> dict:
+def json_safe_metadata(metadata: dict, name: str) -> dict:
+    """A JSON copy of an entry's metadata; FormatError naming the entry if it is not JSON."""
     try:
         return json.loads(json.dumps(metadata))
     except (TypeError, ValueError) as exc:

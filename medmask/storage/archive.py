@@ -13,7 +13,7 @@ from ..errors import (ArchiveModeError, EntryExistsError, EntryNotFoundError, Ge
                       MedMaskError)
 from ..format import v2
 from ..format.records import EntryInfo
-from .reader import V1_CODEC, ContainerReader
+from .reader import V1_CODEC, ContainerReader, preview_names
 from .maskfile import warn_v1_drops
 from .writer import write_v1_archive, write_v2
 
@@ -126,13 +126,12 @@ class MaskArchive:
         self._check_open()
         try:
             info, payload = self._entries[name]
-            if info is None:
-                info = self._reader.info(name, exact=False)  # type: ignore[union-attr]
-            return info, payload
         except KeyError:
-            preview = ", ".join(repr(n) for n in list(self._entries)[:8]) or "(none)"
-            raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview}"
-                                     f"{' ...' if len(self._entries) > 8 else ''}", self.path) from None
+            raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self._entries)}",
+                                     self.path) from None
+        if info is None:
+            info = self._reader.info(name, exact=False)  # type: ignore[union-attr]
+        return info, payload
 
     # writing ------------------------------------------------------------------------------
     def add_segmask(self, mask: SegmentationMask, name: str, *, replace: bool = False) -> EntryInfo:
@@ -204,7 +203,7 @@ class MaskArchive:
                 raise LabelError(f"entry {name!r} has no labels named {sorted(unknown)}", self.path)
             changes["colors"] = {k: normalize_color(v) for k, v in colors.items()}
         if metadata is not None:
-            changes["metadata"] = v2._json_safe(dict(metadata), name)
+            changes["metadata"] = v2.json_safe_metadata(dict(metadata), name)
         new = replace(info, **changes)
         self._entries[name] = (new, payload)
         self._changed()

@@ -105,7 +105,7 @@ class ContainerReader:
         if info is None:
             record = self._records.get(name) if self.version == 2 else None
             if record is None:
-                raise EntryNotFoundError(f"no entry named {name!r}; entries: {_preview(self.names)}", self.path)
+                raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self.names)}", self.path)
             info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path)
         if exact and info.codec is V1_CODEC:  # v1 indexes hold no bbox/counts: decode once to learn them
             if name not in self._v1_cache:
@@ -146,7 +146,8 @@ class ContainerReader:
             pass
 
 
-def _preview(names, n: int = 8) -> str:
+def preview_names(names, n: int = 8) -> str:
+    """'a', 'b', ... (N in all): the entry names an error message lists."""
     names = list(names)
     more = f" ... ({len(names)} in all)" if len(names) > n else ""
     return ", ".join(repr(x) for x in names[:n]) + more if names else "(none)"
