@@ -196,8 +196,8 @@ class SegmentationMask:
         full = self._writable_full()
         existing = full[region]
         clash = existing[(existing != 0) & (existing != label)]
+        labels, counts = np.unique(clash, return_counts=True)
         if clash.size:
-            labels, counts = np.unique(clash, return_counts=True)
             desc = ", ".join(f"{self._name_of(int(l))} ({int(c)} voxels)" for l, c in zip(labels, counts))
             if overlap == "raise":
                 raise OverlapError(f"adding {name!r} (label {label}) would overwrite {desc}; "
@@ -214,8 +214,7 @@ class SegmentationMask:
             self.colors[name] = normalize_color(color)
         self._bbox = False
         self._crop = None
-        lost = [self._name_of(int(l)) for l in (np.unique(clash) if clash.size else [])
-                if overlap == "overwrite" and not (full == l).any()]
+        lost = [self._name_of(int(l)) for l in labels if overlap == "overwrite" and not (full == l).any()]
         if lost or (overlap == "keep" and clash.size and not region.any()):
             warnings.warn(f"add_label {name!r}: label(s) {lost or [name]} now have no voxels at all",
                           MaskOverlapWarning, stacklevel=2)
