@@ -1,0 +1,707 @@
+"""DICOM Segmentation (DICOM-SEG) export and import.
+
+Export builds the SEG with highdicom from the CT series it was drawn on (so every frame
+references its source instance); medmask adds one private element (creator ``MEDMASK``)
+holding the exact Space, entry names, label values, colours and metadata as JSON, so
+``.mska -> SEG -> .mska`` is exact (DICOM's decimal strings and CIELab colours are not).
+Other readers ignore that element; medmask itself only trusts it when it agrees with the
+SEG's own segments and plane positions.
+
+Import reads any SEG (BINARY, FRACTIONAL, LABELMAP) with pydicom: each segment becomes
+an entry, its name, colour, codes and other attributes go to the entry's metadata, and
+the geometry comes from the plane positions (or from a reference grid passed in).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from spacetransformer import Space
+
+from ..errors import ConversionError, MedMaskError
+from .dicom_codes import SegmentCodes, codes_for, codes_from_json
+from .dicom_series import DicomSeries, read_dicom_series_header
+
+SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
+PRIVATE_GROUP = 0x0071
+PRIVATE_CREATOR = "MEDMASK"
+PRIVATE_ELEMENT = 0x01
+PRIVATE_VERSION = 1
+SEGMENTATION_TYPES = ("binary", "labelmap")
+MAX_STACKED_BYTES = 4 << 30  # overlapping segments need one byte per voxel and segment
+
+
+class DicomSegWarning(UserWarning):
+    """Something of the masks did not go into the SEG (empty segments, long labels...)."""
+
+
+def _hd():
+    try:
+        import highdicom
+        import pydicom  # noqa: F401
+    except ImportError:  # pragma: no cover
+        raise ConversionError("DICOM-SEG needs highdicom and pydicom: pip install 'medmask[dicom]'") from None
+    return highdicom
+
+
+# ------------------------------------------------------------------------------------------
+# geometry
+
+
+def _frame_corners(origin: np.ndarray, d_row: np.ndarray, d_col: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """World positions of a frame's 4 corner pixel centres; d_row/d_col = step down a column / along a row."""
+    return np.array([origin, origin + (rows - 1) * d_row, origin + (cols - 1) * d_col,
+                     origin + (rows - 1) * d_row + (cols - 1) * d_col])
+
+
+def _steps(space: Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dirs = (space.x_orientation, space.y_orientation, space.z_orientation)
+    return tuple(np.asarray(d, float) * float(s) for d, s in zip(dirs, space.spacing))  # type: ignore[return-value]
+
+
+def grid_differences(space: Space, series: DicomSeries, tol_fraction: float = 0.1) -> list[str]:
+    """How the mask grid differs from the series' grid, frame by frame; empty when they agree.
+
+    Every frame's four corner pixel centres must lie within ``tol_fraction`` of the
+    smallest voxel spacing of the series' slice at the same index.
+    """
+    s = series.space
+    out: list[str] = []
+    if tuple(space.shape) != tuple(s.shape):
+        out.append(f"size: the mask has {space.shape[0]} slices of {space.shape[1]}x{space.shape[2]}, "
+                   f"the series {s.shape[0]} slices of {s.shape[1]}x{s.shape[2]}")
+    names = ("slice", "row", "column")
+    for a in range(3):
+        da = np.asarray((space.x_orientation, space.y_orientation, space.z_orientation)[a], float)
+        db = np.asarray((s.x_orientation, s.y_orientation, s.z_orientation)[a], float)
+        cos = float(np.clip(da @ db, -1, 1))
+        if cos < -0.999:
+            what = "slice order is reversed" if a == 0 else f"{names[a]} axis is flipped"
+            out.append(f"{what}: the mask's axis {a} runs {np.round(da, 4).tolist()}, the series' "
+                       f"{np.round(db, 4).tolist()} (LPS)")
+        elif np.degrees(np.arccos(cos)) > 0.01:
+            out.append(f"orientation: the mask's {names[a]} axis {np.round(da, 4).tolist()} is "
+                       f"{np.degrees(np.arccos(cos)):.3f} deg from the series' {np.round(db, 4).tolist()}")
+        sa, sb = float(space.spacing[a]), float(s.spacing[a])
+        if abs(sa - sb) > 1e-3 * sb:
+            out.append(f"spacing: the mask's {names[a]} spacing is {sa:.6g} mm, the series' {sb:.6g} mm")
+    tol = tol_fraction * float(min(s.spacing))
+    m0, m1, m2 = _steps(space)
+    _, s1, s2 = _steps(s)
+    origin = np.asarray(space.origin, float)
+    rows, cols = int(s.shape[1]), int(s.shape[2])
+    bad = []
+    for k, ds in enumerate(series.datasets[: int(space.shape[0])]):
+        ipp = np.array([float(v) for v in ds.ImagePositionPatient])
+        mc = _frame_corners(origin + k * m0, m1, m2, rows, cols)
+        sc = _frame_corners(ipp, s1, s2, rows, cols)
+        dist = float(np.linalg.norm(mc - sc, axis=1).max())
+        if dist > tol:
+            bad.append((k, dist, series.files[k].name))
+    if bad:
+        k, dist, name = bad[0]
+        out.append(f"{len(bad)} of {min(len(series.datasets), int(space.shape[0]))} frames are misplaced, up to "
+                   f"{max(b[1] for b in bad):.3f} mm (tolerance {tol:.3f} mm); first: mask slice {k} vs {name}, "
+                   f"{dist:.3f} mm apart")
+    return out
+
+
+def check_grid(space: Space, series: DicomSeries, path=None) -> None:
+    """Raise ConversionError saying how the grids differ, unless the mask lies exactly on the series."""
+    diffs = grid_differences(space, series)
+    if diffs:
+        raise ConversionError("the masks are not on the grid of the series " + str(series.folder) + ": "
+                              + "; ".join(diffs) + ". Resample the masks onto the series first", path)
+
+
+# ------------------------------------------------------------------------------------------
+# export
+
+
+def _segment_plan(items: Sequence[tuple[str | None, Any]], space: Space, path) -> tuple[list[dict], list[dict]]:
+    """(segments with voxels, JSON description of every entry incl. empty labels)."""
+    from ..core.geometry import spaces_equal
+
+    segments: list[dict] = []
+    entries: list[dict] = []
+    empty: list[str] = []
+    for entry, mask in items:
+        if not spaces_equal(mask.space, space):
+            raise ConversionError(f"entry {entry!r} has another geometry than the others", path)
+        labels = sorted(mask.mapping.items(), key=lambda kv: kv[1])
+        box, crop = mask.bbox, None
+        if box is not None:
+            crop = mask.crop_data
+        desc: dict[str, Any] = {"name": entry, "dtype": str(mask.dtype), "metadata": _json_safe(mask.metadata),
+                                "labels": []}
+        for label_name, label in labels:
+            display = label_name if entry is None else (entry if len(labels) == 1 else f"{entry}/{label_name}")
+            region = None
+            if crop is not None:
+                region = crop if crop.dtype == bool else crop == label
+                if not region.any():
+                    region = None
+            color = mask.colors.get(label_name)
+            ldesc = {"name": label_name, "label": int(label), "segment": None,
+                     "color": list(color) if color is not None else None}
+            desc["labels"].append(ldesc)
+            if region is None:
+                empty.append(display)
+                continue
+            ldesc["segment"] = len(segments) + 1
+            segments.append({"number": len(segments) + 1, "label": display, "box": box, "region": region,
+                             "color": color, "codes": codes_for(label_name, entry_name=entry, metadata=mask.metadata,
+                                                                single_label=len(labels) == 1),
+                             "meta": mask.metadata, "label_name": label_name, "single": len(labels) == 1})
+        entries.append(desc)
+    if empty:
+        shown = ", ".join(repr(n) for n in empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        warnings.warn(f"{len(empty)} empty segment(s) left out of the DICOM-SEG: {shown}", DicomSegWarning,
+                      stacklevel=3)
+    return segments, entries
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _coded(hd, code):
+    return hd.sr.CodedConcept(value=code[1], scheme_designator=code[0], meaning=code[2])
+
+
+def _algorithm_for(seg: dict, algorithm: tuple[str, str] | None, manual: bool) -> tuple[str, tuple[str, str] | None]:
+    if manual:
+        return "MANUAL", None
+    if algorithm is not None:
+        return "AUTOMATIC", algorithm
+    dicom = seg["meta"].get("dicom") if isinstance(seg["meta"], dict) else None
+    if isinstance(dicom, dict) and seg["single"]:
+        kind = str(dicom.get("algorithm_type", "")).upper()
+        if kind in ("AUTOMATIC", "SEMIAUTOMATIC") and dicom.get("algorithm_name"):
+            return kind, (str(dicom["algorithm_name"]), str(dicom.get("algorithm_version") or "unknown"))
+        if kind == "MANUAL":
+            return "MANUAL", None
+    return "MANUAL", None
+
+
+def _segment_description(hd, seg: dict, algorithm, manual: bool):
+    from highdicom.seg import SegmentDescription
+
+    kind, algo = _algorithm_for(seg, algorithm, manual)
+    ident = None
+    if algo is not None:
+        from pydicom.sr.codedict import codes as sr_codes
+
+        ident = hd.AlgorithmIdentificationSequence(name=algo[0][:64], version=algo[1][:64],
+                                                   family=sr_codes.DCM.ArtificialIntelligence)
+    codes: SegmentCodes = seg["codes"]
+    color = seg["color"]
+    if color is None:
+        from ..core.colors import color_for
+
+        color = color_for(seg["label_name"])
+    rgb = [int(round(float(c) * 255)) for c in color[:3]]
+    label = seg["label"]
+    if len(label) > 64:
+        label = label[:64]
+    desc = SegmentDescription(
+        segment_number=seg["number"], segment_label=label,
+        segmented_property_category=_coded(hd, codes.category),
+        segmented_property_type=_coded(hd, codes.type),
+        algorithm_type=kind, algorithm_identification=ident,
+        tracking_uid=hd.UID(), tracking_id=label,
+        anatomic_regions=[_coded(hd, codes.anatomic_region)] if codes.anatomic_region else None,
+        display_color=hd.color.CIELabColor.from_rgb(*rgb))
+    if codes.type_modifier:
+        desc.SegmentedPropertyTypeCodeSequence[0].SegmentedPropertyTypeModifierCodeSequence = [
+            _coded(hd, codes.type_modifier)]
+    if codes.anatomic_region and codes.anatomic_region_modifier:
+        desc.AnatomicRegionSequence[0].AnatomicRegionModifierSequence = [_coded(hd, codes.anatomic_region_modifier)]
+    return desc
+
+
+def _pixels(segments: list[dict], shape: tuple[int, int, int], labelmap: bool, path) -> np.ndarray:
+    """Label-map style array (no overlaps) or stacked 4D array (overlaps) for highdicom."""
+    from ..core.geometry import bbox_slices
+
+    dtype = np.uint8 if len(segments) < 256 else np.uint16
+    lab = np.zeros(shape, dtype=dtype)
+    overlap = None
+    for seg in segments:
+        view = lab[bbox_slices(seg["box"])]
+        taken = view[seg["region"]]
+        if taken.any():
+            other = int(taken[taken != 0][0])
+            overlap = (other, seg["number"], int(np.count_nonzero(taken)))
+            break
+        view[seg["region"]] = seg["number"]
+    if overlap is None:
+        return lab
+    a, b, n = overlap
+    if labelmap:
+        raise ConversionError(f"LABELMAP cannot hold overlapping segments: {segments[a - 1]['label']!r} and "
+                              f"{segments[b - 1]['label']!r} share {n} voxels; use the BINARY type", path)
+    need = int(np.prod(shape)) * len(segments)
+    if need > MAX_STACKED_BYTES:
+        raise ConversionError(f"{len(segments)} overlapping segments on a {shape} grid would need "
+                              f"{need / 2**30:.1f} GiB; export fewer entries at a time", path)
+    del lab
+    stacked = np.zeros((*shape, len(segments)), dtype=bool)
+    for i, seg in enumerate(segments):
+        stacked[(*bbox_slices(seg["box"]), i)] = seg["region"]
+    return stacked
+
+
+def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
+                    series: str | os.PathLike | DicomSeries, segmentation_type: str = "binary",
+                    series_description: str | None = None, algorithm: tuple[str, str] | str | None = None,
+                    manual: bool = False, series_number: int = 300, content_creator: str | None = None) -> Path:
+    """Write (entry name or None, SegmentationMask) pairs as one DICOM-SEG referencing ``series``.
+
+    One segment per label (named like the ``.seg.nrrd`` export: the entry, ``entry/label``
+    or, for a lone mask, the label). ``segmentation_type="labelmap"`` writes a LABELMAP
+    SEG (refused when segments overlap). ``algorithm=(name, version)`` (or ``"name:version"``)
+    marks segments AUTOMATIC; ``manual=True`` MANUAL; otherwise what an earlier SEG
+    import recorded, else MANUAL.
+    """
+    hd = _hd()
+    from ..storage.atomic import atomic_write
+
+    dst = Path(dst)
+    st = segmentation_type.lower()
+    if st not in SEGMENTATION_TYPES:
+        raise ConversionError(f"segmentation type must be one of {SEGMENTATION_TYPES}, got {segmentation_type!r}",
+                              dst)
+    if isinstance(algorithm, str):
+        name, _, version = algorithm.partition(":")
+        algorithm = (name.strip(), version.strip() or "unknown")
+    if algorithm is not None and manual:
+        raise ConversionError("choose either an algorithm (AUTOMATIC) or manual, not both", dst)
+    if algorithm is not None and not algorithm[0]:
+        raise ConversionError("the algorithm needs a name", dst)
+    if not isinstance(series, DicomSeries):
+        series = read_dicom_series_header(series)
+    for f, ds in zip(series.files, series.datasets):
+        if not str(ds.get("SOPInstanceUID", "") or "").strip():
+            raise ConversionError("has no SOP Instance UID, so a DICOM-SEG cannot reference it", f)
+        for kw in ("SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID"):
+            if not str(ds.get(kw, "") or "").strip():
+                raise ConversionError(f"has no {kw}, which a DICOM-SEG must copy or reference", f)
+    check_grid(space, series, dst)
+    segments, entries = _segment_plan(items, space, dst)
+    if not segments:
+        raise ConversionError("every entry is empty: a DICOM-SEG needs at least one non-empty segment", dst)
+    descriptions = [_segment_description(hd, seg, algorithm, manual) for seg in segments]
+    pixels = _pixels(segments, tuple(int(v) for v in space.shape), st == "labelmap", dst)
+    from .. import __version__ as version
+
+    kwargs: dict[str, Any] = {}
+    if content_creator:
+        kwargs["content_creator_name"] = content_creator
+    try:
+        seg = hd.seg.Segmentation(
+            source_images=series.datasets, pixel_array=pixels,
+            segmentation_type=hd.seg.SegmentationTypeValues.LABELMAP if st == "labelmap"
+            else hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=series_number,
+            sop_instance_uid=hd.UID(), instance_number=1, manufacturer="medmask",
+            manufacturer_model_name="medmask", software_versions=str(version), device_serial_number="none",
+            series_description=(series_description or "Segmentation")[:64], content_label="SEGMENTATION",
+            content_description=None, omit_empty_frames=True, **kwargs)
+    except MedMaskError:
+        raise
+    except Exception as exc:  # highdicom's ValueError/TypeError about the input
+        raise ConversionError(f"highdicom refused the segmentation: {exc}", dst) from None
+    from ..core.geometry import space_to_dict
+
+    block = seg.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
+    block.add_new(PRIVATE_ELEMENT, "UT", json.dumps(
+        {"version": PRIVATE_VERSION, "space": space_to_dict(space), "entries": entries},
+        separators=(",", ":"), allow_nan=False))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(dst) as f:
+        seg.save_as(f, enforce_file_format=True)
+    return dst
+
+
+# ------------------------------------------------------------------------------------------
+# import
+
+
+def _code_of(item) -> list[str] | None:
+    try:
+        return [str(item.CodingSchemeDesignator), str(item.CodeValue), str(item.CodeMeaning)]
+    except AttributeError:
+        long_value = getattr(item, "LongCodeValue", None) or getattr(item, "URNCodeValue", None)
+        if long_value:
+            return [str(getattr(item, "CodingSchemeDesignator", "")), str(long_value),
+                    str(getattr(item, "CodeMeaning", ""))]
+        return None
+
+
+def _first_code(ds, keyword) -> list[str] | None:
+    seq = ds.get(keyword)
+    return _code_of(seq[0]) if seq else None
+
+
+def _segment_info(item) -> dict[str, Any]:
+    info: dict[str, Any] = {"segment_number": int(item.SegmentNumber),
+                            "segment_label": str(item.get("SegmentLabel", "") or "")}
+    cat = _first_code(item, "SegmentedPropertyCategoryCodeSequence")
+    typ = _first_code(item, "SegmentedPropertyTypeCodeSequence")
+    if cat:
+        info["category"] = cat
+    if typ:
+        info["type"] = typ
+        mod = _first_code(item.SegmentedPropertyTypeCodeSequence[0], "SegmentedPropertyTypeModifierCodeSequence")
+        if mod:
+            info["type_modifier"] = mod
+    region = _first_code(item, "AnatomicRegionSequence")
+    if region:
+        info["anatomic_region"] = region
+        mod = _first_code(item.AnatomicRegionSequence[0], "AnatomicRegionModifierSequence")
+        if mod:
+            info["anatomic_region_modifier"] = mod
+    info["algorithm_type"] = str(item.get("SegmentAlgorithmType", "") or "")
+    algo = item.get("SegmentationAlgorithmIdentificationSequence")
+    if algo:
+        info["algorithm_name"] = str(algo[0].get("AlgorithmName", "") or "")
+        info["algorithm_version"] = str(algo[0].get("AlgorithmVersion", "") or "")
+    elif item.get("SegmentAlgorithmName"):
+        info["algorithm_name"] = str(item.SegmentAlgorithmName)
+    for kw, key in (("TrackingID", "tracking_id"), ("TrackingUID", "tracking_uid"),
+                    ("SegmentDescription", "description")):
+        if item.get(kw):
+            info[key] = str(item.get(kw))
+    lab = item.get("RecommendedDisplayCIELabValue")
+    if lab is not None:
+        info["cielab"] = [int(v) for v in lab]
+    return info
+
+
+def _rgb_of(info: dict) -> tuple[float, float, float, float] | None:
+    if "cielab" not in info:
+        return None
+    import highdicom as hd
+
+    try:
+        r, g, b = hd.color.CIELabColor.from_dicom_value(info["cielab"]).to_rgb(clip=True)
+    except Exception:
+        return None
+    return (r / 255, g / 255, b / 255, 1.0)
+
+
+def _functional(ds, frame_item, keyword):
+    """An attribute sequence item from the frame's functional groups, else the shared ones."""
+    if frame_item is not None and keyword in frame_item:
+        return frame_item[keyword].value[0]
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared and keyword in shared[0]:
+        return shared[0][keyword].value[0]
+    return None
+
+
+def _frames(ds, path) -> np.ndarray:
+    """All frames as (n, rows, cols) uint8/uint16 (bits unpacked)."""
+    try:
+        arr = ds.pixel_array
+    except Exception as exc:
+        raise ConversionError(f"the SEG's pixel data cannot be decoded: {exc}", path) from None
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.shape[0] != n:
+        raise ConversionError(f"pixel data holds {arr.shape[0]} frames, NumberOfFrames says {n}", path)
+    return arr
+
+
+class _Geometry:
+    """The frames' plane positions related to a Space: frame f -> (slice k, row offset, column offset)."""
+
+    def __init__(self, ds, path):
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        n = int(ds.get("NumberOfFrames", 1) or 1)
+        if len(per_frame) != n:
+            raise ConversionError(f"{len(per_frame)} per-frame functional groups for {n} frames", path)
+        orient = _functional(ds, per_frame[0] if per_frame else None, "PlaneOrientationSequence")
+        measures = _functional(ds, per_frame[0] if per_frame else None, "PixelMeasuresSequence")
+        if orient is None or measures is None or "ImageOrientationPatient" not in orient:
+            raise ConversionError("the SEG has no plane orientation or pixel measures (not a volume SEG?)", path)
+        iop = np.array([float(v) for v in orient.ImageOrientationPatient])
+        self.row_dir, self.col_dir = iop[:3], iop[3:]
+        self.normal = np.cross(self.row_dir, self.col_dir)
+        self.pixel_spacing = np.array([float(v) for v in measures.PixelSpacing])
+        sbs = measures.get("SpacingBetweenSlices")
+        self.spacing_between = float(sbs) if sbs not in (None, "") else None
+        self.thickness = float(measures.get("SliceThickness") or 0) or None
+        pos = np.empty((n, 3))
+        seg_numbers = np.zeros(n, dtype=np.int64)
+        labelmap = str(ds.get("SegmentationType", "")).upper() == "LABELMAP"
+        for f, item in enumerate(per_frame):
+            plane = item.get("PlanePositionSequence")
+            if not plane:
+                raise ConversionError(f"frame {f + 1} has no plane position", path)
+            pos[f] = [float(v) for v in plane[0].ImagePositionPatient]
+            if not labelmap:
+                ident = item.get("SegmentIdentificationSequence")
+                if not ident:
+                    raise ConversionError(f"frame {f + 1} names no segment", path)
+                seg_numbers[f] = int(ident[0].ReferencedSegmentNumber)
+        self.positions = pos
+        self.segment_numbers = seg_numbers
+        self.rows, self.cols = int(ds.Rows), int(ds.Columns)
+
+    def derived_space(self, path) -> Space:
+        """The smallest regular grid holding every frame, axis 0 along the slice normal."""
+        along = self.positions @ self.normal
+        uniq = np.unique(np.round(along, 4))
+        if uniq.size > 1:
+            spacing = self.spacing_between or float(np.diff(uniq).min())
+        else:
+            spacing = self.spacing_between or self.thickness or 1.0
+        k0 = int(np.argmin(along))
+        origin = self.positions[k0]
+        n = int(round((along.max() - along.min()) / spacing)) + 1
+        return Space(shape=(n, self.rows, self.cols), origin=tuple(float(v) for v in origin),
+                     spacing=(float(spacing), float(self.pixel_spacing[0]), float(self.pixel_spacing[1])),
+                     x_orientation=tuple(float(v) for v in self.normal),
+                     y_orientation=tuple(float(v) for v in self.col_dir),
+                     z_orientation=tuple(float(v) for v in self.row_dir))
+
+    def indices(self, space: Space, path) -> np.ndarray:
+        """(n_frames, 3) integer voxel index of each frame's first pixel in ``space``; checks orientation too."""
+        from ..core.geometry import index_to_world_affine
+
+        s1, s2 = _steps(space)[1:]
+        d_row = self.col_dir * self.pixel_spacing[0]
+        d_col = self.row_dir * self.pixel_spacing[1]
+        tol = 0.1 * float(min(space.spacing))
+        if (np.linalg.norm(s1 - d_row) * (self.rows - 1) > tol) or (np.linalg.norm(s2 - d_col) * (self.cols - 1) > tol):
+            raise ConversionError("the SEG's frames are not oriented or spaced like the target grid "
+                                  f"(frame rows {np.round(d_row, 5).tolist()}, columns {np.round(d_col, 5).tolist()}"
+                                  f"; grid {np.round(s1, 5).tolist()}, {np.round(s2, 5).tolist()})", path)
+        inv = np.linalg.inv(index_to_world_affine(space))
+        idx = (inv[:3, :3] @ self.positions.T).T + inv[:3, 3]
+        rounded = np.round(idx)
+        err = np.abs(idx - rounded) * np.asarray(space.spacing, float)
+        if err.max() > tol:
+            f = int(np.argmax(err.max(axis=1)))
+            raise ConversionError(f"frame {f + 1} at {np.round(self.positions[f], 4).tolist()} lies between the "
+                                  f"target grid's voxels ({err[f].max():.3f} mm off)", path)
+        rounded = rounded.astype(np.int64)
+        shape = np.asarray(space.shape)
+        outside = (rounded[:, 0] < 0) | (rounded[:, 0] >= shape[0]) | (rounded[:, 1] < 0) | (rounded[:, 2] < 0) \
+            | (rounded[:, 1] + self.rows > shape[1]) | (rounded[:, 2] + self.cols > shape[2])
+        if outside.any():
+            f = int(np.flatnonzero(outside)[0])
+            raise ConversionError(f"frame {f + 1} at {np.round(self.positions[f], 3).tolist()} lies outside the "
+                                  f"target grid {tuple(space.shape)}", path)
+        return rounded
+
+
+def _private_json(ds) -> dict | None:
+    try:
+        block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
+        data = json.loads(str(block[PRIVATE_ELEMENT].value))
+    except (KeyError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == PRIVATE_VERSION else None
+
+
+def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
+                   series: str | os.PathLike | DicomSeries | None = None) -> tuple[Space, list[tuple[str | None, Any]]]:
+    """(Space, [(entry name, SegmentationMask)]) of a DICOM-SEG file.
+
+    A SEG medmask wrote gives back its entries exactly. Any other SEG gives one binary
+    entry per segment, named after its SegmentLabel (made unique), with its colour and
+    ``metadata["dicom"]`` holding its codes, algorithm, tracking ids and number.
+    The grid is the SEG's own (from the plane positions), or ``space`` / the grid of
+    ``series`` when given (e.g. to put the masks on their CT).
+    """
+    _hd()
+    import pydicom
+
+    from ..core.geometry import bbox_slices, compute_bbox, space_from_dict
+    from ..core.segmask import SegmentationMask
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConversionError("no such file", path)
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception as exc:
+        raise ConversionError(f"not a readable DICOM file ({exc})", path) from None
+    sop = str(ds.get("SOPClassUID", "") or "")
+    if sop not in (SEG_SOP_CLASS, LABELMAP_SEG_SOP_CLASS):
+        raise ConversionError(f"is not a DICOM Segmentation (SOP Class {sop or 'missing'}, modality "
+                              f"{ds.get('Modality', 'missing')})", path)
+    seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
+    items = ds.get("SegmentSequence") or []
+    if not items:
+        raise ConversionError("the SEG describes no segments", path)
+    infos = {int(it.SegmentNumber): _segment_info(it) for it in items}
+    geom = _Geometry(ds, path)
+    frames = _frames(ds, path)
+    private = _private_json(ds)
+    if series is not None:
+        space = (series if isinstance(series, DicomSeries) else read_dicom_series_header(series)).space
+    if space is None and private is not None:
+        try:
+            space = space_from_dict(private["space"])
+            geom.indices(space, path)
+        except (MedMaskError, KeyError):
+            private, space = None, None
+    if space is None:
+        space = geom.derived_space(path)
+    idx = geom.indices(space, path)
+    threshold = 0
+    if seg_type == "FRACTIONAL":
+        threshold = int(ds.get("MaximumFractionalValue", 255)) // 2
+        warnings.warn(f"{path}: FRACTIONAL segmentation read as binary (value > {threshold} of "
+                      f"{ds.get('MaximumFractionalValue', 255)})", DicomSegWarning, stacklevel=2)
+
+    # frames of each segment -> (box, bool crop)
+    regions: dict[int, tuple[Any, np.ndarray]] = {}
+    if seg_type == "LABELMAP":
+        numbers = sorted(infos)
+        by_number = {n: [] for n in numbers}
+        for f in range(frames.shape[0]):
+            for n in np.unique(frames[f]):
+                if int(n) in by_number:
+                    by_number[int(n)].append(f)
+        frame_lists = by_number
+    else:
+        frame_lists = {}
+        for f, n in enumerate(geom.segment_numbers.tolist()):
+            frame_lists.setdefault(n, []).append(f)
+    for number, flist in frame_lists.items():
+        if number not in infos or not flist:
+            continue
+        fl = np.asarray(flist)
+        ks, rs, cs = idx[fl, 0], idx[fl, 1], idx[fl, 2]
+        k0, k1 = int(ks.min()), int(ks.max()) + 1
+        r0, c0 = int(rs.min()), int(cs.min())
+        r1, c1 = int(rs.max()) + geom.rows, int(cs.max()) + geom.cols
+        block = np.zeros((k1 - k0, r1 - r0, c1 - c0), dtype=bool)
+        for f, k, r, c in zip(fl.tolist(), ks.tolist(), rs.tolist(), cs.tolist()):
+            fr = frames[f]
+            hit = fr == number if seg_type == "LABELMAP" else fr > threshold
+            block[k - k0, r - r0:r - r0 + geom.rows, c - c0:c - c0 + geom.cols] |= hit
+        sub = compute_bbox(block)
+        if sub is None:
+            continue
+        box = tuple((lo + a, lo + b) for lo, (a, b) in zip((k0, r0, c0), sub))
+        regions[number] = (box, np.ascontiguousarray(block[bbox_slices(sub)]))
+
+    if private is not None:
+        rebuilt = _rebuild_from_private(private, infos, regions, space, path)
+        if rebuilt is not None:
+            return space, rebuilt
+    out: list[tuple[str | None, Any]] = []
+    used: set[str] = set()
+    series_meta = {"series_instance_uid": str(ds.get("SeriesInstanceUID", "")),
+                   "sop_instance_uid": str(ds.get("SOPInstanceUID", ""))}
+    ref = ds.get("ReferencedSeriesSequence")
+    if ref:
+        series_meta["referenced_series_instance_uid"] = str(ref[0].get("SeriesInstanceUID", ""))
+    for number in sorted(infos):
+        info = infos[number]
+        name = info["segment_label"] or f"segment_{number}"
+        base, n = name, 1
+        while name in used:
+            n += 1
+            name = f"{base}_{n}"
+        used.add(name)
+        color = _rgb_of(info)
+        box, crop = regions.get(number, (None, None))
+        meta = {"dicom": {**info, **series_meta}}
+        try:
+            mask = SegmentationMask.from_crop(crop, box, {name: 1}, space, np.dtype(bool),
+                                              colors={name: color} if color else None, metadata=meta)
+        except MedMaskError as exc:
+            raise ConversionError(exc.problem, path) from None
+        out.append((name, mask))
+    return space, out
+
+
+def _rebuild_from_private(private: dict, infos: dict, regions: dict, space: Space, path) -> list | None:
+    """Entries exactly as medmask wrote them, or None (with a warning) if the SEG was changed since."""
+    from ..core.geometry import bbox_slices
+    from ..core.segmask import SegmentationMask
+
+    try:
+        entries = private["entries"]
+        out = []
+        seen = set()
+        for e in entries:
+            dtype = np.dtype(e["dtype"])
+            labels = e["labels"]
+            boxes = []
+            for lab in labels:
+                num = lab["segment"]
+                if num is None:
+                    continue
+                if num not in infos or num in seen:
+                    raise KeyError(num)
+                seen.add(num)
+                if num in regions:
+                    boxes.append(regions[num][0])
+            mapping = {lab["name"]: int(lab["label"]) for lab in labels}
+            colors = {lab["name"]: tuple(lab["color"]) for lab in labels if lab.get("color") is not None}
+            if boxes:
+                box = tuple((min(b[a][0] for b in boxes), max(b[a][1] for b in boxes)) for a in range(3))
+                crop = np.zeros(tuple(b - a for a, b in box), dtype=dtype)
+                for lab in labels:
+                    num = lab["segment"]
+                    if num is None or num not in regions:
+                        continue
+                    rbox, region = regions[num]
+                    sub = tuple(slice(r[0] - b[0], r[1] - b[0]) for r, b in zip(rbox, box))
+                    crop[sub][region] = True if dtype == bool else int(lab["label"])
+            else:
+                box, crop = None, None
+            mask = SegmentationMask.from_crop(crop, box, mapping, space, dtype, colors=colors or None,
+                                              metadata=e.get("metadata") or None)
+            out.append((e["name"], mask))
+        if seen != set(infos):
+            raise KeyError("segments")
+        return out
+    except (KeyError, TypeError, ValueError, MedMaskError):
+        warnings.warn(f"{path}: the medmask description inside the SEG does not match its segments (edited by "
+                      f"another tool?); reading the segments as they are", DicomSegWarning, stacklevel=3)
+        return None
+
+
+def dicom_seg_to_archive(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) -> Path:
+    """A DICOM-SEG as a ``.mska`` archive (one entry per segment, or medmask's entries)."""
+    from .api import write_items
+
+    space, items = read_dicom_seg(src, **kwargs)
+    return write_items(items, space, dst, default_name=Path(src).name.split(".")[0])
+
+
+def is_dicom_seg(path: str | os.PathLike) -> bool:
+    """True for a DICOM file whose SOP Class is a Segmentation (reads the header only)."""
+    from .dicom_series import is_dicom_file
+
+    if not Path(path).is_file() or not is_dicom_file(path):
+        return False
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+    except Exception:
+        return False
+    return str(ds.get("SOPClassUID", "")) in (SEG_SOP_CLASS, LABELMAP_SEG_SOP_CLASS)
+
+
+__all__ = ["write_dicom_seg", "read_dicom_seg", "dicom_seg_to_archive", "grid_differences", "check_grid",
+           "is_dicom_seg", "DicomSegWarning"]
