@@ -547,7 +547,8 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     items = ds.get("SegmentSequence") or []
     if not items:
         raise ConversionError("the SEG describes no segments", path)
-    infos = {int(it.SegmentNumber): _segment_info(it) for it in items}
+    # a LABELMAP SEG describes its background as segment 0: not a segment of anything
+    infos = {int(it.SegmentNumber): _segment_info(it) for it in items if int(it.SegmentNumber) > 0}
     geom = _Geometry(ds, path)
     frames = _frames(ds, path)
     private = _private_json(ds)

@@ -231,7 +231,7 @@ def _output_dtype(series: DicomSeries) -> np.dtype:
         ends = sorted((lo * slope + inter, hi * slope + inter))
         if ends[0] < np.iinfo(np.int16).min or ends[1] > np.iinfo(np.int16).max:
             # a CT stored unsigned 12-bit plus intercept -1024 still fits; a full 16-bit range may not
-            return np.dtype(np.float32) if bits > 15 else np.dtype(np.int32)
+            return np.dtype(np.int32)
     return np.dtype(np.int16)
 
 
@@ -259,6 +259,8 @@ def _read_pixels(series: DicomSeries) -> np.ndarray:
             out[k] += inter
         else:
             out[k] = pixels.astype(np.int32) * int(slope) + int(inter)
+    if out.dtype == np.int32 and out.size and out.min() >= -32768 and out.max() <= 32767:
+        return out.astype(np.int16)  # declared 16-bit range, HU values that fit: half the memory
     return out
 
 
