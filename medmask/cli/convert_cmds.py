@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ._common import UsageError, add_progress_flags, human, progress_enabled
+from .dicom_flags import add_dicom_flags, dicom_options
 
 
 def cmd_convert(args) -> int:
@@ -13,7 +14,7 @@ def cmd_convert(args) -> int:
 
     labels = args.labels
     dst = convert(args.src, args.dst, labels=labels, progress=progress_enabled(args), overwrite=not args.no_overwrite,
-                  overlap=args.overlap)
+                  overlap=args.overlap, series=args.series, **dicom_options(args))
     if not args.quiet:
         size = sum(p.stat().st_size for p in Path(dst).rglob("*") if p.is_file()) if Path(dst).is_dir() \
             else Path(dst).stat().st_size
@@ -42,7 +43,7 @@ def cmd_extract(args) -> int:
     if kind in ("msk", "nifti") and len(items) == 1:
         items = [(None, items[0][1])]
     write_items(items, space, args.output, default_name=args.names[0], labels=args.labels, overlap=args.overlap,
-                progress=progress_enabled(args), source=args.archive)
+                progress=progress_enabled(args), source=args.archive, series=args.series, **dicom_options(args))
     if not args.quiet:
         print(f"wrote {args.output} ({len(items)} entr{'y' if len(items) == 1 else 'ies'})")
     return 0
@@ -60,7 +61,9 @@ def register(sub) -> None:
                               "  medmask convert s0000.mska s0000.seg.nrrd\n"
                               "  medmask convert ml.nii.gz ml.msk --labels total\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
-                              "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n")
+                              "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
+                              "  medmask convert s0000.mska s0000.seg.dcm --series ct_dicom/ --algorithm TotalSegmentator:2\n"
+                              "  medmask convert s0000.seg.dcm s0000.mska\n")
     c.add_argument("src", metavar="SRC")
     c.add_argument("dst", metavar="DST")
     c.add_argument("--labels", metavar="SPEC",
@@ -73,6 +76,7 @@ def register(sub) -> None:
     c.add_argument("--no-overwrite", action="store_true", help="refuse to replace an existing DST file")
     c.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(c)
+    add_dicom_flags(c)
     c.set_defaults(func=cmd_convert)
 
     e = sub.add_parser("extract", formatter_class=fmt, help="copy some entries of an archive to a new file",
@@ -89,4 +93,5 @@ def register(sub) -> None:
     e.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise")
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)
+    add_dicom_flags(e)
     e.set_defaults(func=cmd_extract)

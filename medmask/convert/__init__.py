@@ -4,6 +4,7 @@
 >>> convert("s0000/segmentations", "s0000.mska")          # folder of binary masks -> archive
 >>> convert("s0000.mska", "s0000.seg.nrrd")               # -> 3D Slicer
 >>> convert("ml.nii.gz", "ml.msk", labels="total")        # TotalSegmentator --ml output -> .msk
+>>> convert("s0000.mska", "s0000.seg.dcm", series="ct_dicom/", algorithm=("TotalSegmentator", "2.4"))
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .api import convert, convert_examples, load_items, merge_items, path_kind
 from .label_names import read_label_names
 from .nifti import load_nifti_mask, mask_to_nifti_image, save_nifti_mask
 from .nifti_folder import archive_to_nifti_folder, nifti_folder_to_archive, read_nifti_folder
+from .dicom_seg import archive_to_dicom_seg, dicom_seg_to_archive, read_dicom_seg, write_dicom_seg
+from .dicom_series import read_dicom_series, read_dicom_series_header
 from .seg_nrrd import (archive_to_seg_nrrd, mask_to_seg_nrrd, medmask_to_seg_nrrd, read_seg_nrrd,
                      seg_nrrd_to_archive, seg_nrrd_to_mask, seg_nrrd_to_mask_file, write_seg_nrrd)
 
@@ -22,4 +25,6 @@ __all__ = [
     "read_label_names", "read_nifti_folder", "save_nifti_mask",
     "archive_to_seg_nrrd", "mask_to_seg_nrrd", "medmask_to_seg_nrrd", "read_seg_nrrd", "seg_nrrd_to_archive",
     "seg_nrrd_to_mask", "seg_nrrd_to_mask_file", "write_seg_nrrd",
+    "archive_to_dicom_seg", "dicom_seg_to_archive", "read_dicom_seg", "write_dicom_seg",
+    "read_dicom_series", "read_dicom_series_header",
 ]

@@ -16,9 +16,9 @@ from . import nifti_folder
 from . import seg_nrrd as seg
 from .label_names import read_label_names
 
-KINDS = ("niftidir", "nifti", "seg", "msk", "mska")
+KINDS = ("niftidir", "nifti", "seg", "msk", "mska", "dicomseg")
 KIND_NAMES = {"niftidir": "folder of NIfTI files", "nifti": "NIfTI file", "seg": "3D Slicer .seg.nrrd",
-              "msk": "medmask .msk", "mska": "medmask archive .mska"}
+              "msk": "medmask .msk", "mska": "medmask archive .mska", "dicomseg": "DICOM-SEG .dcm"}
 
 
 def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
@@ -33,11 +33,14 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
         return "nifti"
     if low.endswith(".nrrd"):
         return "seg"
+    if low.endswith(".dcm"):
+        return "dicomseg"
     p = Path(path)
     if p.is_dir() or (output and (s.endswith(("/", os.sep)) or not p.suffix)):
         return "niftidir"
     raise ConversionError(
-        "cannot tell the format from the name; use a folder of .nii.gz, .nii.gz, .seg.nrrd, .msk or .mska", path)
+        "cannot tell the format from the name; use a folder of .nii.gz, .nii.gz, .seg.nrrd, .msk, .mska "
+        "or .dcm (DICOM-SEG)", path)
 
 
 # ------------------------------------------------------------------------------------------
@@ -46,16 +49,18 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
 
 def _stem(path: str | os.PathLike) -> str:
     name = Path(path).name
-    for suf in (".seg.nrrd", ".nrrd", ".nii.gz", ".nii", ".mska", ".msk"):
+    for suf in (".seg.nrrd", ".nrrd", ".nii.gz", ".nii", ".mska", ".msk", ".seg.dcm", ".dcm"):
         if name.lower().endswith(suf):
             return name[: -len(suf)]
     return name
 
 
-def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False) -> tuple[Space, list[tuple[str | None, Any]], str]:
+def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False,
+               series: Any = None) -> tuple[Space, list[tuple[str | None, Any]], str]:
     """(space, [(entry name or None, mask)], kind) of any supported source.
 
-    A single mask (``.msk``, ``.nii.gz``) gives one item named None.
+    A single mask (``.msk``, ``.nii.gz``) gives one item named None. A DICOM-SEG is read on
+    the grid of ``series`` (a DICOM series folder or file) when given.
     """
     from .. import MaskArchive, load_mask
 
@@ -74,6 +79,11 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
     if kind == "msk":
         mask = load_mask(src)
         return mask.space, [(None, mask)], kind
+    if kind == "dicomseg":
+        from .dicom_seg import read_dicom_seg
+
+        space, items = read_dicom_seg(src, series=series)
+        return space, items, kind
     with MaskArchive(src, mode="r") as archive:
         return archive.space, [(n, archive.load_segmask(n)) for n in archive.all_names()], kind
 
@@ -180,7 +190,7 @@ def _progress(items: list, enabled: bool, desc: str) -> Iterable:
 
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
-            overwrite: bool = True, overlap: str = "raise") -> Path:
+            overwrite: bool = True, overlap: str = "raise", series: Any = None, **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -188,8 +198,13 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     (see :func:`medmask.convert.label_names.read_label_names`), or, when many masks become one
     label map, picks each name's label value (``labels="total"`` writes TotalSegmentator's
     multi-label numbering) and ``overlap`` what happens to voxels two of them claim
-    (see :func:`merge_items`). Returns ``dst``.
+    (see :func:`merge_items`). A ``.dcm`` DST is a DICOM-SEG referencing the DICOM
+    ``series`` (folder or one file); ``dicom`` are the options of
+    :func:`medmask.convert.dicom_seg.write_dicom_seg` (segmentation_type, series_description,
+    algorithm, manual). A ``.dcm`` SRC is read onto ``series``' grid when given. Returns ``dst``.
     """
+    if dicom and path_kind(dst, output=True) != "dicomseg":
+        raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
     src_kind = path_kind(src)
@@ -211,25 +226,35 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
-    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress)
+    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress,
+                                 series=series if src_kind == "dicomseg" else None)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
-                overlap=overlap, progress=progress, source=src)
+                overlap=overlap, progress=progress, source=src, series=series, **dicom)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None) -> Path:
+                source=None, series: Any = None, **dicom: Any) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
-    (see :func:`merge_items`).
+    (see :func:`merge_items`); ``.dcm``: a DICOM-SEG referencing ``series``, one segment per label.
     """
     from .. import save_mask
 
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
+    if dst_kind == "dicomseg":
+        from .dicom_seg import write_dicom_seg
+
+        if series is None:
+            raise ConversionError("a DICOM-SEG references the CT series it was drawn on: pass series= "
+                                  "(--series <DICOM folder>)", dst)
+        return write_dicom_seg(items, space, dst, series=series, **dicom)
+    if dicom:
+        raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     if dst_kind == "mska":
         write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items])
     elif dst_kind == "seg":

@@ -260,6 +260,18 @@ def _pixels(segments: list[dict], shape: tuple[int, int, int], labelmap: bool, p
     return stacked
 
 
+def _build(hd, series: DicomSeries, pixels, st: str, descriptions, series_number: int, series_description,
+           version: str, kwargs: dict):
+    return hd.seg.Segmentation(
+        source_images=series.datasets, pixel_array=pixels,
+        segmentation_type=hd.seg.SegmentationTypeValues.LABELMAP if st == "labelmap"
+        else hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=series_number,
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="medmask",
+        manufacturer_model_name="medmask", software_versions=str(version), device_serial_number="none",
+        series_description=(series_description or "Segmentation")[:64], content_label="SEGMENTATION",
+        content_description=None, omit_empty_frames=True, **kwargs)
+
 def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                     series: str | os.PathLike | DicomSeries, segmentation_type: str = "binary",
                     series_description: str | None = None, algorithm: tuple[str, str] | str | None = None,
@@ -307,15 +319,10 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
     if content_creator:
         kwargs["content_creator_name"] = content_creator
     try:
-        seg = hd.seg.Segmentation(
-            source_images=series.datasets, pixel_array=pixels,
-            segmentation_type=hd.seg.SegmentationTypeValues.LABELMAP if st == "labelmap"
-            else hd.seg.SegmentationTypeValues.BINARY,
-            segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=series_number,
-            sop_instance_uid=hd.UID(), instance_number=1, manufacturer="medmask",
-            manufacturer_model_name="medmask", software_versions=str(version), device_serial_number="none",
-            series_description=(series_description or "Segmentation")[:64], content_label="SEGMENTATION",
-            content_description=None, omit_empty_frames=True, **kwargs)
+        with warnings.catch_warnings():
+            # the source's single-component PatientName ("Anonymous") is copied as it is, on purpose
+            warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
+            seg = _build(hd, series, pixels, st, descriptions, series_number, series_description, version, kwargs)
     except MedMaskError:
         raise
     except Exception as exc:  # highdicom's ValueError/TypeError about the input
@@ -681,6 +688,18 @@ def _rebuild_from_private(private: dict, infos: dict, regions: dict, space: Spac
         return None
 
 
+def archive_to_dicom_seg(src: str | os.PathLike, dst: str | os.PathLike, *, series: Any,
+                         names: Iterable[str] | None = None, **options: Any) -> Path:
+    """Entries of a ``.mska`` (all, or ``names``) as one DICOM-SEG referencing ``series``."""
+    from .. import MaskArchive
+
+    with MaskArchive(src, mode="r") as archive:
+        wanted = list(names) if names is not None else archive.all_names()
+        items = [(n, archive.load_segmask(n)) for n in wanted]
+        space = archive.space
+    return write_dicom_seg(items, space, dst, series=series, **options)
+
+
 def dicom_seg_to_archive(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) -> Path:
     """A DICOM-SEG as a ``.mska`` archive (one entry per segment, or medmask's entries)."""
     from .api import write_items
@@ -704,5 +723,5 @@ def is_dicom_seg(path: str | os.PathLike) -> bool:
     return str(ds.get("SOPClassUID", "")) in (SEG_SOP_CLASS, LABELMAP_SEG_SOP_CLASS)
 
 
-__all__ = ["write_dicom_seg", "read_dicom_seg", "dicom_seg_to_archive", "grid_differences", "check_grid",
+__all__ = ["write_dicom_seg", "read_dicom_seg", "archive_to_dicom_seg", "dicom_seg_to_archive", "grid_differences", "check_grid",
            "is_dicom_seg", "DicomSegWarning"]
