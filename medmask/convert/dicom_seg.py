@@ -453,15 +453,16 @@ class _Geometry:
         seg_numbers = np.zeros(n, dtype=np.int64)
         labelmap = str(ds.get("SegmentationType", "")).upper() == "LABELMAP"
         for f, item in enumerate(per_frame):
-            plane = item.get("PlanePositionSequence")
-            if not plane:
+            # per frame, or shared by all frames (one segment, one slice)
+            plane = _functional(ds, item, "PlanePositionSequence")
+            if plane is None or "ImagePositionPatient" not in plane:
                 raise ConversionError(f"frame {f + 1} has no plane position", path)
-            pos[f] = [float(v) for v in plane[0].ImagePositionPatient]
+            pos[f] = [float(v) for v in plane.ImagePositionPatient]
             if not labelmap:
-                ident = item.get("SegmentIdentificationSequence")
-                if not ident:
+                ident = _functional(ds, item, "SegmentIdentificationSequence")
+                if ident is None or "ReferencedSegmentNumber" not in ident:
                     raise ConversionError(f"frame {f + 1} names no segment", path)
-                seg_numbers[f] = int(ident[0].ReferencedSegmentNumber)
+                seg_numbers[f] = int(ident.ReferencedSegmentNumber)
         self.positions = pos
         self.segment_numbers = seg_numbers
         self.rows, self.cols = int(ds.Rows), int(ds.Columns)

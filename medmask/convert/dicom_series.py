@@ -273,17 +273,26 @@ def read_dicom_series(path: str | os.PathLike) -> tuple[np.ndarray, Space]:
     return series.read_pixels(), series.space
 
 
+def _is_image_slice(path: Path) -> bool:
+    try:
+        ds = _pydicom().dcmread(path, stop_before_pixels=True,
+                                specific_tags=["ImagePositionPatient", "SOPClassUID"])
+    except Exception:
+        return False
+    return "ImagePositionPatient" in ds
+
+
 def looks_like_dicom_series(path: str | os.PathLike) -> bool:
-    """Cheap test for readers: a DICOM file, or a folder whose first few files include one."""
+    """Cheap test for readers: an image slice, or a folder whose first few files include one."""
     p = Path(path)
     if p.is_file():
-        return is_dicom_file(p)
+        return is_dicom_file(p) and _is_image_slice(p)
     if p.is_dir():
         try:
             names = sorted(os.listdir(p))[:16]
         except OSError:
             return False
-        return any(is_dicom_file(p / n) for n in names if not n.startswith("."))
+        return any(is_dicom_file(p / n) and _is_image_slice(p / n) for n in names if not n.startswith("."))
     return False
 
 

@@ -217,6 +217,16 @@ def test_a_foreign_seg_gives_one_entry_per_segment_with_its_attributes(tmp_path,
     assert again.get_segment_description(1).algorithm_type.value == "AUTOMATIC"
 
 
+def test_one_segment_on_one_slice(tmp_path, series):
+    # highdicom puts what all frames share (segment, even the plane position) in the shared groups
+    m = np.zeros(series.space.shape, bool)
+    m[3, 4:6, 4:7] = True
+    item = [("dot", SegmentationMask(m, {"dot": 1}, space=series.space))]
+    write_dicom_seg(item, series.space, tmp_path / "dot.dcm", series=series)
+    space, back = read_dicom_seg(tmp_path / "dot.dcm")
+    assert np.array_equal(back[0][1].data, m)
+
+
 def test_not_a_seg(tmp_path, series):
     with pytest.raises(ConversionError, match="is not a DICOM Segmentation.*CT"):
         read_dicom_seg(series.files[0])
