@@ -21,6 +21,8 @@ examples:
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
   medmask verify data/*.mska
   medmask batch Totalsegmentator_dataset/ archives/ -j 2
+  medmask stats archives/ -o volumes.csv
+  medmask compare model_v1/ model_v2/ -o agreement.csv --plot agreement.png
 """
 
 
@@ -304,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     progress_flags(b)
     b.set_defaults(func=cmd_batch)
+
+    from .stats.cli import add_parsers as add_stats_parsers
+    add_stats_parsers(sub, fmt)
     return p
 
 
