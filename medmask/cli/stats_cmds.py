@@ -1,12 +1,13 @@
-"""``medmask stats`` and ``medmask compare``: registered into the main parser by ``add_parsers``."""
+"""``medmask stats`` and ``medmask compare`` (the work is in ``medmask.stats``)."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 
 def cmd_stats(args) -> int:
-    from .api import compute_stats
-    from .output import write_rows
+    from ..stats.api import compute_stats
+    from ..stats.output import write_rows
 
     rows = compute_stats(args.inputs, entries=args.entries, centroid=args.centroid,
                          intensity=args.intensity, image=args.image)
@@ -19,14 +20,14 @@ def cmd_stats(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .compare import compare
-    from .output import write_rows
+    from ..stats.compare import compare
+    from ..stats.output import write_rows
 
     rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface)
     if args.nonempty:
         rows = [r for r in rows if r["status"] not in ("empty_in_both",)]
     if args.plot:
-        from .plot import plot_comparison
+        from ..stats.plot import plot_comparison
 
         plot_comparison(rows, args.plot)
     if args.output is not None or not args.plot:
@@ -38,7 +39,8 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def add_parsers(sub, fmt) -> None:
+def register(sub) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
     s = sub.add_parser(
         "stats", formatter_class=fmt, help="voxels, ml, boxes, centroids, intensities per label (CSV/JSON/Parquet)",
         description="One row per (case, entry, label) of every archive: voxels, volume_ml, the bounding box "
