@@ -67,34 +67,10 @@ def read_image_path(path: str | list[str]) -> list:
 
 
 def read_image(path: str):
-    """(array in medmask order, Space) of a scan, via medmask's image reader."""
-    try:
-        from medmask.convert.image_io import read_image as medmask_read_image
-    except ImportError:  # TEMPORARY until medmask.convert.image_io lands on main
-        return _nifti_fallback(path)
+    """(array in medmask order, Space) of a scan: medmask's reader, one array, no copy."""
+    from medmask.convert.image_io import read_image as medmask_read_image
+
     return medmask_read_image(path)
-
-
-def read_image_header(path: str):
-    """Space of a scan from its header only."""
-    try:
-        from medmask.convert.image_io import read_image_header as medmask_read_header
-    except ImportError:  # TEMPORARY until medmask.convert.image_io lands on main
-        return _nifti_fallback(path, header=True)
-    return medmask_read_header(path)
-
-
-def _nifti_fallback(path: str, header: bool = False):
-    import nibabel as nib
-    import numpy as np
-
-    from medmask.convert._geometry import space_from_ras_affine
-
-    img = nib.load(path)
-    if header:
-        return space_from_ras_affine(img.affine, img.shape[:3], path=path)
-    data = np.asanyarray(img.dataobj)
-    return data.transpose(2, 1, 0), space_from_ras_affine(img.affine, data.shape[:3], path=path)
 
 
 def composite_layer_data(archive, path: str, frame=None) -> tuple:

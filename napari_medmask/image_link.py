@@ -51,9 +51,9 @@ class ImageLink:
 
 
 def read_header(path):
-    from ._reader import read_image_header
+    from medmask.convert.image_io import read_image_header
 
-    return read_image_header(str(path))
+    return read_image_header(path)
 
 
 def grid_difference(a, b) -> str:
@@ -75,35 +75,22 @@ def grid_difference(a, b) -> str:
 
 
 def image_link(archive, archive_path: str | os.PathLike) -> ImageLink:
-    """What the archive records about its scan, checked against the disk."""
-    ref = getattr(archive, "image_reference", None)
+    """What the archive records about its scan, checked against the disk (header only)."""
+    from medmask.convert.image_io import check_image
+
+    ref = archive.image_reference
     if ref is None:
         return ImageLink("none", None)
-    recorded = str(getattr(ref, "path", ""))
-    try:
-        path = Path(ref.resolve(archive_path))
-    except Exception as exc:
-        return ImageLink("missing", None, recorded, f"The recorded scan {recorded} cannot be located: {exc}")
-    if not path.exists():
-        return ImageLink("missing", None, recorded,
-                         f"Scan not found: the archive records {recorded}, which would be {path}. "
-                         f"Choose the scan to see the organs on it.")
-    try:
-        scan = read_header(path)
-    except Exception as exc:
-        return ImageLink("error", None, recorded, f"The recorded scan {path.name} cannot be read: {exc}")
-    if not ref.matches(scan, 1e-3) if _takes_tol(ref) else not ref.matches(scan):
-        return ImageLink("mismatch", None, recorded,
-                         f"{path.name} does not match the scan these organs were made on "
-                         f"({grid_difference(scan, archive.space) or 'geometry fingerprint differs'}). "
-                         f"Choose the right scan.")
-    return ImageLink("ok", path, recorded)
-
-
-def _takes_tol(ref) -> bool:
-    import inspect
-
-    try:
-        return len(inspect.signature(ref.matches).parameters) >= 2
-    except (TypeError, ValueError):
-        return False
+    check = check_image(ref, archive_path)
+    if check.ok:
+        return ImageLink("ok", Path(check.path), ref.path)
+    kind, _, detail = check.problem.partition(": ")
+    if kind == "missing":
+        note = (f"Scan not found: the archive records {ref.path}, which would be {check.path}. "
+                f"Choose the scan to see the organs on it.")
+        return ImageLink("missing", None, ref.path, note)
+    if kind == "mismatch":
+        note = (f"{Path(check.path).name} is not the scan these organs were made on "
+                f"({detail.split(': ', 1)[-1]}). Choose the right scan.")
+        return ImageLink("mismatch", None, ref.path, note)
+    return ImageLink("error", None, ref.path, f"The recorded scan {Path(check.path).name} cannot be read: {detail}")

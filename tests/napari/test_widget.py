@@ -271,3 +271,61 @@ def test_one_archive_handle_per_session(make_napari_viewer, phantom_path, monkey
         w.edit(name)
     w.set_entry_visible("aorta", False)
     assert opened == []  # every entry layer came through the session's one handle
+
+
+def _case_with_reference(tmp_path, case="oblique"):
+    """A scan and an archive of its mask that records it (as `medmask convert --image` does)."""
+    from medmask.convert import convert
+    from medmask.convert.image_io import image_reference_for
+
+    from napari_cases import write_case
+
+    img, msk, *_ = write_case(tmp_path, case)
+    seg = tmp_path / "segmentations"
+    seg.mkdir()
+    (seg / "marker.nii.gz").write_bytes(msk.read_bytes())
+    archive = tmp_path / "organs.mska"
+    convert(seg, archive)
+    with MaskArchive(archive, "a") as a:
+        a.image_reference = image_reference_for(img, archive, a.space)
+    return img, archive
+
+
+def test_dock_opens_the_recorded_scan_under_the_organs(make_napari_viewer, tmp_path, qtbot):
+    img, archive = _case_with_reference(tmp_path)
+    viewer = make_napari_viewer()
+    w = _open(viewer, archive)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=20000)
+    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs organs"]  # the scan is below
+    assert "oblique_ct.nii.gz" in w.image_label.text() and "shown" in w.image_label.text()
+    assert not w.image_btn.isVisible()
+
+
+def test_missing_scan_says_so_and_the_picker_opens_another(make_napari_viewer, tmp_path, qtbot):
+    img, archive = _case_with_reference(tmp_path)
+    moved = tmp_path / "elsewhere_ct.nii.gz"
+    img.rename(moved)
+    viewer = make_napari_viewer()
+    w = _open(viewer, archive)
+    qtbot.wait(50)
+    assert len(viewer.layers) == 1
+    assert "Scan not found" in w.image_label.text() and "oblique_ct.nii.gz" in w.image_label.text()
+    assert not w.image_btn.isHidden()
+    assert w.open_image(w.session.path, str(moved))  # what the file picker does with the chosen file
+    assert "elsewhere_ct" in viewer.layers and "shown" in w.image_label.text()
+
+
+def test_mismatching_scan_is_not_opened(make_napari_viewer, tmp_path, qtbot):
+    import nibabel as nib
+
+    img, archive = _case_with_reference(tmp_path)
+    other = nib.load(str(img))
+    shifted = other.affine.copy()
+    shifted[:3, 3] += 25.0
+    nib.save(nib.Nifti1Image(np.asanyarray(other.dataobj), shifted), str(img))  # same name, another scan
+    viewer = make_napari_viewer()
+    w = _open(viewer, archive)
+    qtbot.wait(50)
+    assert len(viewer.layers) == 1
+    assert "not the scan these organs were made on" in w.image_label.text()
+    assert not w.image_btn.isHidden()
