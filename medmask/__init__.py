@@ -11,6 +11,7 @@ from .errors import (ChecksumError, CodecError, ConcurrentModificationError, Ent
                      GeometryError, LabelError, LimitError, MaskOverlapWarning, MedMaskError, OverlapError,
                      UnsupportedVersionError, WriteError)
 from .format.records import EntryInfo
+from .stats import compare, compute_stats
 from .storage.archive import MaskArchive
 from .storage.maskfile import load_mask, save_mask
 
@@ -22,6 +23,7 @@ except Exception:  # pragma: no cover - running from a source tree without insta
 
 __all__ = [
     "SegmentationMask", "LabelMapping", "axial_space", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
+    "compute_stats", "compare",
     "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
     "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
     "ConcurrentModificationError", "LimitError", "WriteError",

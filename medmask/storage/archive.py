@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..core.geometry import spaces_equal
+from ..core.image_ref import ImageReference
 from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
 from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExistsError, EntryNotFoundError,
@@ -55,6 +56,7 @@ class MaskArchive:
         self._space = space
         self._identity: FileIdentity | None = None  # the file this handle's state came from
         self._written = False  # "w": the first commit overwrites whatever is there
+        self._image: ImageReference | None = None
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
@@ -77,12 +79,39 @@ class MaskArchive:
         self._reader = reader
         self._identity = reader.identity()
         self._space = reader.space
+        self._image = reader.image
         self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
 
     @property
     def space(self):
         return self._space
+
+    @property
+    def image_reference(self) -> ImageReference | None:
+        """The scan these masks were drawn on (relative path + geometry), or None.
+
+        Set it in "w"/"a" mode (None removes it); like any change it is written atomically
+        at once, or at the end of a ``with`` block. Format version 1 cannot store it.
+        Build one with :meth:`ImageReference.from_image` or
+        :func:`medmask.convert.image_io.image_reference_for`.
+        """
+        self._check_open()
+        return self._image
+
+    @image_reference.setter
+    def image_reference(self, ref: ImageReference | None) -> None:
+        self._check_writable()
+        if ref is not None and not isinstance(ref, ImageReference):
+            raise MedMaskError(f"image_reference must be an ImageReference or None, got {type(ref).__name__}",
+                               self.path)
+        if ref == self._image:
+            return
+        if ref is not None and self.format_version == 1:
+            raise ArchiveModeError("format version 1 files cannot store an image reference; "
+                                   "open with format_version=2 to upgrade the file", self.path)
+        self._image = ref
+        self._changed()
 
     # reading ------------------------------------------------------------------------------
     def all_names(self) -> list[str]:
@@ -284,7 +313,7 @@ class MaskArchive:
     def _rollback(self) -> None:
         """After a failed commit: forget the failed change, show the file as it is on disk."""
         if self.mode == "w" and not self._written:
-            self._entries, self._dirty = {}, False
+            self._entries, self._image, self._dirty = {}, None, False
             return
         try:
             if os.path.exists(self.path):
@@ -294,7 +323,7 @@ class MaskArchive:
             pass
         if self._reader is not None:
             self._reader.close()
-        self._reader, self._identity = None, None
+        self._reader, self._identity, self._image = None, None, None
         self._entries, self._dirty = {}, False
 
     def reload(self) -> None:
@@ -316,7 +345,7 @@ class MaskArchive:
                 if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
                     info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
                 items.append((info, _source(self, name, payload)))
-            write_v2(self.path, "archive", self._space, items)
+            write_v2(self.path, "archive", self._space, items, image=self._image)
 
     # lifetime ------------------------------------------------------------------------------
     @contextlib.contextmanager
