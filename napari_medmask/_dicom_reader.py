@@ -54,17 +54,9 @@ def series_layer_data(path: str) -> tuple:
     series = read_dicom_series_header(path)
     array = series.read_pixels()
     name = (series.description or os.path.basename(str(series.folder).rstrip(os.sep)) or "DICOM series").strip()
-    from . import _layers
+    from ._layers import image_layer_data  # the plugin's frame placement and CT window
 
-    image_layer_data = getattr(_layers, "image_layer_data", None)
-    if image_layer_data is not None:  # the plugin's helper: CT window, frame placement
-        data, kwargs, kind = image_layer_data(array, series.space, name=name, path=str(series.folder))
-    else:  # pragma: no cover - older plugin layers module
-        scale, translate, _ = _layers.display_transform(series.space)
-        data, kind = array, "image"
-        kwargs = {"name": name, "scale": scale, "translate": translate, "colormap": "gray"}
-        if series.modality == "CT":
-            kwargs["contrast_limits"] = (-160.0, 240.0)  # W400 / L40
+    data, kwargs, kind = image_layer_data(array, series.space, name=name, path=str(series.folder))
     meta = dict(kwargs.get("metadata") or {})
     meta["dicom"] = {"series_instance_uid": series.series_instance_uid, "modality": series.modality,
                      "folder": str(series.folder), "files": len(series.files)}

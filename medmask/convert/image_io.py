@@ -37,8 +37,12 @@ _OUT_CHUNK = 1 << 20   # inflated bytes per step: bounds the transient buffer, n
 
 
 def image_format(path: str | os.PathLike) -> str:
-    """'nifti' or 'nrrd' from the file name; ConversionError for anything else (incl. .seg.nrrd)."""
+    """'nifti', 'nrrd' or 'dicom' (a series folder, or a DICOM file of one); ConversionError for anything else."""
+    from .dicom_series import is_dicom_file
+
     name = Path(path).name.lower()
+    if name.endswith(".dcm") or Path(path).is_dir() or (Path(path).is_file() and is_dicom_file(path)):
+        return "dicom"
     if name.endswith(SEGMENTATION_SUFFIXES):
         raise ConversionError("is a 3D Slicer segmentation (.seg.nrrd), not a scan; open it as masks "
                               "(medmask.convert.read_seg_nrrd or `medmask convert`)", path)
@@ -62,7 +66,12 @@ def is_image_path(path: str | os.PathLike) -> bool:
 def read_image_header(path: str | os.PathLike) -> Space:
     """The Space of a scan, reading only its header."""
     path = Path(path)
-    if image_format(path) == "nifti":
+    kind = image_format(path)
+    if kind == "dicom":
+        from .dicom_series import read_dicom_series_header
+
+        return read_dicom_series_header(path).space
+    if kind == "nifti":
         img, shape = _nifti_header(path)
         return space_from_ras_affine(img.affine, shape, path=path)
     return _nrrd_header(path)[1]
@@ -76,7 +85,12 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, Space]:
     float32. Big-endian data is swapped in place to native order.
     """
     path = Path(path)
-    if image_format(path) == "nifti":
+    kind = image_format(path)
+    if kind == "dicom":  # a CT/MR series folder or one of its files: medmask.convert.dicom_series
+        from .dicom_series import read_dicom_series
+
+        return read_dicom_series(path)
+    if kind == "nifti":
         return _read_nifti(path)
     return _read_nrrd(path)
 
@@ -345,7 +359,7 @@ class ImageCheck:
 def check_image(ref: ImageReference, archive_path: str | os.PathLike, *, tol: float | None = None) -> ImageCheck:
     """Resolve ``ref`` next to ``archive_path`` and compare the file's header to the fingerprint."""
     path = ref.resolve(archive_path)
-    if not path.is_file():
+    if not path.exists():  # a file, or a DICOM series folder
         return ImageCheck(path, False, f"missing: no image at {path} (recorded as {ref.path!r})")
     try:
         space = read_image_header(path)
