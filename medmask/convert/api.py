@@ -190,7 +190,8 @@ def _progress(items: list, enabled: bool, desc: str) -> Iterable:
 
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
-            overwrite: bool = True, overlap: str = "raise", series: Any = None, **dicom: Any) -> Path:
+            overwrite: bool = True, overlap: str = "raise", image: Any = None, force_image: bool = False,
+            series: Any = None, **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -198,8 +199,11 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     (see :func:`medmask.convert.label_names.read_label_names`), or, when many masks become one
     label map, picks each name's label value (``labels="total"`` writes TotalSegmentator's
     multi-label numbering) and ``overlap`` what happens to voxels two of them claim
-    (see :func:`merge_items`). A ``.dcm`` DST is a DICOM-SEG referencing the DICOM
-    ``series`` (folder or one file); ``dicom`` are the options of
+    (see :func:`merge_items`). ``image`` (``.mska`` output only): the scan the masks belong
+    to, recorded as ``MaskArchive.image_reference``; its grid must be the masks' grid unless
+    ``force_image``. None records TotalSegmentator's ``<case>/ct.nii.gz`` for a
+    ``<case>/segmentations`` source, False records nothing. A ``.dcm`` DST is a DICOM-SEG
+    referencing the DICOM ``series`` (folder or one file); ``dicom`` are the options of
     :func:`medmask.convert.dicom_seg.write_dicom_seg` (segmentation_type, series_description,
     algorithm, manual). A ``.dcm`` SRC is read onto ``series``' grid when given. Returns ``dst``.
     """
@@ -218,9 +222,13 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         raise ConversionError("exists and is not a folder", dst)
     if dst_kind != "niftidir" and dst.is_dir():
         raise ConversionError("is a folder", dst)
+    if image not in (None, False) and dst_kind != "mska":
+        raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
+                              f"the output is a {KIND_NAMES[dst_kind]}", dst)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
-        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress)
+        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, image=image,
+                                                    force_image=force_image)
     if src_kind == "mska" and dst_kind == "niftidir":
         nifti_folder.archive_to_nifti_folder(src, dst, progress=progress)
         return dst
@@ -228,19 +236,27 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress,
                                  series=series if src_kind == "dicomseg" else None)
+    ref = None
+    if src_kind == "dicomseg" and series is not None and image is None:
+        image = series  # the SEG's masks now lie on that series: it is their scan
+    if dst_kind == "mska":
+        from .image_link import conversion_image_reference
+
+        ref = conversion_image_reference(image, src, dst, space, force=force_image)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
-                overlap=overlap, progress=progress, source=src, series=series, **dicom)
+                overlap=overlap, progress=progress, source=src, image=ref, series=series, **dicom)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, series: Any = None, **dicom: Any) -> Path:
+                source=None, image=None, series: Any = None, **dicom: Any) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
     (see :func:`merge_items`); ``.dcm``: a DICOM-SEG referencing ``series``, one segment per label.
+    ``image``: an ImageReference a ``.mska`` records.
     """
     from .. import save_mask
 
@@ -256,7 +272,8 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
     if dicom:
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     if dst_kind == "mska":
-        write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items])
+        write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items],
+                      image=image)
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
