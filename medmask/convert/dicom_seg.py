@@ -210,7 +210,9 @@ def _segment_description(hd, seg: dict, algorithm, manual: bool):
         color = color_for(seg["label_name"])
     rgb = [int(round(float(c) * 255)) for c in color[:3]]
     label = seg["label"]
-    if len(label) > 64:
+    if len(label) > 64:  # SegmentLabel is a DICOM LO (64 characters); medmask's description keeps it whole
+        warnings.warn(f"segment {seg['number']} label {label!r} is longer than DICOM's 64 characters; "
+                      f"SegmentLabel holds its first 64", DicomSegWarning, stacklevel=4)
         label = label[:64]
     desc = SegmentDescription(
         segment_number=seg["number"], segment_label=label,
@@ -311,6 +313,12 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
     segments, entries = _segment_plan(items, space, dst)
     if not segments:
         raise ConversionError("every entry is empty: a DICOM-SEG needs at least one non-empty segment", dst)
+    if algorithm is None and not manual and not any(
+            isinstance(seg["meta"].get("dicom"), dict) and seg["meta"]["dicom"].get("algorithm_type")
+            for seg in segments):
+        warnings.warn("no algorithm named: segments are marked MANUAL (pass algorithm='name:version' / "
+                      "--algorithm for automatic results, manual=True / --manual to say so)", DicomSegWarning,
+                      stacklevel=2)
     descriptions = [_segment_description(hd, seg, algorithm, manual) for seg in segments]
     pixels = _pixels(segments, tuple(int(v) for v in space.shape), st == "labelmap", dst)
     from .. import __version__ as version

@@ -66,6 +66,11 @@ def test_archive_to_seg_and_back_is_exact(tmp_path, case):
             ma, mb = a.load_segmask(name), b.load_segmask(name)
             assert ma.mapping == mb.mapping and ma.metadata == mb.metadata and ma.colors == mb.colors
             assert ma.dtype == mb.dtype and np.array_equal(ma.data, mb.data)
+    # read onto the series: the archive records that series as its scan
+    run("convert", seg, tmp_path / "on_ct.mska", "--series", folder)
+    with MaskArchive(tmp_path / "on_ct.mska") as b:
+        assert b.image_reference is not None and b.image_reference.path == "ct"
+        assert b.space == series.space
 
 
 def test_msk_and_extract_to_seg(tmp_path, case):

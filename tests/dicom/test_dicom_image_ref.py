@@ -35,7 +35,7 @@ def test_series_folder_is_an_archive_scan_reference(tmp_path):
     assert found.ok, found.problem
     # a CT on another grid is refused, naming the difference
     make_series(tmp_path / "other", type(space)(shape=(8, 14, 12), spacing=(1.0, 1.0, 1.0)))
-    with pytest.raises(GeometryError, match="not the masks' grid"):
+    with pytest.raises(GeometryError, match="is not on the masks' grid: spacing"):
         image_reference_for(tmp_path / "other", archive_path, space)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConversionError, match="holds no DICOM files"):
