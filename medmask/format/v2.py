@@ -24,6 +24,7 @@ from ..codecs import RunLengthCodec, ZstdRawCodec, get_codec
 from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
+from ..core.image_ref import ImageReference
 from ..errors import ChecksumError, CodecError, FormatError, GeometryError, LimitError, UnsupportedVersionError
 from .records import EntryInfo
 
@@ -69,15 +70,27 @@ def unpack_header(data: bytes, file_size: int, path: str | None = None) -> Heade
     return Header(magic, (major, minor), flags, off, length, icrc)
 
 
-def encode_index(kind: str, space, entries: list[EntryInfo], writer: str) -> bytes:
+def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
+                 image: ImageReference | None = None) -> bytes:
     doc = {
         "kind": kind,
         "writer": writer,
         "space": space_to_dict(space),
         "entries": [_record_to_json(e) for e in entries],
     }
+    if image is not None:  # absent, not null, when unset: files without one stay byte-identical
+        doc["image"] = image.to_json()
     raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A decoded index: what :func:`decode_index` returns, plus the optional top-level keys."""
+    kind: str
+    space: Any
+    records: dict  # name -> raw record, parsed on first use by parse_record
+    image: ImageReference | None = None
 
 
 def decode_index(blob: bytes, header: Header, path: str | None = None):
@@ -86,6 +99,12 @@ def decode_index(blob: bytes, header: Header, path: str | None = None):
     Records are validated one by one when first used (:func:`parse_record`), so listing
     names or reading one entry of a big archive does not pay for all of them.
     """
+    index = decode_index_full(blob, header, path)
+    return index.kind, index.space, index.records
+
+
+def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> Index:
+    """:func:`decode_index` with the optional top-level keys ("image"); unknown keys are ignored."""
     if zlib.crc32(blob) != header.index_crc32:
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
@@ -115,7 +134,10 @@ def decode_index(blob: bytes, header: Header, path: str | None = None):
         by_name[name] = r
     if doc["kind"] == "mask" and len(by_name) != 1:
         raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
-    return doc["kind"], space, by_name
+    image = doc.get("image")
+    if image is not None:
+        image = ImageReference.from_json(image, path)
+    return Index(doc["kind"], space, by_name, image)
 
 
 def _record_to_json(e: EntryInfo) -> dict[str, Any]:

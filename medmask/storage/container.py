@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Sequence
 
+from ..core.image_ref import ImageReference
 from ..core.segmask import SegmentationMask
 from ..errors import FormatError
 from ..format.records import EntryInfo
@@ -42,6 +43,7 @@ class Container:
     kind: str           # "mask" (.msk) or "archive" (.mska)
     space: object       # spacetransformer Space, array axis order
     names: list[str]
+    image: ImageReference | None = None  # the scan the masks were drawn on (v2 archives)
 
     def __init__(self, source: ByteSource, kind: str, head: bytes):
         self.source = source
@@ -86,7 +88,9 @@ class Container:
         raise NotImplementedError
 
     @classmethod
-    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry]) -> None:
+    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
+                      image: ImageReference | None = None) -> None:
+        """Write a whole .mska file; ``image`` is the scan the masks were drawn on."""
         raise NotImplementedError
 
     # lifetime -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import warnings
 from typing import Sequence
 
 from ..core.dtypes import dtype_max
+from ..core.image_ref import ImageReference
 from ..core.segmask import SegmentationMask
 from ..errors import EntryNotFoundError, FormatError, MedMaskError
 from ..format import v1
@@ -78,7 +79,11 @@ class V1Container(Container):
         write_v1_mask(path, mask.space, mask.mapping.to_dict(), mask.data)
 
     @classmethod
-    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry]) -> None:
+    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
+                      image: ImageReference | None = None) -> None:
+        if image is not None:
+            warnings.warn(f"{os.fspath(path)}: format version 1 cannot store the image reference; not written "
+                          f"(format_version=2 keeps it)", UserWarning, stacklevel=4)
         for e in entries:
             if e.new:  # new in this write: say what v1 drops
                 warn_v1_drops(e.info.colors, e.info.metadata, path, e.info.name)

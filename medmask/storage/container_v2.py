@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+from ..core.image_ref import ImageReference
 from ..core.segmask import SegmentationMask
 from ..errors import EntryNotFoundError, FormatError
 from ..format import v2
@@ -20,7 +21,8 @@ class V2Container(Container):
     def _open(self, head: bytes) -> None:
         header = v2.unpack_header(head, self.file_size, self.path)
         blob = self.pread(header.index_offset, header.index_length)
-        kind, self.space, self._records = v2.decode_index(blob, header, self.path)
+        index = v2.decode_index_full(blob, header, self.path)
+        kind, self.space, self._records, self.image = index.kind, index.space, index.records, index.image
         if kind != self.kind:
             raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
         self._data_end = header.index_offset
@@ -50,6 +52,7 @@ class V2Container(Container):
         write_v2(path, "mask", mask.space, [(info, lambda: payload)])
 
     @classmethod
-    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry]) -> None:
-        write_v2(path, "archive", space, [e.v2_item() for e in entries])
+    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
+                      image: ImageReference | None = None) -> None:
+        write_v2(path, "archive", space, [e.v2_item() for e in entries], image=image)
 
