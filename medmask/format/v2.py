@@ -25,7 +25,8 @@ from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
 from ..core.image_ref import ImageReference
-from ..errors import ChecksumError, CodecError, FormatError, GeometryError, LimitError, UnsupportedVersionError
+from ..errors import (ChecksumError, CodecError, FormatError, GeometryError, LabelError, LimitError,
+                      UnsupportedVersionError)
 from .records import EntryInfo
 
 MAGIC_MASK = b"MSK1"
@@ -204,12 +205,18 @@ def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
                      colors={k: tuple(float(x) for x in c) for k, c in colors.items()}, metadata=metadata)
 
 
-def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_LEVEL) -> tuple[EntryInfo, bytes]:
+def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_LEVEL,
+                 path: str | None = None) -> tuple[EntryInfo, bytes]:
     """Code ``crop`` (the labels inside ``info.bbox``; None when empty) with the smallest codec.
 
     ``info`` says what the entry is (name, dtype, mapping, bbox, counts, colours, metadata);
     the returned copy adds codec, length and crc32 (the offset is the writer's business).
+    Names and metadata that cannot be stored as UTF-8 JSON are refused, naming ``path``.
     """
+    check_text(info.name, "entry name", path)
+    for label in info.mapping:
+        check_text(label, f"entry {info.name!r}: label name", path)
+    metadata = json_safe_metadata(info.metadata, info.name, path)
     if info.bbox is None:
         codec_cfg, payload = None, b""
     else:
@@ -230,7 +237,7 @@ def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_
                     codec, payload = raw, raw_payload
         codec_cfg = codec.get_config()
     coded = replace(info, codec=codec_cfg, offset=0, length=len(payload), crc32=zlib.crc32(payload),
-                    metadata=json_safe_metadata(info.metadata, info.name))
+                    metadata=metadata)
     return coded, payload
 
 
@@ -249,9 +256,41 @@ def decode_entry(info: EntryInfo, payload: bytes, path: str | None = None) -> np
         raise CodecError(f"entry {info.name!r}: {exc.problem}", path) from None
 
 
-def json_safe_metadata(metadata: dict, name: str) -> dict:
-    """A JSON copy of an entry's metadata; FormatError naming the entry if it is not JSON."""
+def check_text(text: str, what: str, path: str | None = None) -> None:
+    """Names are stored as UTF-8: a lone surrogate (e.g. from a mis-decoded file name) cannot be."""
     try:
-        return json.loads(json.dumps(metadata))
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LabelError(f"{what} {text!r} is not valid Unicode text ({exc.reason} at {exc.start}); "
+                         f"it cannot be stored", path) from None
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of plain JSON data, counted without recursion; stops past ``limit``
+    (so a self-containing list ends too)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list, tuple)):
+            deepest = max(deepest, d)
+            if d > limit:
+                return d
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
+def json_safe_metadata(metadata: dict, name: str, path: str | None = None) -> dict:
+    """A JSON copy of an entry's metadata; FormatError naming the entry if it is not plain JSON
+    storable as UTF-8, or nests deeper than ``limits.MAX_JSON_DEPTH``."""
+    if json_depth(metadata, limits.MAX_JSON_DEPTH) > limits.MAX_JSON_DEPTH:
+        raise FormatError(f"metadata of {name!r} nests deeper than {limits.MAX_JSON_DEPTH} levels "
+                          f"(medmask.limits.MAX_JSON_DEPTH)", path)
+    try:
+        text = json.dumps(metadata, ensure_ascii=False)
+        text.encode("utf-8")
+        return json.loads(text)
+    except UnicodeEncodeError as exc:
+        raise FormatError(f"metadata of {name!r} holds text that is not valid Unicode ({exc.reason}: "
+                          f"{exc.object[max(0, exc.start - 10):exc.end + 10]!r})", path) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}", path) from None

@@ -10,6 +10,7 @@ import os
 import stat
 
 from ..errors import MedMaskError
+from .locking import FileIdentity
 
 
 class ByteSource:
@@ -21,6 +22,10 @@ class ByteSource:
     def read_at(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes from ``offset`` (fewer only at the end of the data)."""
         raise NotImplementedError
+
+    def identity(self) -> FileIdentity:
+        """What tells a later look at the file whether someone replaced it (local files only)."""
+        raise MedMaskError("only a local file has an identity to check edits against", self.name)
 
     def close(self) -> None:
         pass
@@ -50,6 +55,9 @@ class FileSource(ByteSource):
         except BaseException:
             self.close()
             raise
+
+    def identity(self) -> FileIdentity:
+        return FileIdentity.of_fd(self._fd)
 
     def read_at(self, offset: int, length: int) -> bytes:
         chunks, got = [], 0

@@ -15,6 +15,7 @@ from ..core.segmask import SegmentationMask
 from ..errors import FormatError
 from ..format.records import EntryInfo
 from .bytesource import ByteSource
+from .locking import FileIdentity
 
 PayloadSource = Callable[[], bytes]
 
@@ -56,6 +57,10 @@ class Container:
         raise NotImplementedError
 
     # reading ------------------------------------------------------------------------------
+    def identity(self) -> FileIdentity:
+        """Inode, size, mtime and header of the file this container holds (for change detection)."""
+        return self.source.identity()
+
     def pread(self, offset: int, length: int) -> bytes:
         return self.source.read_at(offset, length)
 

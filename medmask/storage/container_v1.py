@@ -69,7 +69,7 @@ class V1Container(Container):
 
     def staged(self, name: str, level: int) -> StagedEntry:
         def v2_item():  # a v1 blob cannot go into a v2 file as it is: re-code it
-            info, payload = encode_mask(self.load(name), name, level)
+            info, payload = encode_mask(self.load(name), name, level, self.path)
             return info, lambda: payload
         return StagedEntry(self.info(name, exact=False), False, v2_item, lambda: self.load(name))
 

@@ -48,7 +48,7 @@ class V2Container(Container):
 
     @classmethod
     def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int) -> None:
-        info, payload = encode_mask(mask, "mask", level)
+        info, payload = encode_mask(mask, "mask", level, os.fspath(path))
         write_v2(path, "mask", mask.space, [(info, lambda: payload)])
 
     @classmethod

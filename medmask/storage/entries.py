@@ -21,10 +21,11 @@ def describe_mask(mask: SegmentationMask, name: str) -> tuple[EntryInfo, np.ndar
     return info, (None if bbox is None else mask.crop_data)
 
 
-def encode_mask(mask: SegmentationMask, name: str, level: int = v2.DEFAULT_LEVEL) -> tuple[EntryInfo, bytes]:
-    """``mask`` as a v2 record and payload (the writer fills in the offset)."""
+def encode_mask(mask: SegmentationMask, name: str, level: int = v2.DEFAULT_LEVEL,
+                path: str | None = None) -> tuple[EntryInfo, bytes]:
+    """``mask`` as a v2 record and payload (the writer fills in the offset); errors name ``path``."""
     info, crop = describe_mask(mask, name)
-    return v2.encode_entry(info, crop, level)
+    return v2.encode_entry(info, crop, level, path)
 
 
 def mask_from_entry(info: EntryInfo, crop: np.ndarray | None, space) -> SegmentationMask:
