@@ -11,7 +11,8 @@ from test_dicom_seg import grid  # noqa: E402
 
 from medmask import MaskArchive, SegmentationMask  # noqa: E402
 from medmask.convert.dicom_series import read_dicom_series  # noqa: E402
-from medmask.convert.image_io import check_image, image_reference_for, read_image, read_image_header  # noqa: E402
+from medmask.convert.image_io import read_image, read_image_header  # noqa: E402
+from medmask.convert.image_link import check_image, image_reference_for  # noqa: E402
 from medmask.errors import ConversionError, GeometryError  # noqa: E402
 
 
