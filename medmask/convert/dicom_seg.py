@@ -711,10 +711,12 @@ def archive_to_dicom_seg(src: str | os.PathLike, dst: str | os.PathLike, *, seri
 
 def dicom_seg_to_archive(src: str | os.PathLike, dst: str | os.PathLike, **kwargs) -> Path:
     """A DICOM-SEG as a ``.mska`` archive (one entry per segment, or medmask's entries)."""
-    from .api import write_items
+    from ..storage.archive_builder import write_archive
 
     space, items = read_dicom_seg(src, **kwargs)
-    return write_items(items, space, dst, default_name=Path(src).name.split(".")[0])
+    default = Path(src).name.split(".")[0]
+    write_archive(Path(dst), space, [(name if name is not None else default, mask) for name, mask in items])
+    return Path(dst)
 
 
 def is_dicom_seg(path: str | os.PathLike) -> bool:
