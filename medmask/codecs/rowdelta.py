@@ -165,7 +165,7 @@ class RowDeltaCodec(Codec):
         if size == zstandard.CONTENTSIZE_UNKNOWN or size < _HEAD.size or size > top \
                 or size > max(len(payload), 1) * MAX_ZSTD_RATIO:
             raise CodecError(f"{what}: stream of {size} bytes cannot describe {shape} voxels")
-        raw = np.frombuffer(zstd_decompress_exact(payload, size, what), dtype=np.uint8)
+        raw = np.frombuffer(zstd_decompress_exact(payload, size, what, checked=True), dtype=np.uint8)
         version, cwidth, bwidth, vwidth, value = _HEAD.unpack_from(raw)
         store = np.dtype(np.uint8) if dtype == bool else dtype
         vmax = 1 if dtype == bool else np.iinfo(dtype).max
@@ -189,7 +189,9 @@ class RowDeltaCodec(Codec):
         # edges: 0, every boundary as a position in the flattened crop (row-major), n
         edges = np.empty(nb + 2, dtype=index)
         edges[0], edges[-1] = 0, n
-        starts = (np.cumsum(counts, dtype=index) - counts.astype(index)) + 1
+        starts = np.cumsum(counts, dtype=index)
+        starts -= counts
+        starts += 1
         taken = 0
         rows = np.flatnonzero(counts)
         for k in range(most):

@@ -53,9 +53,11 @@ class ContainerReader:
         if major == 2:
             header = v2.unpack_header(head, self.file_size, self.path)
             blob = self.pread(header.index_offset, header.index_length)
-            kind, self.space, self._records = v2.decode_index(blob, header, self.path)
-            if kind != self.kind:
-                raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
+            index = v2.decode_index(blob, header, self.path)
+            self.space, self._records, self.attributes = index.space, index.records, index.attributes
+            self._shared_metadata = index.shared_metadata
+            if index.kind != self.kind:
+                raise FormatError(f"magic says {self.kind} but the index says {index.kind}", self.path)
             self._data_end = header.index_offset
             self.names: list[str] = list(self._records)
             self._parsed: dict[str, EntryInfo] = {}
@@ -106,7 +108,8 @@ class ContainerReader:
             record = self._records.get(name) if self.version == 2 else None
             if record is None:
                 raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self.names)}", self.path)
-            info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path)
+            info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path,
+                                                        self._shared_metadata)
         if exact and info.codec is V1_CODEC:  # v1 indexes hold no bbox/counts: decode once to learn them
             if name not in self._v1_cache:
                 mask = self.load(name)
