@@ -10,6 +10,7 @@ from .core.segmask import SegmentationMask
 from .errors import (ChecksumError, CodecError, EntryNotFoundError, FormatError, GeometryError, LabelError,
                      MaskOverlapWarning, MedMaskError, OverlapError, UnsupportedVersionError)
 from .format.records import EntryInfo
+from .stats import compare, compute_stats
 from .storage.archive import MaskArchive
 from .storage.maskfile import load_mask, save_mask
 
@@ -21,6 +22,7 @@ except Exception:  # pragma: no cover - running from a source tree without insta
 
 __all__ = [
     "SegmentationMask", "LabelMapping", "axial_space", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
+    "compute_stats", "compare",
     "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
     "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
 ]

@@ -145,7 +145,7 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
     A module-level function with plain arguments, so any executor (process pool, dask)
     can pickle it.
     """
-    from .convert.nifti import nifti_folder_to_archive
+    from .convert.nifti_folder import nifti_folder_to_archive
 
     start = time.perf_counter()
     src_dir, dst_path = Path(src_dir), Path(dst_path)

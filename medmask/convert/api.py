@@ -10,8 +10,11 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
+from ..storage.archive_builder import write_archive
 from . import nifti as nii
-from . import slicer as seg
+from . import nifti_folder
+from . import seg_nrrd as seg
+from .label_names import read_label_names
 
 KINDS = ("niftidir", "nifti", "seg", "msk", "mska")
 KIND_NAMES = {"niftidir": "folder of NIfTI files", "nifti": "NIfTI file", "seg": "3D Slicer .seg.nrrd",
@@ -60,7 +63,7 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
     if kind == "niftidir":
-        space, items = nii.read_nifti_folder(src, progress=progress)
+        space, items = nifti_folder.read_nifti_folder(src, progress=progress)
         return space, list(items), kind
     if kind == "nifti":
         mask = nii.load_nifti_mask(src, labels)
@@ -94,7 +97,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 
     if len(items) == 1 and not labels:
         return items[0][1]
-    wanted = {name: value for value, name in nii.read_label_names(labels, path=path).items()} if labels else {}
+    wanted = {name: value for value, name in read_label_names(labels, path=path).items()} if labels else {}
     plan = []
     for entry, mask in items:
         pairs = sorted(mask.mapping.items(), key=lambda kv: kv[1])
@@ -182,7 +185,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
 
     The formats come from the extensions (a folder, or an output path without extension,
     is a folder of ``.nii.gz``). ``labels`` names the labels of a multi-label NIfTI
-    (see :func:`medmask.convert.nifti.read_label_names`), or, when many masks become one
+    (see :func:`medmask.convert.label_names.read_label_names`), or, when many masks become one
     label map, picks each name's label value (``labels="total"`` writes TotalSegmentator's
     multi-label numbering) and ``overlap`` what happens to voxels two of them claim
     (see :func:`merge_items`). Returns ``dst``.
@@ -202,9 +205,9 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         raise ConversionError("is a folder", dst)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
-        return nii.nifti_folder_to_archive(src, dst, progress=progress)
+        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress)
     if src_kind == "mska" and dst_kind == "niftidir":
-        nii.archive_to_nifti_folder(src, dst, progress=progress)
+        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress)
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
@@ -228,7 +231,7 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
     if dst_kind == "mska":
-        nii.write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items])
+        write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items])
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
@@ -267,9 +270,9 @@ def convert_examples(archive_path: str | os.PathLike, outdir: str | os.PathLike)
     seg_path = outdir / f"{stem}.seg.nrrd"
     back_nifti = outdir / f"{stem}_from_nifti.mska"
     back_seg = outdir / f"{stem}_from_slicer.mska"
-    files = nii.archive_to_nifti_folder(archive_path, nifti_dir)
+    files = nifti_folder.archive_to_nifti_folder(archive_path, nifti_dir)
     seg.archive_to_seg_nrrd(archive_path, seg_path)
-    nii.nifti_folder_to_archive(nifti_dir, back_nifti)
+    nifti_folder.nifti_folder_to_archive(nifti_dir, back_nifti)
     seg.seg_nrrd_to_archive(seg_path, back_seg)
     with MaskArchive(archive_path) as original:
         for back in (back_nifti, back_seg):

@@ -1,8 +1,7 @@
-"""NIfTI <-> medmask.
+"""One NIfTI file <-> one SegmentationMask (folders of files: :mod:`.nifti_folder`).
 
-* a folder of binary masks (TotalSegmentator's ``segmentations/``) <-> one ``.mska``
-  (one entry per file, named after the file; empty masks kept as empty entries);
-* one multi-label ``.nii(.gz)`` (+ label names) <-> one ``.msk``.
+A multi-label ``.nii(.gz)`` (+ label names, :mod:`.label_names`, or the file's own
+label table, :mod:`.nifti_label_table`) becomes one mask, and back.
 
 Geometry: the NIfTI affine (nibabel's resolved ``img.affine``, RAS) maps to a
 medmask Space (array axis order, LPS) with no axis swap or flip, see
@@ -13,17 +12,11 @@ gives the very same affine, codes and dtype, bit for bit.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import re
 import zlib
-import xml.etree.ElementTree as ET
-from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-from xml.sax.saxutils import escape
+from typing import Any, Mapping
 
 import nibabel as nib
 import numpy as np
@@ -31,7 +24,8 @@ from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
-from .totalseg import class_map
+from .label_names import read_label_names
+from .nifti_label_table import embedded_label_names, label_table_extension
 
 NIFTI_META_KEY = "nifti"
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -241,129 +235,6 @@ def _shrink(data: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------
-# label names
-
-
-def read_label_names(spec: Any, *, path=None) -> dict[int, str]:
-    """Label value -> name from a dict, a JSON/CSV/TSV/TXT file or a TotalSegmentator map name.
-
-    * ``dict``: ``{1: "liver"}`` or ``{"liver": 1}`` (either direction);
-    * ``"total"`` / ``"totalseg"`` / ``"total_v1"``: TotalSegmentator's class map;
-    * ``*.json``: such a dict, or ``{"labels": {...}}``;
-    * ``*.csv`` / ``*.tsv``: rows ``label,name`` (or ``name,label``), header row optional;
-    * ``*.txt``: one name per line, label 1, 2, 3...
-    """
-    if spec is None:
-        return {}
-    if isinstance(spec, Mapping):
-        return _normalize_names(spec, path)
-    if isinstance(spec, (list, tuple)):
-        return {i + 1: str(n) for i, n in enumerate(spec)}
-    if isinstance(spec, str) and not os.path.exists(spec):
-        known = class_map(spec)
-        if known is not None:
-            return known
-    p = Path(spec)
-    if not p.is_file():
-        raise ConversionError(f"label names {str(spec)!r}: no such file, and not a known class map "
-                              f"(try 'total' or 'total_v1')", path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConversionError(f"cannot read label names ({exc})", p) from None
-    suffix = p.suffix.lower()
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConversionError(f"invalid JSON ({exc})", p) from None
-        if isinstance(data, dict) and isinstance(data.get("labels"), (dict, list)):
-            data = data["labels"]
-        if isinstance(data, list):
-            return {i + 1: str(n) for i, n in enumerate(data)}
-        if not isinstance(data, dict):
-            raise ConversionError("label names JSON must be an object {label: name}", p)
-        return _normalize_names(data, p)
-    if suffix in (".csv", ".tsv"):
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
-                if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
-        pairs = {}
-        for row in rows:
-            cells = [c.strip() for c in row]
-            if len(cells) < 2:
-                raise ConversionError(f"CSV row {row!r} needs two columns: label and name", p)
-            a, b = cells[0], cells[1]
-            if a.isdigit():
-                pairs[int(a)] = b
-            elif b.isdigit():
-                pairs[int(b)] = a
-            elif not pairs:  # header row
-                continue
-            else:
-                raise ConversionError(f"CSV row {row!r} has no integer label", p)
-        return _normalize_names(pairs, p)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return {i + 1: n for i, n in enumerate(lines)}
-
-
-def _normalize_names(mapping: Mapping, path) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for k, v in mapping.items():
-        if isinstance(k, (int, np.integer)) or (isinstance(k, str) and k.strip().isdigit()):
-            label, name = int(k), v
-        elif isinstance(v, (int, np.integer)) or (isinstance(v, str) and v.strip().isdigit()):
-            label, name = int(v), k
-        else:
-            raise ConversionError(f"label names: cannot tell the label in {k!r}: {v!r}", path)
-        if label <= 0:
-            raise ConversionError(f"label names: label must be positive, got {label}", path)
-        if not isinstance(name, str) or not name:
-            raise ConversionError(f"label names: name of label {label} must be a non-empty string", path)
-        out[label] = name
-    dup = [n for n, c in Counter(out.values()).items() if c > 1]
-    if dup:
-        raise ConversionError(f"label names: {dup} name more than one label", path)
-    return out
-
-
-def embedded_label_names(img: nib.Nifti1Image) -> dict[int, str]:
-    """Names in a TotalSegmentator-style XML label table extension (empty when there is none)."""
-    out: dict[int, str] = {}
-    for ext in getattr(img.header, "extensions", []):
-        try:
-            content = ext.get_content()
-            text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
-        except Exception:
-            continue
-        if "<LabelTable" not in text:
-            continue
-        try:
-            root = ET.fromstring(text.strip().rstrip("\x00").strip())
-        except ET.ParseError:
-            continue
-        for el in root.iter("Label"):
-            try:
-                out[int(el.get("Key"))] = (el.text or "").strip()
-            except (TypeError, ValueError):
-                continue
-        return {k: v for k, v in out.items() if k > 0 and v}
-    return out
-
-
-def _label_table_extension(names: Mapping[int, str], colors: Mapping[int, tuple] | None = None) -> nib.nifti1.Nifti1Extension:
-    """A label table in the XML layout TotalSegmentator writes (readable by its loader and ours)."""
-    rows = []
-    for label, name in sorted(names.items()):
-        r, g, b, a = (colors or {}).get(label, (1.0, 1.0, 1.0, 1.0))
-        rows.append(f'<Label Key="{int(label)}" Red="{r:g}" Green="{g:g}" Blue="{b:g}" Alpha="{a:g}">'
-                    f"<![CDATA[{name.replace(']]>', ']] >')}]]></Label>")
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><CaretExtension><VolumeInformation Index="0"><LabelTable>\n'
-           + "\n".join(rows) + "\n</LabelTable><VolumeType><![CDATA[Label]]></VolumeType>"
-           "</VolumeInformation></CaretExtension>\n")
-    return nib.nifti1.Nifti1Extension(0, xml.encode("utf-8"))
-
-
-# ------------------------------------------------------------------------------------------
 # single files
 
 
@@ -450,7 +321,7 @@ def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.N
     if label_names and len(mask.mapping):
         names = {int(label): n for n, label in mask.mapping.items()}
         colors = {int(mask.mapping[n]): c for n, c in mask.colors.items() if n in mask.mapping}
-        img.header.extensions.append(_label_table_extension(names, colors))
+        img.header.extensions.append(label_table_extension(names, colors))
     return img
 
 
@@ -482,192 +353,3 @@ def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-# ------------------------------------------------------------------------------------------
-# folders <-> archives
-
-
-def _progress(iterable, enabled: bool, desc: str, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="file", leave=False)
-
-
-def _header_space(path: Path) -> tuple[Space, dict[str, Any]]:
-    img = _load(path, header_only=True)
-    shape = tuple(int(v) for v in img.shape)
-    while len(shape) > 3 and shape[-1] == 1:
-        shape = shape[:-1]
-    if len(shape) != 3:
-        raise ConversionError(f"expected a 3D label image, got shape {tuple(img.shape)}", path)
-    return space_from_ras_affine(img.affine, shape, path=path), header_record(img)
-
-
-def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1) -> tuple[Space, list[Path]]:
-    """(archive Space, files) of a folder of label NIfTIs; reads headers only.
-
-    All files must share one grid. Header affines that differ only by float noise
-    (every corner voxel within ``voxel_tolerance`` of a voxel, as TotalSegmentator's
-    float32 headers do) are accepted: the archive takes the most common affine and each
-    entry keeps its own header fields, for an exact way back.
-    """
-    src_dir = Path(src_dir)
-    if not src_dir.is_dir():
-        raise ConversionError("not a folder" if src_dir.exists() else "no such folder", src_dir)
-    files = list_nifti_files(src_dir)
-    if not files:
-        raise ConversionError("folder holds no .nii/.nii.gz files", src_dir)
-    spaces = [(f, _header_space(f)[0]) for f in files]
-    keys = Counter(json.dumps(_space_key(s)) for _, s in spaces)
-    best = keys.most_common(1)[0][0]
-    ref = next(s for _, s in spaces if json.dumps(_space_key(s)) == best)
-    seen: dict[str, Path] = {}
-    for f, space in spaces:
-        if tuple(space.shape) != tuple(ref.shape):
-            raise ConversionError(f"shape {nifti_shape(space)} differs from the other files' {nifti_shape(ref)}", f)
-        if not spaces_close(space, ref, voxel_tolerance):
-            raise ConversionError("geometry (affine) differs from the other files in the folder", f)
-        name = nifti_stem(f)
-        if name in seen:
-            raise ConversionError(f"{seen[name].name} and {f.name} give the same entry name {name!r}", f)
-        seen[name] = f
-    return ref, files
-
-
-def _fast_bbox(data: np.ndarray):
-    """Half-open bbox of the non-zero voxels without a full-size temporary (None if empty)."""
-    from ..core.geometry import compute_bbox
-
-    if data.dtype.kind not in "bu":
-        return compute_bbox(data)
-    box = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        proj = np.flatnonzero(data.max(axis=other)) if data.size else np.array([], int)
-        if proj.size == 0:
-            return None
-        box.append((int(proj[0]), int(proj[-1]) + 1))
-    return tuple(box)
-
-
-def binary_file_mask(path: str | os.PathLike, space: Space):
-    """One file of a mask folder as a crop-backed SegmentationMask on ``space``.
-
-    Label 1 is named after the file; a file holding one other value v keeps v; a file
-    holding several values gets ``<name>_<v>`` names. Only the bounding-box crop is kept.
-    """
-    from ..core.geometry import bbox_slices, compute_bbox
-    from ..core.segmask import SegmentationMask
-
-    path = Path(path)
-    name = nifti_stem(path)
-    data, fspace, rec, _img = read_nifti(path)
-    if tuple(fspace.shape) != tuple(space.shape):
-        raise ConversionError(f"shape {nifti_shape(fspace)} differs from {nifti_shape(space)}", path)
-    bbox = _fast_bbox(data)
-    crop = np.ascontiguousarray(data[bbox_slices(bbox)]) if bbox is not None else None
-    present: list[int] = []
-    if crop is not None:
-        if crop.dtype == bool or int(crop.max()) <= 1:
-            present = [1]
-        elif crop.dtype == np.uint8:
-            present = [int(v) for v in np.flatnonzero(np.bincount(crop.ravel())) if v]
-        else:
-            present = [int(v) for v in np.unique(crop) if v]
-    if present in ([], [1]):
-        mapping, dtype = {name: 1}, np.dtype(bool)
-    elif len(present) == 1:
-        mapping, dtype = {name: present[0]}, None
-    else:
-        mapping, dtype = {f"{name}_{v}": v for v in present}, None
-    if dtype is None:
-        hi = max(present)
-        dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
-    if crop is not None:
-        crop = crop.astype(dtype, copy=False)
-    try:
-        return name, SegmentationMask.from_crop(crop, bbox, mapping, space, dtype, metadata={NIFTI_META_KEY: rec})
-    except MedMaskError as exc:
-        raise ConversionError(exc.problem, path) from None
-
-
-def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False):
-    """(space, iterator of (entry name, mask)) for a folder of binary masks; one file in memory at a time."""
-    space, files = scan_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance)
-
-    def gen():
-        for f in _progress(files, progress, f"{Path(src_dir).name}", total=len(files)):
-            yield binary_file_mask(f, space)
-
-    return space, gen()
-
-
-def read_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False):
-    """(space, [(entry name, mask)]) of a folder of binary masks (see :func:`scan_nifti_folder`)."""
-    space, it = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress)
-    return space, list(it)
-
-
-def _space_key(space: Space) -> list:
-    from ..core.geometry import space_to_dict
-
-    d = space_to_dict(space)
-    return [d[k] for k in sorted(d)]
-
-
-def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
-                            voxel_tolerance: float = 0.1, progress: bool = False) -> Path:
-    """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically)."""
-    dst = Path(dst)
-    if dst.exists() and not overwrite:
-        raise ConversionError("already exists", dst)
-    space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress)
-    write_archive(dst, space, masks)
-    return dst
-
-
-def write_archive(dst: Path, space: Space, masks: Iterable[tuple[str, Any]]) -> None:
-    """Write (name, mask) pairs to a fresh archive at ``dst`` in one atomic commit.
-
-    Nothing appears under ``dst`` until every entry is encoded: a crash leaves the old
-    file (or none), never a partial one, which is what makes batch runs resumable.
-    """
-    from .. import MaskArchive
-
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    it = iter(masks)
-    first = next(it, None)
-    if first is None:
-        with MaskArchive(dst, mode="w", space=space):
-            return
-    # no space given: MaskArchive writes nothing until the block ends (it takes the masks' space)
-    with MaskArchive(dst, mode="w") as archive:
-        archive.add_segmask(first[1], first[0])
-        for name, mask in it:
-            archive.add_segmask(mask, name)
-
-
-def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, *, names: Iterable[str] | None = None,
-                            progress: bool = False, suffix: str = ".nii.gz") -> list[Path]:
-    """Every entry (or those in ``names``) of a ``.mska`` -> ``dst_dir/<entry>.nii.gz``."""
-    from .. import MaskArchive
-
-    dst_dir = Path(dst_dir)
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    out: list[Path] = []
-    with MaskArchive(src, mode="r") as archive:
-        wanted = list(names) if names is not None else list(archive.all_names())
-        used: set[str] = set()
-        for name in _progress(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):
-            mask = archive.load_segmask(name)
-            stem = safe_file_stem(name)
-            while stem.lower() in used:
-                stem += "_"
-            used.add(stem.lower())
-            plain = mask.mapping.to_dict() == {name: 1}
-            out.append(save_nifti_mask(mask, dst_dir / f"{stem}{suffix}", label_names=not plain))
-    return out

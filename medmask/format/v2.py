@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from .. import limits
 from ..codecs import RowDeltaCodec, ZstdRawCodec, get_codec
 from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
+from ..core.image_ref import ImageReference
 from ..core.segmask import DTYPE_BIT_DEPTHS, SegmentationMask
 from ..errors import ChecksumError, FormatError, GeometryError, LimitError, UnsupportedVersionError
 from .records import EntryInfo
@@ -75,13 +76,13 @@ def unpack_header(data: bytes, file_size: int, path: str | None = None) -> Heade
 
 @dataclass(frozen=True)
 class Index:
-    """A decoded index: entry records stay raw JSON until :func:`parse_record` validates one."""
-
+    """A decoded index: what :func:`decode_index` returns, plus the optional top-level keys."""
     kind: str
     space: Any
-    records: dict[str, dict]
-    attributes: dict[str, Any]
-    shared_metadata: list[tuple[str, Any]]
+    records: dict  # name -> raw record, parsed on first use by parse_record
+    image: ImageReference | None = None
+    attributes: dict = field(default_factory=dict)  # archive-level facts (MaskArchive.attributes)
+    shared_metadata: list = field(default_factory=list)  # [(key, value)] rows records inherit
 
 
 def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]]]:
@@ -112,9 +113,11 @@ def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]
 
 
 def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
-                 attributes: dict[str, Any] | None = None) -> bytes:
+                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
     table, refs = share_metadata(entries)
     doc: dict[str, Any] = {"kind": kind, "writer": writer, "space": space_to_dict(space)}
+    if image is not None:  # absent, not null, when unset: files without one stay byte-identical
+        doc["image"] = image.to_json()
     if attributes:
         doc["attributes"] = attributes
     if table:
@@ -124,12 +127,18 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
     return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
 
 
-def decode_index(blob: bytes, header: Header, path: str | None = None) -> Index:
-    """Checksum, decompress and parse the index.
+def decode_index(blob: bytes, header: Header, path: str | None = None):
+    """Checksum, decompress and parse the index; returns (kind, space, {name: raw record}).
 
     Records are validated one by one when first used (:func:`parse_record`), so listing
     names or reading one entry of a big archive does not pay for all of them.
     """
+    index = decode_index_full(blob, header, path)
+    return index.kind, index.space, index.records
+
+
+def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> Index:
+    """:func:`decode_index` with the optional top-level keys ("image"); unknown keys are ignored."""
     if zlib.crc32(blob) != header.index_crc32:
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
@@ -159,6 +168,9 @@ def decode_index(blob: bytes, header: Header, path: str | None = None) -> Index:
         by_name[name] = r
     if doc["kind"] == "mask" and len(by_name) != 1:
         raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
+    image = doc.get("image")
+    if image is not None:
+        image = ImageReference.from_json(image, path)
     attributes = doc.get("attributes", {})
     if not isinstance(attributes, dict):
         raise FormatError(f"index attributes must be an object, got {attributes!r:.80}", path)
@@ -166,7 +178,7 @@ def decode_index(blob: bytes, header: Header, path: str | None = None) -> Index:
     table = shared.get("metadata", []) if isinstance(shared, dict) else None
     if not isinstance(table, list) or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], str) for t in table):
         raise FormatError(f"index 'shared' must hold a 'metadata' list of [key, value] pairs, got {shared!r:.80}", path)
-    return Index(doc["kind"], space, by_name, attributes, [tuple(t) for t in table])
+    return Index(doc["kind"], space, by_name, image, attributes, [tuple(t) for t in table])
 
 
 def _record_to_json(e: EntryInfo, shared_keys=(), refs=()) -> dict[str, Any]:

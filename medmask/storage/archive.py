@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..core.geometry import spaces_equal
+from ..core.image_ref import ImageReference
 from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
 from ..errors import (ArchiveModeError, EntryExistsError, EntryNotFoundError, GeometryError, LabelError,
@@ -46,6 +47,7 @@ class MaskArchive:
         self._closed = False
         self._dirty = False
         self._space = space
+        self._image: ImageReference | None = None
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
@@ -65,12 +67,39 @@ class MaskArchive:
             self._reader.close()
         self._reader = ContainerReader(self.path)
         self._space = self._reader.space
+        self._image = self._reader.image
         self._entries = dict.fromkeys(self._reader.names, (None, None))
         self._dirty = False
 
     @property
     def space(self):
         return self._space
+
+    @property
+    def image_reference(self) -> ImageReference | None:
+        """The scan these masks were drawn on (relative path + geometry), or None.
+
+        Set it in "w"/"a" mode (None removes it); like any change it is written atomically
+        at once, or at the end of a ``with`` block. Format version 1 cannot store it.
+        Build one with :meth:`ImageReference.from_image` or
+        :func:`medmask.convert.image_io.image_reference_for`.
+        """
+        self._check_open()
+        return self._image
+
+    @image_reference.setter
+    def image_reference(self, ref: ImageReference | None) -> None:
+        self._check_writable()
+        if ref is not None and not isinstance(ref, ImageReference):
+            raise MedMaskError(f"image_reference must be an ImageReference or None, got {type(ref).__name__}",
+                               self.path)
+        if ref == self._image:
+            return
+        if ref is not None and self.format_version == 1:
+            raise ArchiveModeError("format version 1 files cannot store an image reference; "
+                                   "open with format_version=2 to upgrade the file", self.path)
+        self._image = ref
+        self._changed()
 
     # reading ------------------------------------------------------------------------------
     def all_names(self) -> list[str]:
@@ -246,7 +275,7 @@ class MaskArchive:
                 if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
                     info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
                 items.append((info, _source(self, name, payload)))
-            write_v2(self.path, "archive", self._space, items)
+            write_v2(self.path, "archive", self._space, items, image=self._image)
         self._load_from_disk()
 
     # lifetime ------------------------------------------------------------------------------
@@ -274,6 +303,7 @@ class MaskArchive:
             self._load_from_disk()
         else:
             self._entries = {}
+            self._image = None
             self._dirty = False
 
     def __enter__(self) -> "MaskArchive":

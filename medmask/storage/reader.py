@@ -48,14 +48,17 @@ class ContainerReader:
         if magic not in (v2.MAGIC_MASK, v2.MAGIC_ARCHIVE):
             raise FormatError(f"not a medmask file (magic {magic!r}, expected b'MSK1' or b'MSKA')", self.path)
         self.kind = "mask" if magic == v2.MAGIC_MASK else "archive"
+        self.image = None  # ImageReference of the scan, v2 archives only
+        self.attributes: dict = {}  # archive-level facts, v2 archives only
+        self._shared_metadata: list = []
         self.version = major
         self._v1_cache: dict[str, EntryInfo] = {}
         if major == 2:
             header = v2.unpack_header(head, self.file_size, self.path)
             blob = self.pread(header.index_offset, header.index_length)
-            index = v2.decode_index(blob, header, self.path)
-            self.space, self._records, self.attributes = index.space, index.records, index.attributes
-            self._shared_metadata = index.shared_metadata
+            index = v2.decode_index_full(blob, header, self.path)
+            self.space, self._records, self.image = index.space, index.records, index.image
+            self.attributes, self._shared_metadata = index.attributes, index.shared_metadata
             if index.kind != self.kind:
                 raise FormatError(f"magic says {self.kind} but the index says {index.kind}", self.path)
             self._data_end = header.index_offset

@@ -44,7 +44,7 @@ def test_entry_and_index_round_trip(masks):
     space = next(iter(masks.values())).space
     blob = v2.encode_index("archive", space, infos, "test")
     header = v2.Header(v2.MAGIC_ARCHIVE, (2, 0), 0, pos, len(blob), zlib.crc32(blob))
-    index = v2.decode_index(blob, header)
+    index = v2.decode_index_full(blob, header)
     kind, space2, records = index.kind, index.space, index.records
     assert kind == "archive" and space2 == space and list(records) == list(masks)
     for info, payload, (name, mask) in zip(infos, payloads, masks.items()):

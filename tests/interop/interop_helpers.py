@@ -79,9 +79,9 @@ def write_multilabel(path: Path, kind: str = "oblique", dtype=np.int16, names: d
     img = nib.Nifti1Image(data, aff)
     img.header.set_data_dtype(dtype)
     if names:
-        from medmask.convert.nifti import _label_table_extension
+        from medmask.convert.nifti_label_table import label_table_extension
 
-        img.header.extensions.append(_label_table_extension(names))
+        img.header.extensions.append(label_table_extension(names))
     nib.save(img, str(path))
     return data
 

@@ -71,7 +71,7 @@ def test_convert_resume_and_failures(dataset, tmp_path):
 
 def test_interrupted_run_leaves_no_final_file(dataset, tmp_path, monkeypatch):
     """A case that dies half-way (here: during encoding) leaves nothing under its final name."""
-    import medmask.convert.nifti as nifti
+    import medmask.convert.nifti_folder as nifti
 
     out = tmp_path / "out"
     calls = {"n": 0}

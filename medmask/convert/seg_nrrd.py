@@ -503,7 +503,7 @@ def medmask_to_seg_nrrd(src: str | os.PathLike, dst: str | os.PathLike, **kwargs
 
 def seg_nrrd_to_archive(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     """``.seg.nrrd`` -> ``.mska`` (one entry per segment, or medmask's own entries back)."""
-    from .nifti import write_archive
+    from ..storage.archive_builder import write_archive
 
     seg = read_seg_nrrd(src)
     items = seg_to_masks(seg, path=src)

@@ -1,0 +1,30 @@
+"""What every subcommand shares: usage errors, size formatting, progress and overwrite flags."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class UsageError(Exception):
+    """A mistake on the command line that argparse cannot see (exit code 2)."""
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def progress_enabled(args) -> bool:
+    if getattr(args, "progress", None) is not None:
+        return bool(args.progress)
+    return sys.stderr.isatty()
+
+
+def add_progress_flags(sp: argparse.ArgumentParser) -> None:
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="show progress bars (default: when stderr is a terminal)")
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress bars")

@@ -1,0 +1,29 @@
+"""Build a whole new archive from (name, mask) pairs in one atomic commit."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from spacetransformer import Space
+
+from .archive import MaskArchive
+
+
+def write_archive(dst: Path, space: Space, masks: Iterable[tuple[str, Any]]) -> None:
+    """Write (name, mask) pairs to a fresh archive at ``dst`` in one atomic commit.
+
+    Nothing appears under ``dst`` until every entry is encoded: a crash leaves the old
+    file (or none), never a partial one, which is what makes batch runs resumable.
+    """
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    it = iter(masks)
+    first = next(it, None)
+    if first is None:
+        with MaskArchive(dst, mode="w", space=space):
+            return
+    # no space given: MaskArchive writes nothing until the block ends (it takes the masks' space)
+    with MaskArchive(dst, mode="w") as archive:
+        archive.add_segmask(first[1], first[0])
+        for name, mask in it:
+            archive.add_segmask(mask, name)
