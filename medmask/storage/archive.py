@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from dataclasses import replace
 from typing import Any, Iterator, Mapping, Sequence
@@ -48,6 +49,7 @@ class MaskArchive:
         self._dirty = False
         self._space = space
         self._image: ImageReference | None = None
+        self._attributes: dict[str, Any] = {}
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
@@ -68,6 +70,7 @@ class MaskArchive:
         self._reader = ContainerReader(self.path)
         self._space = self._reader.space
         self._image = self._reader.image
+        self._attributes = self._reader.attributes
         self._entries = dict.fromkeys(self._reader.names, (None, None))
         self._dirty = False
 
@@ -99,6 +102,33 @@ class MaskArchive:
             raise ArchiveModeError("format version 1 files cannot store an image reference; "
                                    "open with format_version=2 to upgrade the file", self.path)
         self._image = ref
+        self._changed()
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Archive-level facts (a JSON object stored once in the index), e.g. the study, the
+        model that made the masks, a licence. A copy: assign a new dict in "w"/"a" mode to
+        change them (written atomically like any change). Format version 1 cannot store them.
+        """
+        self._check_open()
+        return copy.deepcopy(self._attributes)
+
+    @attributes.setter
+    def attributes(self, value: Mapping[str, Any]) -> None:
+        self._check_writable()
+        if not isinstance(value, Mapping):
+            raise MedMaskError(f"attributes must be a dict, got {type(value).__name__}", self.path)
+        try:
+            value = v2.json_safe_metadata(dict(value), "attributes")
+        except MedMaskError as exc:
+            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are"),
+                               self.path) from None
+        if value == self._attributes:
+            return
+        if value and self.format_version == 1:
+            raise ArchiveModeError("format version 1 files cannot store archive attributes; "
+                                   "open with format_version=2 to upgrade the file", self.path)
+        self._attributes = value
         self._changed()
 
     # reading ------------------------------------------------------------------------------
@@ -275,7 +305,7 @@ class MaskArchive:
                 if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
                     info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
                 items.append((info, _source(self, name, payload)))
-            write_v2(self.path, "archive", self._space, items, image=self._image)
+            write_v2(self.path, "archive", self._space, items, image=self._image, attributes=self._attributes)
         self._load_from_disk()
 
     # lifetime ------------------------------------------------------------------------------
@@ -304,6 +334,7 @@ class MaskArchive:
         else:
             self._entries = {}
             self._image = None
+            self._attributes = {}
             self._dirty = False
 
     def __enter__(self) -> "MaskArchive":
