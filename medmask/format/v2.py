@@ -158,14 +158,13 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     records = doc["entries"]
     if len(records) > limits.MAX_ENTRIES:
         raise LimitError(f"index lists {len(records)} entries", path)
-    by_name: dict[str, dict] = {}
-    for r in records:
-        name = r.get("name") if isinstance(r, dict) else None
-        if not isinstance(name, str) or not name:
-            raise FormatError(f"index record has no valid name: {r!r:.80}", path)
-        if name in by_name:
-            raise FormatError(f"index lists entry {name!r} twice", path)
-        by_name[name] = r
+    try:
+        names = [r["name"] for r in records]
+        by_name = dict(zip(names, records))
+    except (TypeError, KeyError):  # a record is not an object, has no name, or a name is unhashable
+        names, by_name = [], {}
+    if len(by_name) != len(records) or not all(type(n) is str and n for n in names):
+        _name_problem(records, path)
     if doc["kind"] == "mask" and len(by_name) != 1:
         raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
     image = doc.get("image")
@@ -179,6 +178,18 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     if not isinstance(table, list) or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], str) for t in table):
         raise FormatError(f"index 'shared' must hold a 'metadata' list of [key, value] pairs, got {shared!r:.80}", path)
     return Index(doc["kind"], space, by_name, image, attributes, [tuple(t) for t in table])
+
+
+def _name_problem(records: list, path: str | None) -> None:
+    """Raise the FormatError that says which record's name is missing, invalid or repeated."""
+    seen: set[str] = set()
+    for r in records:
+        name = r.get("name") if isinstance(r, dict) else None
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"index record has no valid name: {r!r:.80}", path)
+        if name in seen:
+            raise FormatError(f"index lists entry {name!r} twice", path)
+        seen.add(name)
 
 
 def _record_to_json(e: EntryInfo, shared_keys=(), refs=()) -> dict[str, Any]:
