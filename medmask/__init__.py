@@ -7,8 +7,9 @@ from __future__ import annotations
 from .core.geometry import axial_space
 from .core.mapping import LabelMapping
 from .core.segmask import SegmentationMask
-from .errors import (ChecksumError, CodecError, EntryNotFoundError, FormatError, GeometryError, LabelError,
-                     MaskOverlapWarning, MedMaskError, OverlapError, UnsupportedVersionError)
+from .errors import (ChecksumError, CodecError, ConcurrentModificationError, EntryNotFoundError, FormatError,
+                     GeometryError, LabelError, LimitError, MaskOverlapWarning, MedMaskError, OverlapError,
+                     UnsupportedVersionError, WriteError)
 from .format.records import EntryInfo
 from .stats import compare, compute_stats
 from .storage.archive import MaskArchive
@@ -25,4 +26,5 @@ __all__ = [
     "compute_stats", "compare",
     "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
     "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
+    "ConcurrentModificationError", "LimitError", "WriteError",
 ]

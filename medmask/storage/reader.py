@@ -14,6 +14,7 @@ from ..core.segmask import SegmentationMask
 from ..errors import EntryNotFoundError, FormatError, MedMaskError, UnsupportedVersionError
 from ..format import v1, v2
 from ..format.records import EntryInfo
+from .locking import FileIdentity
 
 V1_CODEC = {"id": "v1-blob"}
 
@@ -87,6 +88,10 @@ class ContainerReader:
                           offset=r["offset"], length=r["length"]) for r in records]
 
     # low level --------------------------------------------------------------------------
+    def identity(self) -> FileIdentity:
+        """Inode, size, mtime and header of the file this reader holds (for change detection)."""
+        return FileIdentity.of_fd(self._fd)
+
     def pread(self, offset: int, length: int) -> bytes:
         chunks, got = [], 0
         while got < length:
