@@ -294,3 +294,24 @@ def test_masks_converted_from_nifti_and_the_image_share_one_space(tmp_path, aort
         assert spaces_equal(archive.space, space)
         aorta = archive.load_segmask("aorta").data.astype(bool)
     assert ct.shape == aorta.shape and float(ct[aorta].mean()) > 150
+
+
+@pytest.mark.parametrize("kind", ["oblique", "flipped", "sagittal"])
+def test_masks_and_scan_written_on_one_grid_get_equal_spaces(tmp_path, kind):
+    """No shared data needed: a synthetic case in TotalSegmentator's layout, each orientation."""
+    from medmask.convert import convert
+
+    case = tmp_path / "case"
+    (case / "segmentations").mkdir(parents=True)
+    data = _scan()
+    nib.save(nib.Nifti1Image(data, _affine(kind)), str(case / "ct.nii.gz"))
+    organ = np.zeros(data.shape, np.uint8)
+    organ[4:9, 3:12, 2:6] = 1
+    nib.save(nib.Nifti1Image(organ, _affine(kind)), str(case / "segmentations" / "organ.nii.gz"))
+    convert(case / "segmentations", case / "organs.mska")
+    ct, space = read_image(case / "ct.nii.gz")
+    with MaskArchive(case / "organs.mska") as archive:
+        assert spaces_equal(archive.space, space)
+        assert archive.image_reference.path == "ct.nii.gz" and archive.image_reference.matches(space, tol=0.0)
+        mask = archive.load_segmask("organ").data.astype(bool)
+    assert np.array_equal(ct[mask], data.transpose(2, 1, 0)[organ.transpose(2, 1, 0) > 0])
