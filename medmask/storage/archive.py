@@ -336,6 +336,12 @@ class MaskArchive:
             for n, (info, payload) in self._entries.items():
                 if payload is not None and info is not None:  # new in this write: say what v1 drops
                     warn_v1_drops(info.colors, info.metadata, self.path, n)
+            if self._image is not None:  # a v2 file written back as v1 ("a", format_version=1)
+                import warnings
+
+                warnings.warn(f"{self.path}: format version 1 cannot store the image reference "
+                              f"({self._image.path}); not written (format_version=2 keeps it)", UserWarning,
+                              stacklevel=4)
             arrays = [(n, self._get(n)[0].mapping, self.load_segmask(n).data) for n in self._entries]
             write_v1_archive(self.path, self._space, arrays)
         else:

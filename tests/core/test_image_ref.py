@@ -172,6 +172,10 @@ def test_version1_archive_cannot_store_a_reference(tmp_path):
     with MaskArchive(path, "a", format_version=2) as a:  # upgrading on write is the way
         a.image_reference = _ref(tmp_path)
     assert MaskArchive(path).image_reference == _ref(tmp_path)
+    with pytest.warns(UserWarning, match="cannot store the image reference"):  # downgrading says what it drops
+        with MaskArchive(path, "a", format_version=1) as a:
+            a.rename("liver", "hepar")
+    assert MaskArchive(path).image_reference is None
 
 
 def test_files_without_a_reference_are_unchanged_and_old_files_read(tmp_path):
