@@ -44,7 +44,7 @@ def test_open_sample_builds_phantom(make_napari_viewer, tmp_path, monkeypatch):
     _, widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
     viewer.open_sample("medmask", "phantom")
     assert target.exists()
-    assert [l.name for l in viewer.layers] == ["phantom organs"]
+    assert [l.name for l in viewer.layers] == ["phantom.mska"]
     shown = set(widget.model.visible_names())
     assert {"liver", "spleen", "kidney_left", "kidney_right", "lung_left", "lung_right", "heart", "aorta"} <= shown
     assert {f"rib_right_{k}" for k in range(1, 7)} <= shown
@@ -89,3 +89,23 @@ def test_demo_script_writes_archive_and_screenshot(tmp_path):
 
     image = QImage(str(png))
     assert (image.width(), image.height()) == (1400, 850)
+
+
+def test_opening_scan_and_archive_together(make_napari_viewer, tmp_path):
+    """What `napari ct.nii.gz organs.mska --plugin medmask` does: both through the plugin, aligned."""
+    from medmask.convert import convert
+
+    from napari_cases import write_case
+
+    img, msk, marker, _ = write_case(tmp_path, "oblique")
+    seg = tmp_path / "segmentations"
+    seg.mkdir()
+    (seg / "marker.nii.gz").write_bytes(msk.read_bytes())
+    archive = convert(seg, tmp_path / "organs.mska")
+    viewer = make_napari_viewer()
+    layers = viewer.open([str(img), str(archive)], plugin="medmask")
+    assert [l.__class__.__name__ for l in layers] == ["Image", "Labels"]
+    scan, organs = layers
+    idx = np.array(marker[::-1])
+    np.testing.assert_allclose(scan.data_to_world(idx[scan.metadata["medmask"]["axes"]]),
+                               organs.data_to_world(idx[organs.metadata["medmask"]["axes"]]), atol=1e-9)

@@ -296,7 +296,7 @@ def test_dock_opens_the_recorded_scan_under_the_organs(make_napari_viewer, tmp_p
     viewer = make_napari_viewer()
     w = _open(viewer, archive)
     qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=20000)
-    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs organs"]  # the scan is below
+    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs.mska"]  # the scan is below
     assert "oblique_ct.nii.gz" in w.image_label.text() and "shown" in w.image_label.text()
     assert not w.image_btn.isVisible()
 
