@@ -102,13 +102,15 @@ class Composite:
     def to_meta(self) -> dict:
         """Plain description for ``layer.metadata`` (the dock rebuilds colormaps from it)."""
         return {"items": [[i.entry, i.label, i.value, list(i.color), i.voxels] for i in self.items],
-                "combos": [list(c) for c in self.combos]}
+                "combos": [list(c) for c in self.combos], "counts": [int(n) for n in self.counts]}
 
     @classmethod
     def from_meta(cls, data: np.ndarray, meta: Mapping[str, Any]) -> "Composite":
         items = [Item(str(e), str(lb), int(v), tuple(float(c) for c in col), int(n))  # type: ignore[arg-type]
                  for e, lb, v, col, n in meta.get("items", [])]
-        return cls(data, items, [tuple(int(k) for k in c) for c in meta.get("combos", [[]])])
+        combos = [tuple(int(k) for k in c) for c in meta.get("combos", [[]])]
+        counts = np.asarray(meta.get("counts") or np.zeros(len(combos)), dtype=np.int64)
+        return cls(data, items, combos, counts)
 
 
 def build_composite(archive, names: Iterable[str] | None = None) -> Composite:
