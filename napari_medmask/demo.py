@@ -59,6 +59,8 @@ def show(path: str, screenshot: str | None = None, *, image: str | None = None, 
         model = widget.model
         model.set_many({n: n in shown for n in model.entries})
     widget.tree.expandAll()
+    if widget.session.composite_layer is not None:  # its label controls, not the CT's
+        viewer.layers.selection.active = widget.session.composite_layer
     _coronal_view(viewer, widget)
     if screenshot:
         for _ in range(5):
