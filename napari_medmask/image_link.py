@@ -79,7 +79,7 @@ def image_link(archive, archive_path: str | os.PathLike) -> ImageLink:
     ref = archive.image_reference
     if ref is None:  # before importing the image readers (nibabel, pynrrd: ~0.3 s)
         return ImageLink("none", None)
-    from medmask.convert.image_io import check_image
+    from medmask.convert.image_link import check_image
 
     check = check_image(ref, archive_path)
     if check.ok:
