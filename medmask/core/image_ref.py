@@ -59,6 +59,15 @@ def _archive_dir(archive_path: str | os.PathLike) -> str:
     return os.path.dirname(os.path.abspath(os.fspath(archive_path)))
 
 
+def _path_from(archive_path: str | os.PathLike, image_path: str | os.PathLike) -> str:
+    """POSIX path of ``image_path`` relative to the archive's folder (absolute if none exists)."""
+    image = os.path.abspath(os.fspath(image_path))
+    try:
+        return Path(os.path.relpath(image, _archive_dir(archive_path))).as_posix()
+    except ValueError:  # Windows: another drive, no relative path exists
+        return Path(image).as_posix()
+
+
 def _is_absolute(path: str) -> bool:
     return PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute()
 
@@ -87,12 +96,11 @@ class ImageReference:
         Paths are made absolute against the current folder but symlinks are kept, so the
         reference follows the folder layout the user sees.
         """
-        image = os.path.abspath(os.fspath(image_path))
-        try:
-            rel = os.path.relpath(image, _archive_dir(archive_path))
-        except ValueError:  # Windows: another drive, no relative path exists
-            return cls(Path(image).as_posix(), fingerprint_of(space))
-        return cls(Path(rel).as_posix(), fingerprint_of(space))
+        return cls(_path_from(archive_path, image_path), fingerprint_of(space))
+
+    def relocated(self, old_archive: str | os.PathLike, new_archive: str | os.PathLike) -> "ImageReference":
+        """The same image seen from an archive written elsewhere (a copy, an extract)."""
+        return ImageReference(_path_from(new_archive, self.resolve(old_archive)), self.fingerprint)
 
     # using -----------------------------------------------------------------------------------
     def resolve(self, archive_path: str | os.PathLike) -> Path:
@@ -106,11 +114,12 @@ class ImageReference:
         """The image's grid as a Space."""
         return space_of_fingerprint(self.fingerprint)
 
-    def differences(self, space: Space, tol: float | None = None) -> list[str]:
+    def differences(self, space: Space, tol: float | None = None, *, ours: str = "the recorded") -> list[str]:
         """How ``space`` differs from the recorded grid, one sentence each; [] if it matches.
 
         ``tol``: largest allowed displacement in mm of any corner voxel between the two
         grids (default: a tenth of the smallest voxel spacing). The shape must be equal.
+        ``ours`` names the recorded grid in the sentences.
         """
         fp = self.fingerprint
         other = fingerprint_of(space)
@@ -127,12 +136,12 @@ class ImageReference:
             out.append(f"spacing {_fmt(sp_b)} mm instead of {_fmt(sp_a)} mm")
         shift = float(np.linalg.norm(np.asarray(fp["origin"]) - np.asarray(other["origin"])))
         if shift > tol:
-            out.append(f"origin {_fmt(other['origin'])} is {shift:.3g} mm from the recorded {_fmt(fp['origin'])}")
+            out.append(f"origin {_fmt(other['origin'])} is {shift:.3g} mm from {ours} {_fmt(fp['origin'])}")
         angles = [_angle_deg(a, b) for a, b in zip(fp["direction"], other["direction"])]
         if max(angles) > 1e-3:
             worst = int(np.argmax(angles))
             out.append(f"axis {worst} direction {_fmt(other['direction'][worst])} is {angles[worst]:.3g} deg "
-                       f"from the recorded {_fmt(fp['direction'][worst])}")
+                       f"from {ours} {_fmt(fp['direction'][worst])}")
         if fp["shape"] == other["shape"]:
             corner = _max_corner_distance(fp, other)
             if corner > tol:
