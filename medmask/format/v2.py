@@ -21,11 +21,12 @@ import zstandard
 
 from .. import limits
 from ..codecs import RunLengthCodec, ZstdRawCodec, get_codec
-from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
 from ..core.image_ref import ImageReference
 from ..core.segmask import DTYPE_BIT_DEPTHS, SegmentationMask
-from ..errors import ChecksumError, FormatError, GeometryError, LabelError, LimitError, UnsupportedVersionError
+from ..errors import ChecksumError, CodecError, FormatError, GeometryError, LabelError, LimitError, UnsupportedVersionError
+from . import jsonguard
+from .checks import unnamed_values
 from .records import EntryInfo
 
 MAGIC_MASK = b"MSK1"
@@ -36,6 +37,8 @@ _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
 DTYPES = {str(np.dtype(dt)) for dt in DTYPE_BIT_DEPTHS}
 DEFAULT_LEVEL = 19
+INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes"}
+MAX_UNKNOWN_KEY_BYTES = 64 << 10  # a newer writer's small additions are ignored; bulk is refused
 _DTYPE_MAX = {"bool": 1, "uint8": 255, "uint16": 65535, "uint32": 2**32 - 1}
 
 
@@ -82,7 +85,12 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
     if image is not None:  # absent, not null, when unset: files without one stay byte-identical
         doc["image"] = image.to_json()
     raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+    blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+    if len(raw) > jsonguard.max_index_size(len(blob)) or \
+            jsonguard.estimated_parse_bytes(raw) > jsonguard.index_allowance(len(blob)):
+        raise LimitError(f"the index would be {len(raw)} bytes of JSON ({len(blob)} compressed), more than a "
+                         f"reader accepts: store less metadata per entry")  # never write what reads refuse
+    return blob
 
 
 @dataclass(frozen=True)
@@ -110,14 +118,27 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
         size = zstandard.get_frame_parameters(blob).content_size
-        if size == zstandard.CONTENTSIZE_UNKNOWN or size > limits.MAX_INDEX_BYTES or size > len(blob) * MAX_ZSTD_RATIO:
-            raise LimitError(f"index claims {size} bytes once decompressed", path)
+        if size == zstandard.CONTENTSIZE_UNKNOWN:
+            raise FormatError("index frame does not declare its decompressed size", path)
+        if size > jsonguard.max_index_size(len(blob)):
+            raise LimitError(f"index claims {size} bytes once decompressed, more than an index stored in "
+                             f"{len(blob)} bytes can need ({jsonguard.max_index_size(len(blob))}): refused "
+                             f"(index bomb?)", path)
         raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=size)
-        doc = json.loads(raw.decode("utf-8"))
-    except (zstandard.ZstdError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, >4300-digit ints
+    except zstandard.ZstdError as exc:
         raise FormatError(f"index is not valid compressed JSON ({exc})", path) from None
+    except MemoryError:
+        raise LimitError(f"out of memory decompressing the {size}-byte index", path) from None
+    if len(raw) != size:
+        raise FormatError(f"index decompresses to {len(raw)} bytes, its frame says {size}", path)
+    doc = jsonguard.loads(raw, "index", path, jsonguard.index_allowance(len(blob)))
+    del raw
     if not isinstance(doc, dict) or doc.get("kind") not in ("mask", "archive") or not isinstance(doc.get("entries"), list):
         raise FormatError("index lacks kind/entries", path)
+    for key in set(doc) - INDEX_KEYS:
+        if len(json.dumps(doc[key])) > MAX_UNKNOWN_KEY_BYTES:
+            raise FormatError(f"index holds an unknown key {key!r:.40} of more than {MAX_UNKNOWN_KEY_BYTES} bytes: "
+                              f"not written by a medmask this one can read, refused", path)
     try:
         space = space_from_dict(doc.get("space"), max_voxels=limits.MAX_VOXELS)
     except GeometryError as exc:
@@ -246,12 +267,16 @@ def decode_entry(info: EntryInfo, payload: bytes, space, path: str | None = None
         raise ChecksumError(f"entry {info.name!r}: checksum mismatch, its stored bytes are damaged", path)
     crop = None
     if info.bbox is not None:
-        from ..errors import CodecError
         try:
             codec = get_codec(info.codec)
             crop = codec.decode(payload, info.crop_shape, np.dtype(info.dtype))
-        except CodecError as exc:
-            raise CodecError(f"entry {info.name!r}: {exc.problem}", path) from None
+        except (CodecError, LimitError) as exc:
+            raise type(exc)(f"entry {info.name!r}: {exc.problem}", path) from None
+        except MemoryError:
+            raise LimitError(f"entry {info.name!r}: out of memory decoding its {info.crop_shape} crop", path) from None
+        unnamed = unnamed_values(crop, info.mapping)
+        if unnamed:
+            raise FormatError(f"entry {info.name!r}: voxel values {unnamed} have no name in its mapping", path)
     return SegmentationMask.from_crop(crop, info.bbox, info.mapping, space, info.dtype,
                                       colors=info.colors, metadata=info.metadata)
 

@@ -127,7 +127,7 @@ class ContainerReader:
         info = self.info(name, exact=False)
         payload = self.raw_payload(name)
         if info.codec is V1_CODEC:
-            array = v1.decode_blob(payload, tuple(self.space.shape), self.path, f"entry {name!r}")
+            array = v1.decode_blob(payload, tuple(self.space.shape), self.path, f"entry {name!r}", info.mapping)
             if array.dtype.kind in "ub" and max(info.mapping.values(), default=0) > (1 if array.dtype == bool else np.iinfo(array.dtype).max):
                 raise FormatError(f"entry {name!r}: mapping {info.mapping} names labels a {array.dtype} array cannot hold", self.path)
             try:
