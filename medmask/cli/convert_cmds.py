@@ -12,12 +12,22 @@ def cmd_convert(args) -> int:
     from ..convert import convert
 
     labels = args.labels
+    if args.image and args.no_image:
+        raise UsageError("--image and --no-image contradict each other")
+    image = False if args.no_image else args.image
     dst = convert(args.src, args.dst, labels=labels, progress=progress_enabled(args), overwrite=not args.no_overwrite,
-                  overlap=args.overlap)
+                  overlap=args.overlap, image=image, force_image=args.force_image)
     if not args.quiet:
         size = sum(p.stat().st_size for p in Path(dst).rglob("*") if p.is_file()) if Path(dst).is_dir() \
             else Path(dst).stat().st_size
         print(f"wrote {dst} ({human(size)})")
+        if str(dst).lower().endswith(".mska"):
+            from .. import MaskArchive
+
+            with MaskArchive(dst) as archive:
+                ref = archive.image_reference
+            if ref is not None:
+                print(f"  scan: {ref.path} (relative to the archive's folder)")
     return 0
 
 
@@ -60,7 +70,11 @@ def register(sub) -> None:
                               "  medmask convert s0000.mska s0000.seg.nrrd\n"
                               "  medmask convert ml.nii.gz ml.msk --labels total\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
-                              "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n")
+                              "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
+                              "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n\n"
+                              "A .mska records the scan its masks belong to (path relative to the archive + "
+                              "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
+                              "when SRC is <case>/segmentations.\n")
     c.add_argument("src", metavar="SRC")
     c.add_argument("dst", metavar="DST")
     c.add_argument("--labels", metavar="SPEC",
@@ -71,6 +85,13 @@ def register(sub) -> None:
                    help="when masks are merged into one label map: what to do with voxels two masks claim "
                         "(default: raise an error)")
     c.add_argument("--no-overwrite", action="store_true", help="refuse to replace an existing DST file")
+    c.add_argument("--image", metavar="SCAN",
+                   help="the scan (.nii/.nii.gz/.nrrd/.nhdr) the masks were drawn on; a .mska DST records it. "
+                        "Its grid must be the masks' grid (see --force-image)")
+    c.add_argument("--no-image", action="store_true",
+                   help="record no scan, not even TotalSegmentator's <case>/ct.nii.gz")
+    c.add_argument("--force-image", action="store_true",
+                   help="record the scan even if its grid differs from the masks' (a warning instead of an error)")
     c.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(c)
     c.set_defaults(func=cmd_convert)

@@ -152,13 +152,22 @@ def _space_key(space: Space) -> list:
 
 
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
-                            voxel_tolerance: float = 0.1, progress: bool = False) -> Path:
-    """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically)."""
+                            voxel_tolerance: float = 0.1, progress: bool = False, image=None,
+                            force_image: bool = False) -> Path:
+    """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
+
+    ``image``: the scan to record (path), None to record TotalSegmentator's
+    ``<case>/ct.nii.gz`` when present, False for none (see
+    :func:`medmask.convert.image_link.conversion_image_reference`).
+    """
+    from .image_link import conversion_image_reference
+
     dst = Path(dst)
     if dst.exists() and not overwrite:
         raise ConversionError("already exists", dst)
     space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress)
-    write_archive(dst, space, masks)
+    ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
+    write_archive(dst, space, masks, image=ref)
     return dst
 
 

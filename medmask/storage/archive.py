@@ -94,7 +94,7 @@ class MaskArchive:
         Set it in "w"/"a" mode (None removes it); like any change it is written atomically
         at once, or at the end of a ``with`` block. Format version 1 cannot store it.
         Build one with :meth:`ImageReference.from_image` or
-        :func:`medmask.convert.image_io.image_reference_for`.
+        :func:`medmask.convert.image_link.image_reference_for`.
         """
         self._check_open()
         return self._image
