@@ -500,3 +500,52 @@ def payload_bombs() -> Iterator[tuple[str, bytes, str, int]]:
     yield "v1 2 Gi-voxel uint8 blob", craft_v1_mask(big_space, b'{"x":1}', v1_blob("uint8", big, rle_zstd_frame(n, 1))), "msk", n
     yield "v1 2 Gi-voxel uint64 blob", craft_v1_mask(big_space, b'{"x":1}', v1_blob("uint64", big, rle_zstd_frame(8 * n, 0))), "msk", 8 * n
 
+
+
+BOMB_UNITS = (b"{}", b"[]", b"0", b'""', b'{"a":0}', b"[[0]]", b"1.5", '"\U0001F600"'.encode(), b'{"a":{}}', b"null")
+
+
+def random_index_bomb(rng) -> tuple[str, bytes]:
+    """A random index bomb: a random JSON fragment repeated 10**3..10**8 times, placed under an
+    unknown key, as the entry list, or inside one record's metadata."""
+    unit = rng.choice(BOMB_UNITS)
+    count = int(10 ** rng.uniform(3, 8))
+    where = rng.choice(["unknown key", "entries", "metadata"])
+    if where == "unknown key":
+        head, tail = INDEX_HEAD + b"[", b"]}"
+    elif where == "entries":
+        head, tail = b'{"kind":"archive","space":{"shape":[1,1,1]},"entries":[', b"]}"
+    else:
+        head = (b'{"kind":"archive","space":{"shape":[1,1,1]},"entries":[{"name":"a","dtype":"uint8",'
+                b'"mapping":{"x":1},"bbox":null,"codec":null,"offset":64,"length":0,"crc32":0,"metadata":{"m":[')
+        tail = b"]}}]}"
+    parts, size = _repeated(head, unit, count, tail)
+    return f"index bomb {count} x {unit.decode()} ({where})", craft_v2(index_blob=zstd_stream(parts, size))
+
+
+def random_payload_bomb(rng) -> tuple[str, bytes, str, int]:
+    """A random small file declaring a big volume (up to MAX_VOXELS) in a random codec / version."""
+    dtype = rng.choice(["bool", "uint8", "uint16", "uint32"])
+    itemsize = 1 if dtype == "bool" else np.dtype(dtype).itemsize
+    shape = tuple(rng.choice([256, 512, 1024, 2048]) for _ in range(3))
+    while np.prod(shape, dtype=np.int64) > 2**31:
+        shape = (shape[0] // 2,) + shape[1:]
+    n = int(np.prod(shape, dtype=np.int64))
+    how = rng.choice(["rle", "bitpack", "zstd", "v1"])
+    label = f"payload bomb {'x'.join(map(str, shape))} {dtype} as {how}"
+    if how == "v1":
+        v1dtype = rng.choice(["uint8", "uint16", "uint32", "uint64", "int64"])
+        size = n * np.dtype(v1dtype).itemsize
+        space = json.dumps({"shape": list(shape[::-1])}).encode()
+        blob = v1_blob(v1dtype, shape, rle_zstd_frame(size, 0))
+        return label.replace(dtype, v1dtype), craft_v1_mask(space, b'{"x":1}', blob), "msk", size
+    if how == "rle":
+        p = rle_payload([1, 1 if dtype != "bool" else 1, n])
+        codec = {"id": "rle-zstd"}
+    elif how == "bitpack":
+        p = rle_zstd_frame((n + 7) // 8, 0xFF)
+        codec = {"id": "bitpack-zstd", "value": 1}
+    else:
+        p = rle_zstd_frame(n * itemsize, 1)
+        codec = {"id": "zstd"}
+    return label, craft_v2(entry_doc(p, shape=shape, codec=codec, dtype=dtype), p), "mska", n * itemsize

@@ -120,3 +120,16 @@ def test_allocation_failure_becomes_limit_error(tmp_path, monkeypatch):
     with pytest.raises(LimitError, match="out of memory") as err:
         MaskArchive(p)
     assert err.value.path == str(p)
+
+
+def test_full_volume_over_the_budget_is_refused_but_the_crop_reads(tmp_path, monkeypatch):
+    arr = np.zeros((64, 256, 256), np.uint16)
+    arr[10:12, 10:20, 10:20] = 7
+    p = tmp_path / "big.mska"
+    with MaskArchive(p, "w") as a:
+        a.add_segmask(SegmentationMask(arr, {"x": 7}, H.sample_space(arr.shape)), "small")
+    monkeypatch.setattr(limits, "MEMORY_BUDGET", 4 * MiB)  # the volume is 8 MiB, the crop 400 bytes
+    m = MaskArchive(p).load_segmask("small")
+    assert m.crop_data.sum() == 7 * 200
+    with pytest.raises(LimitError, match="64x256x256 uint16 volume"):
+        m.data
