@@ -305,15 +305,3 @@ def _inflate_into(fh, out: memoryview, skip: int, path: Path) -> None:
 
 
 __all__ = ["read_image", "read_image_header", "image_format", "is_image_path", "NIFTI_SUFFIXES", "NRRD_SUFFIXES"]
-
-
-_LINK_NAMES = ("check_image", "ImageCheck", "image_reference_for", "totalseg_image_for")
-
-
-def __getattr__(name: str):
-    """The archive <-> scan helpers live in :mod:`medmask.convert.image_link`; importable from here too."""
-    if name in _LINK_NAMES:
-        from . import image_link
-
-        return getattr(image_link, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

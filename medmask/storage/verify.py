@@ -32,12 +32,8 @@ class Verification:
 
 
 def _open(path: str):
-    try:
-        from .reader import open_container  # type: ignore[attr-defined]
-        return open_container(path)
-    except ImportError:
-        from .reader import ContainerReader
-        return ContainerReader(path)
+    from .reader import open_container
+    return open_container(path)
 
 
 def verify_file(path: str | os.PathLike, deep: bool = False) -> Verification:
