@@ -23,7 +23,7 @@ from typing import Any
 from .. import limits
 from ..errors import FormatError, LimitError
 
-INDEX_FREE_COST = 32 << 20      # any index whose parse is estimated under 32 MiB is fine
+INDEX_FREE_COST = 16 << 20      # any index whose parse is estimated under 16 MiB is fine
 COST_PER_STORED_BYTE = 8192     # beyond that, per compressed byte (100 000 empty entries need ~4000)
 # upper bounds of what CPython's json allocates, from tracemalloc on 3.11/3.12:
 _PER_CONTAINER = 232            # a dict with one key (184 B) + its slot in the parent + hash table growth

@@ -38,7 +38,7 @@ _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
 DTYPES = LABEL_DTYPE_NAMES
 DEFAULT_LEVEL = 19
-INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes"}
+INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes", "shared"}
 MAX_UNKNOWN_KEY_BYTES = 64 << 10  # a newer writer's small additions are ignored; bulk is refused
 
 
