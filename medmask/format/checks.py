@@ -5,19 +5,20 @@ tight bounding boxes) cost a pass over the crop and run in ``medmask verify --de
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
 
-def unnamed_values(crop: np.ndarray, mapping: Mapping[str, int], limit: int = 5) -> list[int]:
-    """Up to ``limit`` non-zero voxel values that no label names (empty list: all named).
-
-    The common cases cost one ``max``: binary masks, and label sets 1..k without gaps.
+def unnamed_values(crop: np.ndarray, mapping: Mapping[str, int], also: Iterable[int] = (),
+                   limit: int = 5) -> list[int]:
+    """Up to ``limit`` non-zero voxel values that no label names and ``also`` does not list
+    (empty list: all accounted for). The common cases cost one ``max``: binary masks, and
+    label sets 1..k without gaps.
     """
     if crop.size == 0 or crop.dtype == bool:
-        return [] if crop.dtype != bool or mapping else ([1] if crop.any() else [])
-    named = sorted(set(int(v) for v in mapping.values()))
+        return [] if crop.dtype != bool or mapping or 1 in also else ([1] if crop.any() else [])
+    named = sorted(set(int(v) for v in mapping.values()) | set(int(v) for v in also))
     top = int(crop.max())
     if top == 0 or (top <= len(named) and named[:top] == list(range(1, top + 1))):
         return []

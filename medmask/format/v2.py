@@ -277,9 +277,12 @@ def decode_entry(info: EntryInfo, payload: bytes, path: str | None = None) -> np
         raise type(exc)(f"entry {info.name!r}: {exc.problem}", path) from None
     except MemoryError:
         raise LimitError(f"entry {info.name!r}: out of memory decoding its {info.crop_shape} crop", path) from None
-    unnamed = unnamed_values(crop, info.mapping)
+    # a mask may hold values without a name (medmask writes them, and counts them); a value
+    # neither named nor counted contradicts the index
+    unnamed = unnamed_values(crop, info.mapping, also=(info.counts or {}).keys())
     if unnamed:
-        raise FormatError(f"entry {info.name!r}: voxel values {unnamed} have no name in its mapping", path)
+        raise FormatError(f"entry {info.name!r}: voxel values {unnamed} are neither named in its mapping "
+                          f"nor counted in its record (forged or damaged)", path)
     return crop
 
 
