@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,24 +76,39 @@ def zstd_frame_end(payload: bytes, size: int, what: str) -> int:
     raise CodecError(f"{what}: zstd frame has more than {max_blocks} blocks for {size} bytes of content")
 
 
-def zstd_decompress_exact(payload: bytes, size: int, what: str) -> bytes:
+_local = threading.local()
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    """One decompressor per thread (making one per payload costs more than decoding a small crop)."""
+    d = getattr(_local, "decompressor", None)
+    if d is None:
+        d = _local.decompressor = zstandard.ZstdDecompressor()
+    return d
+
+
+def zstd_decompress_exact(payload: bytes, size: int, what: str, checked: bool = False) -> bytes:
     """Decompress to exactly ``size`` bytes, refusing before allocating if the payload cannot hold that,
-    the frame does not declare that size, bytes follow the frame, or ``size`` exceeds the memory budget."""
+    the frame does not declare that size, bytes follow the frame, or ``size`` exceeds the memory budget.
+
+    ``checked``: the caller already read ``size`` from this frame's header.
+    """
     if size > max(len(payload), 1) * MAX_ZSTD_RATIO:
         raise CodecError(f"{what}: {len(payload)} compressed bytes cannot expand to {size} bytes")
-    try:
-        params = zstandard.get_frame_parameters(payload)
-    except zstandard.ZstdError as exc:
-        raise CodecError(f"{what}: not a zstd frame ({exc})") from None
-    if params.content_size != size:
-        held = "an undeclared size" if params.content_size == zstandard.CONTENTSIZE_UNKNOWN else params.content_size
-        raise CodecError(f"{what}: zstd frame holds {held} bytes, expected {size}")
+    if not checked:
+        try:
+            params = zstandard.get_frame_parameters(payload)
+        except zstandard.ZstdError as exc:
+            raise CodecError(f"{what}: not a zstd frame ({exc})") from None
+        if params.content_size != size:
+            held = "an undeclared size" if params.content_size == zstandard.CONTENTSIZE_UNKNOWN else params.content_size
+            raise CodecError(f"{what}: zstd frame holds {held} bytes, expected {size}")
     end = zstd_frame_end(payload, size, what)
     if end != len(payload):
         raise CodecError(f"{what}: {len(payload) - end} bytes follow the zstd frame (trailing data or a second frame)")
     limits.check_allocation(size, f"{what}: decompressing")
     try:
-        out = zstandard.ZstdDecompressor().decompress(payload, max_output_size=size)
+        out = _decompressor().decompress(payload, max_output_size=size)
     except zstandard.ZstdError as exc:
         raise CodecError(f"{what}: zstd payload is corrupt ({exc})") from None
     except MemoryError:

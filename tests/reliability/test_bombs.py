@@ -113,7 +113,10 @@ def test_allocation_failure_becomes_limit_error(tmp_path, monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError()
     a = MaskArchive(p)
-    monkeypatch.setattr(zstandard, "ZstdDecompressor", type("Broke", (), {"decompress": no_memory}))
+    from medmask.codecs import base
+    broke = type("Broke", (), {"decompress": no_memory})
+    monkeypatch.setattr(zstandard, "ZstdDecompressor", broke)
+    monkeypatch.setattr(base, "_decompressor", broke)
     with pytest.raises(LimitError, match="out of memory") as err:
         a.load_segmask("noisy")
     assert err.value.path == str(p)
