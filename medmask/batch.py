@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .optional import available, require
+
 __all__ = ["CaseResult", "BatchSummary", "find_cases", "convert_case", "convert_dataset", "format_summary"]
 
 
@@ -182,6 +184,7 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
     """
     start = time.perf_counter()
     dst_root = Path(dst_root)
+    require("nibabel")  # every case needs it: say so once, not once per case
     found = find_cases(src_root)  # before creating anything: a wrong source leaves no empty folder
     dst_root.mkdir(parents=True, exist_ok=True)
     if cases is not None:
@@ -201,7 +204,7 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
             todo.append((case, folder, dst))
 
     bar = None
-    if progress and todo:
+    if progress and todo and available("tqdm"):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc="cases", unit="case")

@@ -68,5 +68,9 @@ class ConversionError(MedMaskError):
     """A foreign file (NIfTI, NRRD) cannot be converted."""
 
 
+class MissingDependencyError(MedMaskError, ImportError):
+    """An optional package a conversion needs (nibabel, pynrrd) is not installed; names the extra."""
+
+
 class MaskOverlapWarning(UserWarning):
     """add_label replaced voxels of another label (counts are in the message)."""

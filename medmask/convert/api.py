@@ -10,6 +10,7 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
+from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from . import nifti as nii
 from . import nifti_folder
@@ -171,14 +172,6 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 # writing
 
 
-def _progress(items: list, enabled: bool, desc: str) -> Iterable:
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="entry", leave=False)
-
-
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise") -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
@@ -237,7 +230,7 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
     elif dst_kind == "niftidir":
         dst.mkdir(parents=True, exist_ok=True)
         used: set[str] = set()
-        for name, mask in _progress(items, progress, f"writing {dst.name}"):
+        for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
             stem = nii.safe_file_stem(name if name is not None else default_name)
             while stem.lower() in used:
                 stem += "_"

@@ -18,14 +18,16 @@ import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
-import nibabel as nib
 import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
+from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import read_label_names
 from .nifti_label_table import embedded_label_names, label_table_extension
+
+nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
 NIFTI_META_KEY = "nifti"
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -81,6 +83,7 @@ def _gunzip(raw: bytes) -> bytes:
 
 def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     """The image of ``path``; ``.gz`` files are inflated in memory in one go (unless ``header_only``)."""
+    require("nibabel")  # a missing extra is not a damaged file
     path = Path(path)
     try:
         if str(path).lower().endswith(".gz") and not header_only:

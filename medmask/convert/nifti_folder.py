@@ -15,18 +15,11 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
+from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
 from .nifti import (NIFTI_META_KEY, _load, header_record, list_nifti_files, nifti_stem, read_nifti,
                     safe_file_stem, save_nifti_mask)
-
-
-def _progress(iterable, enabled: bool, desc: str, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="file", leave=False)
 
 
 def _header_space(path: Path) -> tuple[Space, dict[str, Any]]:
@@ -132,7 +125,7 @@ def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     space, files = scan_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance)
 
     def gen():
-        for f in _progress(files, progress, f"{Path(src_dir).name}", total=len(files)):
+        for f in progress_bar(files, progress, f"{Path(src_dir).name}", total=len(files)):
             yield binary_file_mask(f, space)
 
     return space, gen()
@@ -173,7 +166,7 @@ def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, 
     with MaskArchive(src, mode="r") as archive:
         wanted = list(names) if names is not None else list(archive.all_names())
         used: set[str] = set()
-        for name in _progress(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):
+        for name in progress_bar(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):
             mask = archive.load_segmask(name)
             stem = safe_file_stem(name)
             while stem.lower() in used:

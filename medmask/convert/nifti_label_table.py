@@ -4,7 +4,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Mapping
 
-import nibabel as nib
+from ..optional import LazyModule
+
+nib = LazyModule("nibabel")
 
 
 def embedded_label_names(img: nib.Nifti1Image) -> dict[int, str]:

@@ -29,6 +29,7 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
+from ..optional import require
 from ._geometry import nrrd_geometry_from_space, ras_affine_from_space, space_from_nrrd_geometry
 
 SEG_SUFFIX = ".seg.nrrd"
@@ -191,9 +192,9 @@ def _seg_header(space: Space, segments: list[dict[str, Any]], n_layers: int) -> 
 
 
 def _atomic_nrrd_write(path: Path, data: np.ndarray, header: dict[str, Any], compression_level: int) -> None:
-    import nrrd
-
     from ..storage.atomic import atomic_write
+
+    nrrd = require("nrrd")
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as fh:
@@ -233,8 +234,7 @@ class SegNrrd:
 
 def read_seg_nrrd(path: str | os.PathLike) -> SegNrrd:
     """Read a Slicer segmentation (3D single-layer or 4D layered, LPS or RAS space)."""
-    import nrrd
-
+    nrrd = require("nrrd")
     path = Path(path)
     if not path.exists():
         raise ConversionError("no such file", path)
