@@ -12,6 +12,7 @@ from spacetransformer import Space
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
+from ..storage.atomic_folder import atomic_folder
 from . import nifti as nii
 from . import nifti_folder
 from . import seg_nrrd as seg
@@ -53,10 +54,12 @@ def _stem(path: str | os.PathLike) -> str:
     return name
 
 
-def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False) -> tuple[Space, list[tuple[str | None, Any]], str]:
+def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False, force: bool = False,
+               skip_bad: bool = False) -> tuple[Space, list[tuple[str | None, Any]], str]:
     """(space, [(entry name or None, mask)], kind) of any supported source.
 
-    A single mask (``.msk``, ``.nii.gz``) gives one item named None.
+    A single mask (``.msk``, ``.nii.gz``) gives one item named None. ``force`` and
+    ``skip_bad``: see :func:`convert`.
     """
     from .. import MaskArchive, load_mask
 
@@ -64,10 +67,10 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
     if kind == "niftidir":
-        space, items = nifti_folder.read_nifti_folder(src, progress=progress)
+        space, items = nifti_folder.read_nifti_folder(src, progress=progress, skip_bad=skip_bad, force=force)
         return space, list(items), kind
     if kind == "nifti":
-        mask = nii.load_nifti_mask(src, labels)
+        mask = nii.load_nifti_mask(src, labels, force=force)
         return mask.space, [(None, mask)], kind
     if kind == "seg":
         s = seg.read_seg_nrrd(src)
@@ -172,8 +175,23 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 # writing
 
 
+def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> None:
+    """Refuse to replace an existing output unless ``overwrite``: one rule and one wording for every command."""
+    dst = Path(dst)
+    if folder:
+        if dst.exists() and not dst.is_dir():
+            raise ConversionError("exists and is not a folder", dst)
+        if dst.is_dir() and not overwrite and any(dst.iterdir()):
+            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to write into it", dst)
+    else:
+        if dst.is_dir():
+            raise ConversionError("is a folder", dst)
+        if dst.exists() and not overwrite:
+            raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
+
+
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
-            overwrite: bool = True, overlap: str = "raise") -> Path:
+            overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -182,6 +200,12 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     label map, picks each name's label value (``labels="total"`` writes TotalSegmentator's
     multi-label numbering) and ``overlap`` what happens to voxels two of them claim
     (see :func:`merge_items`). Returns ``dst``.
+
+    A NIfTI's own label table wins over ``labels``; a contradiction is an error, and so is
+    a volume that looks like an image, unless ``force``. In a folder of masks, a file
+    that is not a mask (a ``ct.nii.gz``) or lies on another grid is an error naming it,
+    or with ``skip_bad`` a :class:`~medmask.errors.SkippedFileWarning`. Folder output is
+    all or nothing: it is built beside ``dst`` and moved into place at the end.
     """
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
@@ -190,21 +214,17 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     dst = Path(dst)
     if Path(src).resolve() == dst.resolve():
         raise ConversionError("source and destination are the same path", dst)
-    if dst.exists() and not overwrite and dst_kind != "niftidir":
-        raise ConversionError("already exists (pass overwrite)", dst)
-    if dst_kind == "niftidir" and dst.exists() and not dst.is_dir():
-        raise ConversionError("exists and is not a folder", dst)
-    if dst_kind != "niftidir" and dst.is_dir():
-        raise ConversionError("is a folder", dst)
+    check_output(dst, overwrite=overwrite, folder=dst_kind == "niftidir")
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
-        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress)
+        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force)
     if src_kind == "mska" and dst_kind == "niftidir":
         nifti_folder.archive_to_nifti_folder(src, dst, progress=progress)
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
-    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress)
+    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
+                                 skip_bad=skip_bad)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
                 overlap=overlap, progress=progress, source=src)
     return dst
@@ -228,15 +248,15 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
-        dst.mkdir(parents=True, exist_ok=True)
-        used: set[str] = set()
-        for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
-            stem = nii.safe_file_stem(name if name is not None else default_name)
-            while stem.lower() in used:
-                stem += "_"
-            used.add(stem.lower())
-            plain = name is not None and mask.mapping.to_dict() == {name: 1}
-            nii.save_nifti_mask(mask, dst / f"{stem}.nii.gz", label_names=not plain)
+        with atomic_folder(dst) as tmp:
+            used: set[str] = set()
+            for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
+                stem = nii.safe_file_stem(name if name is not None else default_name)
+                while stem.lower() in used:
+                    stem += "_"
+                used.add(stem.lower())
+                plain = name is not None and mask.mapping.to_dict() == {name: 1}
+                nii.save_nifti_mask(mask, tmp / f"{stem}.nii.gz", label_names=not plain)
     else:
         mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":

@@ -24,8 +24,8 @@ from spacetransformer import Space
 from ..errors import ConversionError, MedMaskError
 from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
-from .label_names import read_label_names
-from .nifti_label_table import embedded_label_names, label_table_extension
+from .label_names import choose_label_names, read_label_names
+from .nifti_label_table import label_table_extension, read_label_table
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -235,20 +235,57 @@ def _shrink(data: np.ndarray) -> np.ndarray:
 # single files
 
 
-def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | None = None):
+# a label map has few distinct values and is mostly background; an image is neither
+MAX_LABEL_VALUES = 1000
+MIN_BACKGROUND_MANY_LABELS = 0.2  # with 64+ values, less background than this is an image
+
+
+def image_like_reason(n_values: int, n_nonzero: int, n_voxels: int) -> str | None:
+    """Why a volume looks like an image rather than a label map, or None."""
+    if n_values > MAX_LABEL_VALUES:
+        return (f"{n_values} distinct values; a label map rarely has more than a few hundred "
+                f"(is this the image, not a mask?)")
+    background = 1.0 - n_nonzero / n_voxels if n_voxels else 1.0
+    if n_values >= 64 and background < MIN_BACKGROUND_MANY_LABELS:
+        return (f"{n_values} distinct values and only {background:.0%} of the voxels are 0; a label map is "
+                f"mostly background (is this the image, not a mask?)")
+    return None
+
+
+def refuse_image(data: np.ndarray, n_values: int, path, *, force: bool, n_voxels: int | None = None) -> None:
+    """ConversionError when ``data`` (or a crop of a volume of ``n_voxels``) looks like an image."""
+    if force:
+        return
+    reason = image_like_reason(n_values, int(np.count_nonzero(data)), int(n_voxels or data.size))
+    if reason:
+        raise ConversionError(f"looks like an image, not a mask: {reason}; pass force to convert it anyway", path)
+
+
+def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | None = None, force: bool = False):
     """A multi-label (or binary) NIfTI as a SegmentationMask.
 
-    ``labels`` gives names (see :func:`read_label_names`); without it the names come
-    from a TotalSegmentator label table in the file, else ``label_<n>``. For a binary
-    file, ``name`` (default: the file name) names label 1. Every name of an explicit
-    map is kept, also of labels with no voxels.
+    Names come from the file's own label table (TotalSegmentator's), then from
+    ``labels`` (see :func:`read_label_names`) for labels the table does not name, else
+    ``label_<n>``; a ``labels`` map that contradicts the file's table is an error unless
+    ``force``. For a binary file, ``name`` (default: the file name) names label 1. Every
+    name of a map is kept, also of labels with no voxels. The table's colours become the
+    mask's colours and its date is kept for the way back. A volume that looks like an
+    image (see :func:`image_like_reason`) is refused unless ``force``.
     """
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
     data, space, rec, img = read_nifti(path)
     present = [int(v) for v in np.unique(data) if v]
-    names = read_label_names(labels, path=path) if labels is not None else embedded_label_names(img)
+    refuse_image(data, len(present) + 1, path, force=force)
+    table = read_label_table(img)
+    given = read_label_names(labels, path=path) if labels is not None else None
+    names = choose_label_names(table.names if table else None, given, spec=labels, force=force, path=path)
+    colors = {}
+    if table is not None:
+        colors = {n: table.colors[k] for k, n in names.items() if k in table.colors and table.names.get(k) == n}
+        if table.date:
+            rec = {**rec, "label_table_date": table.date}
     if not names and name is not None and present in ([1], []):
         names = {1: name}
     if not names and labels is None and present in ([1], []) and name is None:
@@ -272,7 +309,7 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
         data = data.astype(np.uint16)
     try:
         data.flags.writeable = False  # our own temporary: shared, not copied
-        return SegmentationMask(data, mapping, space=space, metadata={NIFTI_META_KEY: rec})
+        return SegmentationMask(data, mapping, space=space, colors=colors, metadata={NIFTI_META_KEY: rec})
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None
 
@@ -301,6 +338,7 @@ def full_array(mask) -> np.ndarray:
 def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.Nifti1Image:
     """A Nifti1Image of ``mask``; the stored original header fields are reused when they fit."""
     rec = mask.metadata.get(NIFTI_META_KEY) if isinstance(mask.metadata, Mapping) else None
+    date = rec.get("label_table_date") if isinstance(rec, Mapping) else None
     shape_ijk = nifti_shape(mask.space)
     if rec is not None and not (_valid_record(rec) and _fits(rec, mask.space, shape_ijk)):
         rec = None
@@ -318,7 +356,7 @@ def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.N
     if label_names and len(mask.mapping):
         names = {int(label): n for n, label in mask.mapping.items()}
         colors = {int(mask.mapping[n]): c for n, c in mask.colors.items() if n in mask.mapping}
-        img.header.extensions.append(label_table_extension(names, colors))
+        img.header.extensions.append(label_table_extension(names, colors, date=date))
     return img
 
 
