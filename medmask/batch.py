@@ -174,17 +174,15 @@ def _clean_stale_temps(dst: Path, older_than_s: float = 60.0) -> None:
 # ------------------------------------------------------------------------------------------
 # worker processes: Ctrl-C is the parent's business; SIGTERM means "drop your temporaries, exit now"
 
-_IN_CASE = False
-
-
-class _Terminated(BaseException):
-    """Raised in a worker by SIGTERM while it converts: unwinds through the atomic writers' cleanup."""
+_CURRENT_OUTPUT: Path | None = None  # the archive this worker is writing, if any
 
 
 def _on_sigterm(signum, frame) -> None:
-    if _IN_CASE:
-        raise _Terminated()
-    os._exit(128 + signum)  # idle: nothing to clean
+    # Delete this worker's temporaries and leave at once. Raising instead would not do:
+    # an exception raised in a signal handler is swallowed when it lands in a __del__.
+    if _CURRENT_OUTPUT is not None:
+        _clean_stale_temps(_CURRENT_OUTPUT, older_than_s=0.0)
+    os._exit(128 + signum)
 
 
 def worker_init() -> None:
@@ -207,14 +205,12 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
     A module-level function with plain arguments, so any executor (process pool, dask)
     can pickle it. Files left out under ``skip_bad`` are listed in ``skipped_files``.
     """
-    global _IN_CASE
-    _IN_CASE = True
+    global _CURRENT_OUTPUT
+    _CURRENT_OUTPUT = Path(dst_path)
     try:
         return _convert_case(case, src_dir, dst_path, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
-    except _Terminated:  # the temporaries are gone (the writers cleaned up on the way out)
-        os._exit(128 + signal.SIGTERM)
     finally:
-        _IN_CASE = False
+        _CURRENT_OUTPUT = None
 
 
 def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_bad: bool) -> CaseResult:
