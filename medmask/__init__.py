@@ -7,9 +7,11 @@ from __future__ import annotations
 from .core.geometry import axial_space
 from .core.mapping import LabelMapping
 from .core.segmask import SegmentationMask
-from .errors import (ChecksumError, CodecError, EntryNotFoundError, FormatError, GeometryError, LabelError,
-                     MaskOverlapWarning, MedMaskError, OverlapError, UnsupportedVersionError)
+from .errors import (ChecksumError, CodecError, ConcurrentModificationError, EntryNotFoundError, FormatError,
+                     GeometryError, LabelError, LimitError, MaskOverlapWarning, MedMaskError, OverlapError,
+                     UnsupportedVersionError, WriteError)
 from .format.records import EntryInfo
+from .stats import compare, compute_stats
 from .storage.archive import MaskArchive
 from .storage.maskfile import load_mask, save_mask
 
@@ -21,6 +23,8 @@ except Exception:  # pragma: no cover - running from a source tree without insta
 
 __all__ = [
     "SegmentationMask", "LabelMapping", "axial_space", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
+    "compute_stats", "compare",
     "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
     "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
+    "ConcurrentModificationError", "LimitError", "WriteError",
 ]

@@ -64,6 +64,30 @@ class ArchiveModeError(MedMaskError):
     """The archive was opened in a mode that does not allow this operation."""
 
 
+class ConcurrentModificationError(MedMaskError):
+    """The file changed on disk since this handle read it (another program or handle committed).
+
+    Nothing was written: writing would have dropped the other edit. The handle has been
+    reloaded from the file as it is now, so the change can be applied again on top of it.
+    """
+
+
+class WriteError(MedMaskError, OSError):
+    """Writing a file failed (disk full, no permission, a directory in the way...).
+
+    Also an ``OSError`` carrying the original ``errno``; the message names the medmask file,
+    not a temporary one. The file on disk is unchanged.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None, errno: int | None = None):
+        super().__init__(message, path)
+        self.errno = errno
+        self.filename = self.path
+
+    def __str__(self) -> str:  # OSError would print "[Errno n] None: path"
+        return Exception.__str__(self)
+
+
 class ConversionError(MedMaskError):
     """A foreign file (NIfTI, NRRD) cannot be converted."""
 

@@ -10,3 +10,4 @@ import os
 MAX_VOXELS: int = int(os.environ.get("MEDMASK_MAX_VOXELS", 1 << 31))
 MAX_INDEX_BYTES: int = 256 << 20   # decompressed index JSON
 MAX_ENTRIES: int = 1_000_000
+MAX_JSON_DEPTH: int = 64           # nesting of stored JSON (entry metadata); deeper is refused on write and read

@@ -1,21 +1,19 @@
-"""SegmentationMask <-> napari Labels layer data (no Qt).
+"""SegmentationMask / image volume <-> napari layer data (no Qt).
 
-Geometry. napari renders oblique affines badly in 2D, so a layer gets a
-*diagonal* transform: array axis i is shown along napari world axis i with
-``scale[i] = spacing[i] * sign`` and ``translate[i] = origin[k]``, where ``k`` is
-the LPS axis that array axis i points along most and ``sign`` is the sign of
-that component (so a flipped axis gets a negative scale). For axis-aligned
-spaces (the usual CT) this is exact: napari world coordinate i is the LPS mm
-coordinate k. The exact Space is kept in ``layer.metadata["medmask"]``:
+Geometry: every layer is placed in a display frame (``napari_medmask.frame``) with a transpose
+of its array axes, a diagonal scale and a translate, never with a rotation. The exact Space is
+kept in ``layer.metadata["medmask"]``:
 
-    {"space": space_to_dict(full space), "archive": path or None, "entry": name or None,
-     "offset": [z0, y0, x0]   # array index of the layer's voxel (0,0,0) in the full volume
+    {"kind": "mask" | "entry" | "composite" | "image",
+     "space": space_to_dict(full space), "frame": R (3x3 list), "axes": [a0, a1, a2],
+     "archive": path or None, "entry": name or None,
+     "offset": [i0, i1, i2]   # array index (medmask order) of the layer's first voxel
      "bbox": stored bbox of the entry (half-open) or None,
      "mapping": {name: label}, "colors": {name: rgba}, "mask_metadata": {...}, "dtype": "uint8"}
 
-Archive entries are shown cropped to their bounding box grown by ``PAD`` voxels
-(clipped to the volume) so edits can reach a little beyond the stored extent
-without costing a full volume per organ.
+Archive entries edited in their own layer are cropped to their bounding box grown by ``PAD``
+voxels (clipped to the volume) so edits can reach a little beyond the stored extent without
+costing a full volume per organ.
 """
 from __future__ import annotations
 
@@ -29,34 +27,35 @@ from medmask.core.geometry import compute_bbox, direction_matrix, space_from_dic
 
 PAD = 4
 META_KEY = "medmask"
+# CT soft-tissue window (W400 / L40 HU)
+CT_WINDOW = (40.0 - 200.0, 40.0 + 200.0)
 
-__all__ = ["PAD", "META_KEY", "display_transform", "vertical_orientation", "mask_to_layer_data", "layer_to_mask",
-           "colormap_for", "features_for", "volume_ml", "padded_box"]
-
-
-def display_transform(space) -> tuple[list[float], list[float], list[int]]:
-    """(scale, translate, world_axis) of the diagonal display approximation of ``space``."""
-    d = direction_matrix(space)
-    scale, translate, axes = [], [], []
-    for i in range(3):
-        k = int(np.argmax(np.abs(d[:, i])))
-        if k in axes:  # degenerate (45 degree) directions: keep the axes distinct
-            k = next(a for a in (2 - i, 0, 1, 2) if a not in axes)
-        sign = -1.0 if d[k, i] < 0 else 1.0
-        scale.append(float(space.spacing[i]) * sign)
-        translate.append(float(space.origin[k]))
-        axes.append(k)
-    return scale, translate, axes
+__all__ = ["PAD", "META_KEY", "CT_WINDOW", "vertical_orientation", "mask_to_layer_data", "layer_to_mask",
+           "image_layer_data", "image_contrast", "colormap_for", "features_for", "volume_ml", "padded_box",
+           "geometry_meta", "crop_translate"]
 
 
-def vertical_orientation(space, vertical_world_axis: int) -> str:
+def vertical_orientation(vertical_world_axis: int) -> str:
     """napari camera direction of the screen's vertical axis that reads like a radiology viewer.
 
-    World coordinates are LPS mm along each display axis, so: superior up when the vertical
-    axis runs head-foot (coronal, sagittal), anterior up (posterior ``"down"``) otherwise.
+    Frame axes are (S, P, L): superior up when the vertical axis is axis 0 (coronal, sagittal),
+    anterior up (posterior ``"down"``) otherwise.
     """
-    _, _, axes = display_transform(space)
-    return "up" if axes[vertical_world_axis] == 2 else "down"
+    return "up" if vertical_world_axis == 0 else "down"
+
+
+def geometry_meta(space, frame=None) -> tuple[dict, Any]:
+    """(metadata geometry part, Placement) of a volume shown in ``frame`` (default: its own)."""
+    from .frame import frame_for, placement
+
+    r = frame_for(space) if frame is None else np.asarray(frame, dtype=float)
+    p = placement(space, r)
+    return {"space": space_to_dict(space), "frame": r.tolist(), "axes": list(p.axes)}, p
+
+
+def crop_translate(p, offset) -> list[float]:
+    """Translate of a layer holding the array from index ``offset`` (array order) on."""
+    return [float(t + s * offset[a]) for t, s, a in zip(p.translate, p.scale, p.axes)]
 
 
 def volume_ml(space, voxels: int) -> float:
@@ -86,8 +85,8 @@ def features_for(mapping: Mapping[str, int]):
 
 def mask_to_layer_data(mask, *, name: str, archive: str | os.PathLike | None = None,
                        entry: str | None = None, crop: bool = True, pad: int = PAD,
-                       visible: bool = True) -> tuple:
-    """A napari LayerData tuple ``(data, kwargs, "labels")`` for ``mask``.
+                       visible: bool = True, frame=None) -> tuple:
+    """A napari LayerData tuple ``(data, kwargs, "labels")`` for ``mask``, placed in ``frame``.
 
     ``crop=True`` gives the bounding box (grown by ``pad``) with a translate
     offset; an empty mask gets a 1-voxel layer at the corner.
@@ -108,15 +107,15 @@ def mask_to_layer_data(mask, *, name: str, archive: str | os.PathLike | None = N
     else:
         data = np.array(mask.data, dtype=_display_dtype(mask.dtype))
         offset = [0, 0, 0]
-    scale, translate, _ = display_transform(space)
-    translate = [t + s * o for t, s, o in zip(translate, scale, offset)]
+    geometry, p = geometry_meta(space, frame)
     mapping = mask.mapping.to_dict()
     meta = {
-        "space": space_to_dict(space),
+        "kind": "entry" if entry is not None else "mask",
+        **geometry,
         "archive": os.path.abspath(os.fspath(archive)) if archive is not None else None,
         "entry": entry,
         "offset": [int(v) for v in offset],
-        "bbox": None if bbox is None else [list(map(int, p)) for p in bbox],
+        "bbox": None if bbox is None else [list(map(int, q)) for q in bbox],
         "mapping": mapping,
         "colors": {k: list(v) for k, v in mask.colors.items()},
         "mask_metadata": dict(mask.metadata),
@@ -124,15 +123,59 @@ def mask_to_layer_data(mask, *, name: str, archive: str | os.PathLike | None = N
     }
     kwargs = {
         "name": name,
-        "scale": scale,
-        "translate": translate,
+        "scale": list(p.scale),
+        "translate": crop_translate(p, offset),
         "colormap": colormap_for(mapping, mask.colors),
         "features": features_for(mapping),
         "metadata": {META_KEY: meta},
         "visible": visible,
         "opacity": 0.8,
     }
-    return data, kwargs, "labels"
+    return p.layer_array(data), kwargs, "labels"
+
+
+def image_contrast(array: np.ndarray) -> tuple[str, tuple[float, float]]:
+    """("ct" | "mr", contrast limits): a CT (integer HU with air and bone) gets W400/L40.
+
+    Decided on a strided sample (at most ~2 M voxels), so a 512x512x1000 volume is not scanned
+    whole nor copied.
+    """
+    step = max(1, int(round((array.size / 2e6) ** (1 / 3))))
+    sample = np.asarray(array[::step, ::step, ::step])
+    if sample.size == 0:
+        return "mr", (0.0, 1.0)
+    lo, hi = float(sample.min()), float(sample.max())
+    integral = array.dtype.kind in "iu" or bool(np.all(np.mod(sample[:: max(1, sample.size // 10000)], 1) == 0))
+    if integral and lo <= -500 and hi >= 300 and lo >= -4000:
+        return "ct", CT_WINDOW
+    p_lo, p_hi = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+    if p_hi <= p_lo:
+        p_lo, p_hi = lo, max(hi, lo + 1)
+    return "mr", (p_lo, p_hi)
+
+
+def image_layer_data(array: np.ndarray, space, *, name: str, path: str | None = None, frame=None) -> tuple:
+    """``(data, kwargs, "image")`` of a scan: grey, CT window or auto contrast, placed in ``frame``.
+
+    ``data`` is a view of ``array`` (transposed when the frame asks), never a copy.
+    """
+    geometry, p = geometry_meta(space, frame)
+    kind, limits = image_contrast(array)
+    sample = array[:: max(1, array.shape[0] // 16)]  # a few whole slices: the range for the slider
+    lo, hi = float(np.min(sample)), float(np.max(sample))
+    meta = {"kind": "image", **geometry, "path": os.path.abspath(path) if path else None,
+            "modality": kind, "offset": [0, 0, 0], "data_range": [min(lo, limits[0]), max(hi, limits[1])]}
+    kwargs = {
+        "name": name,
+        "scale": list(p.scale),
+        "translate": list(p.translate),
+        "colormap": "gray",
+        "contrast_limits": list(limits),
+        "metadata": {META_KEY: meta},
+        "blending": "translucent_no_depth",
+        "interpolation2d": "nearest",
+    }
+    return p.layer_array(array), kwargs, "image"
 
 
 def _display_dtype(dtype) -> np.dtype:
@@ -188,6 +231,15 @@ def layer_to_mask(data, meta: Mapping[str, Any] | None):
         arr = arr.astype(np.uint32 if arr.size and arr.max() > 65535 else
                          (np.uint16 if arr.size and arr.max() > 255 else np.uint8))
     info = (meta.get("metadata") or {}).get(META_KEY) or {}
+    if info.get("kind") == "composite":
+        raise ValueError(f"{meta.get('name') or 'this layer'} draws every organ of {info.get('archive')} for display "
+                         f"and is not one mask: give an entry its own layer in the MedMask dock (Edit) and save that")
+    if info.get("resampled_from"):
+        raise ValueError(f"{meta.get('name') or 'this layer'} was resampled for display onto another grid; "
+                         f"it cannot be saved back to its own")
+    if info.get("space") and info.get("axes"):
+        axes = [int(v) for v in info["axes"]]
+        arr = arr if axes == [0, 1, 2] else np.transpose(arr, np.argsort(axes))  # back to array order
     if info.get("space"):
         space = space_from_dict(info["space"])
         offset = tuple(int(v) for v in info.get("offset", (0, 0, 0)))

@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 
-SHOWN = ("liver", "spleen", "kidney_left", "kidney_right", "heart", "aorta", "lung_left", "lung_right")
 WINDOW = (1400, 850)
 
 
@@ -43,30 +42,28 @@ def build(outdir: str) -> str:
     return path
 
 
-def show(path: str, screenshot: str | None = None, *, shown=SHOWN):
+def show(path: str, screenshot: str | None = None, *, image: str | None = None, shown=None):
+    """Open the archive (and its scan) with the dock, a coronal view through the organs."""
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from ._qt.archive_widget import ArchiveWidget
-
     viewer = napari.Viewer(title="MedMask demo", show=True)
-    viewer.open(path, plugin="medmask")  # overview layer at once; the dock makes the entry layers
-    (widget,) = ArchiveWidget.instances_for(viewer)
-    if screenshot:
-        viewer.window.resize(*WINDOW)
-        while widget.loading:  # wait for the background entry layers (the overview goes away)
-            QApplication.processEvents()
-    model = widget.model
-    model.set_many({n: n in shown or n.startswith("rib_") for n in model.entries})
-    widget.refresh()
+    viewer.window.resize(*WINDOW)
+    _, widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
+    viewer.open(path, plugin="medmask")  # one composite layer draws every organ; the dock finds it
+    if image:
+        widget.open_image(widget.session.path, image)
+    for _ in range(5):
+        QApplication.processEvents()
+    if shown is not None:
+        model = widget.model
+        model.set_many({n: n in shown for n in model.entries})
     widget.tree.expandAll()
-    _coronal_view(viewer, widget.session.space)
-    if "liver" in viewer.layers:
-        viewer.layers.selection = {viewer.layers["liver"]}
+    _coronal_view(viewer, widget)
     if screenshot:
         for _ in range(5):
             QApplication.processEvents()
-        _coronal_view(viewer, widget.session.space)
+        _coronal_view(viewer, widget)
         for _ in range(5):
             QApplication.processEvents()
         os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
@@ -77,16 +74,18 @@ def show(path: str, screenshot: str | None = None, *, shown=SHOWN):
     return viewer
 
 
-def _coronal_view(viewer, space) -> None:
-    """Coronal slice through the trunk, head up, patient's right on the left (radiological)."""
+def _coronal_view(viewer, widget) -> None:
+    """Coronal slice through the middle of the organs, head up, patient's right on the left."""
+    import numpy as np
+
     viewer.dims.ndisplay = 2
-    viewer.dims.order = (1, 0, 2)  # show world z (vertical) and x (horizontal); slice along y
-    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari >= 0.9 / older
-    camera.orientation2d = ("up", "right")
-    # 12 mm behind the volume centre: heart, aorta, liver, spleen, kidneys and lungs all cut
-    y_center = space.origin[1] + space.spacing[1] * (space.shape[1] - 1) / 2
-    viewer.dims.set_point(1, y_center + 12.0)
-    viewer.reset_view()
+    viewer.dims.order = (1, 0, 2)  # slice along the frame's P axis; S vertical, L horizontal
+    layer = widget.session.composite_layer
+    if layer is not None:  # the middle of the organs front to back
+        hit = np.flatnonzero(np.asarray(layer.data).any(axis=(0, 2)))
+        if hit.size:
+            viewer.dims.set_point(1, float(layer.data_to_world(np.array([0, np.median(hit), 0]))[1]))
+    widget.fit_view()
 
 
 def main(argv=None) -> int:

@@ -1,51 +1,42 @@
 """One open archive in one viewer: its model, its layers and saving back (no Qt).
 
-The dock widget creates an :class:`ArchiveSession` per archive path. The
-session keeps :class:`~napari_medmask.model.ArchiveModel` and the viewer's
-layers in step: checking an entry creates its (cropped) Labels layer the first
-time and shows it, unchecking hides it, the layer's eye icon updates the
-model, painting marks the entry as edited, and :meth:`save` writes the edited
-entries back into the archive in one atomic commit. Choosing a painting tool on a
-cropped layer first grows it to the full volume (:meth:`expand_layer`), so the
-brush reaches the whole scan and not just the stored bounding box.
+The dock creates an :class:`ArchiveSession` per archive path it finds in the layers' metadata.
+The session holds **one** archive handle for its whole life (reading entries, then committing
+edits through it, so a file changed by someone else meanwhile is detected on save).
 
-Progressive loading. When the reader opened the archive with a single
-*overview* layer (every entry shown on open painted into one full-volume label
-map, see ``_reader.overview_layer``), the session adopts it and keeps a queue
-of entries still to get their own cropped layer. Something with an event loop
-(the dock widget's timer) calls :meth:`load_step` once per turn; each call
-creates one layer. When the queue is empty the overview is removed. Meanwhile
-checking an entry creates its layer at once, unchecking one that has no layer
-yet hides it in the overview (colormap). The overview is never adopted as an
-entry: it cannot be edited, marked dirty or saved back.
+Display: the reader's *composite* layer draws every non-empty entry; showing or hiding an entry
+recolours it (:class:`~napari_medmask.composite.Composite`), a colormap change whatever the
+number of entries. Editing: :meth:`ArchiveSession.edit` gives one entry its own cropped Labels
+layer (the composite stops drawing it); choosing a painting tool grows that layer to the full
+volume so the brush reaches the whole scan; :meth:`save` writes the edited entries back in one
+atomic commit.
 """
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from typing import Any
 
-from ._layers import META_KEY, layer_meta, layer_to_mask, mask_to_layer_data, volume_ml
-from ._reader import entry_rows
-from .model import ArchiveModel
+import numpy as np
 
-__all__ = ["ArchiveSession", "layer_archive"]
+from ._layers import META_KEY, layer_meta, layer_to_mask, mask_to_layer_data, volume_ml
+from .composite import Composite
+from .model import ArchiveModel, EntryRow
+
+__all__ = ["ArchiveSession", "layer_info", "layer_archive", "entry_rows", "same_layer", "EDIT_MODES"]
 
 # Labels modes that change voxels: a cropped layer is grown to the full volume first
 EDIT_MODES = frozenset({"paint", "fill", "erase", "polygon"})
 
 
+def layer_info(layer) -> dict:
+    info = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
+    return info if isinstance(info, dict) else {}
+
+
 def layer_archive(layer) -> tuple[str | None, str | None]:
-    """(archive path, entry name) a layer came from, or (None, None); an overview layer has entry None."""
-    info = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
-    if not isinstance(info, dict):
-        return None, None
+    """(archive path, entry name) a layer came from, or (None, None); the composite has entry None."""
+    info = layer_info(layer)
     return info.get("archive"), info.get("entry")
-
-
-def is_overview(layer) -> bool:
-    info = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
-    return isinstance(info, dict) and bool(info.get("overview"))
 
 
 def same_layer(a, b) -> bool:
@@ -58,55 +49,39 @@ def same_layer(a, b) -> bool:
         return False
 
 
-@contextmanager
-def _scene_updates_deferred(viewer):
-    """Rebuild napari's vispy scene graph once after a block of visibility changes, not per layer.
+def entry_rows(infos, space) -> list[EntryRow]:
+    from medmask.core.colors import color_for
 
-    napari rebuilds it (~10 ms with 20 layers) on every ``layer.visible`` change; a group of 12
-    would pay that 12 times. Uses napari's private ``_pause_scene_graph`` flag when present;
-    without it (other napari versions) this does nothing special.
-    """
-    canvas = None
-    try:
-        real = getattr(viewer, "__wrapped__", viewer)  # widgets get a public-only proxy
-        canvas = real.window._qt_viewer.canvas
-        if not hasattr(canvas, "_pause_scene_graph") or canvas._pause_scene_graph:
-            canvas = None
-    except Exception:
-        canvas = None
-    if canvas is None:
-        yield
-        return
-    canvas._pause_scene_graph = True
-    try:
-        yield
-    finally:
-        canvas._pause_scene_graph = False
-        try:
-            canvas._update_scenegraph()
-        except Exception:
-            pass
+    rows = []
+    for info in infos:
+        voxels = int(sum((info.counts or {}).values())) if info.counts is not None else 0
+        names = sorted(info.mapping, key=lambda n: info.mapping[n])
+        colors = [tuple((info.colors or {}).get(n) or color_for(n)) for n in names]
+        rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
+                             labels=dict(info.mapping), colors=colors))
+    return rows
+
+
+def _open_handle(path: str):
+    """The session's one handle: editable when the file and its folder are writable."""
+    from medmask import MaskArchive
+
+    writable = os.access(path, os.W_OK) and os.access(os.path.dirname(path) or ".", os.W_OK)
+    return MaskArchive(path, "a" if writable else "r")
 
 
 class ArchiveSession:
     def __init__(self, viewer, path: str | os.PathLike):
-        from medmask import MaskArchive
-
         self.viewer = viewer
         self.path = os.path.abspath(os.fspath(path))
-        with MaskArchive(self.path, "r") as archive:
-            infos = archive.entries()
-            self.space = archive.space
-        self.model = ArchiveModel(entry_rows(infos, self.space), path=self.path)
-        self.layers: dict[str, Any] = {}
+        self.archive = _open_handle(self.path)
+        self.space = self.archive.space
+        self.model = ArchiveModel(entry_rows(self.archive.entries(), self.space), path=self.path)
+        self.composite_layer = None
+        self.composite: Composite | None = None
+        self.layers: dict[str, Any] = {}  # entry -> its own (editable) layer
         self._syncing = False
         self._expanding = False
-        self.overview = None  # the overview layer while progressive loading runs
-        self._overview_ids: dict[str, list[int]] = {}  # entry -> its label values in the overview
-        self._overview_cmap: dict = {}
-        self._overview_hidden: set[str] = set()
-        self._pending: list[str] = []  # entries still to get their own layer, in order
-        self.loaded_count = 0  # layers made by load_step (progress display)
         self.model.subscribe(self._on_model)
         for layer in list(viewer.layers):
             self.adopt_layer(layer)
@@ -115,21 +90,36 @@ class ArchiveSession:
     def name(self) -> str:
         return os.path.basename(self.path)
 
+    @property
+    def frame(self):
+        """Display frame of this archive's layers (that of its composite, else the grid's own)."""
+        from .frame import frame_for
+
+        info = layer_info(self.composite_layer) if self.composite_layer is not None else {}
+        return np.asarray(info["frame"]) if info.get("frame") else frame_for(self.space)
+
+    def close(self) -> None:
+        self.archive.close()
+
     # layers <-> model -------------------------------------------------------------------------
+    def owns(self, layer) -> bool:
+        path, _ = layer_archive(layer)
+        return path is not None and os.path.abspath(path) == self.path
+
     def adopt_layer(self, layer) -> bool:
         """Take charge of a layer read from this archive; returns whether it was ours."""
-        path, entry = layer_archive(layer)
-        if path is None or os.path.abspath(path) != self.path:
+        if not self.owns(layer):
             return False
-        if is_overview(layer):
-            return self._adopt_overview(layer)
+        info = layer_info(layer)
+        if info.get("kind") == "composite":
+            return self._adopt_composite(layer, info)
+        entry = info.get("entry")
         if entry not in self.model:
             return False
         if same_layer(self.layers.get(entry), layer):
             return True
         self.layers[entry] = layer
-        row = self.model[entry]
-        row.loaded = True
+        self.model[entry].loaded = True
         layer.events.visible.connect(self._on_layer_visible)
         layer.events.paint.connect(self._on_layer_edit)
         layer.events.data.connect(self._on_layer_edit)
@@ -139,12 +129,39 @@ class ArchiveSession:
             self.model.set_visible(entry, bool(layer.visible))
         finally:
             self._syncing = False
+        self._recolor()
+        return True
+
+    def _adopt_composite(self, layer, info: dict) -> bool:
+        if same_layer(self.composite_layer, layer):
+            return True
+        self.composite_layer = layer
+        self.composite = Composite.from_meta(layer.data, info.get("composite") or {})
+        try:
+            layer.editable = False  # display only: paint an entry in its own layer (edit)
+        except Exception:
+            pass
+        drawn = set(self.composite.entries)
+        shown = set(info.get("shown") or ())
+        self._syncing = True
+        try:
+            self.model.set_many({n: (n in shown) for n in drawn if n not in self.layers})
+        finally:
+            self._syncing = False
+        self._recolor()
         return True
 
     def forget_layer(self, layer) -> list[str]:
         """Drop a layer the user deleted; returns entries whose unsaved edits went with it."""
-        if self.overview is not None and same_layer(layer, self.overview):
-            self.cancel_loading(hide=True)  # the user removed the overview: what it drew is no longer shown
+        if same_layer(layer, self.composite_layer):
+            self.composite_layer = None
+            gone = [n for n in (self.composite.entries if self.composite else []) if n not in self.layers]
+            self.composite = None
+            self._syncing = True
+            try:
+                self.model.set_many({n: False for n in gone})
+            finally:
+                self._syncing = False
             return []
         lost = []
         for name, lyr in list(self.layers.items()):
@@ -160,6 +177,7 @@ class ArchiveSession:
                     self.model.set_visible(name, False)
                 finally:
                     self._syncing = False
+                self._recolor()
         return lost
 
     def _entry_of(self, layer) -> str | None:
@@ -176,7 +194,6 @@ class ArchiveSession:
                 self.model.set_visible(name, bool(event.source.visible))
             finally:
                 self._syncing = False
-            self._sync_overview([name])
 
     def _on_layer_mode(self, event) -> None:
         name = self._entry_of(event.source)
@@ -186,25 +203,28 @@ class ArchiveSession:
     def expand_layer(self, name: str) -> bool:
         """Grow an entry's cropped layer to the full volume, in place; returns whether it grew.
 
-        The voxels keep their world position (translate moves back by the crop offset),
-        nothing is marked edited, and the layer's metadata offset becomes (0, 0, 0).
+        The voxels keep their world position, nothing is marked edited, and the layer's metadata
+        offset becomes (0, 0, 0).
         """
-        import numpy as np
+        from ._layers import crop_translate
+        from .frame import placement
 
         layer = self.layers[name]
-        info = dict((layer.metadata or {}).get(META_KEY) or {})
-        full_shape = tuple(int(v) for v in info["space"]["shape"])
+        info = dict(layer_info(layer))
+        axes = [int(v) for v in info.get("axes", (0, 1, 2))]
+        full_shape = tuple(int(self.space.shape[a]) for a in axes)
         crop = np.asarray(layer.data)
         if crop.shape == full_shape:
             return False
         offset = [int(v) for v in info.get("offset", (0, 0, 0))]
+        layer_offset = [offset[a] for a in axes]
         full = np.zeros(full_shape, dtype=crop.dtype)
-        full[tuple(slice(o, o + n) for o, n in zip(offset, crop.shape))] = crop
-        translate = [float(t) - float(sc) * o for t, sc, o in zip(layer.translate, layer.scale, offset)]
+        full[tuple(slice(o, o + n) for o, n in zip(layer_offset, crop.shape))] = crop
+        p = placement(self.space, np.asarray(info["frame"]))
         self._expanding = True
         try:
             layer.data = full
-            layer.translate = translate
+            layer.translate = crop_translate(p, (0, 0, 0))
             layer.metadata = {**layer.metadata, META_KEY: {**info, "offset": [0, 0, 0]}}
         finally:
             self._expanding = False
@@ -213,174 +233,101 @@ class ArchiveSession:
     def _on_layer_edit(self, event=None) -> None:
         if self._expanding:
             return
-        layer = getattr(event, "source", None)
-        name = self._entry_of(layer)
+        name = self._entry_of(getattr(event, "source", None))
         if name is not None:
             self.model.set_dirty(name, True)
 
+    # visibility -------------------------------------------------------------------------------
     def _on_model(self, event: str, names: list[str]) -> None:
         if event != "visibility" or self._syncing:
             return
-        if len(names) > 1:
-            with _scene_updates_deferred(self.viewer):  # one scene-graph rebuild for a whole group
-                self._apply_names(names)
-        else:
-            self._apply_names(names)
-
-    def _apply_names(self, names: list[str]) -> None:
+        recolor = False
         for name in names:
-            if (self.overview is not None and name in self._overview_ids and name not in self.layers
-                    and not self.model[name].visible):
-                continue  # drawn only by the overview: hidden there below, its layer is made when checked
-            self.apply_visibility(name)
-        self._sync_overview(names)
+            layer = self.layers.get(name)
+            if layer is not None and not any(same_layer(layer, lyr) for lyr in self.viewer.layers):
+                self.forget_layer(layer)
+                layer = None
+            if layer is not None:
+                layer.visible = self.model[name].visible
+            elif self.composite is not None and name in self._drawn:
+                recolor = True
+            elif self.model[name].visible:  # not drawn by the composite (empty, or composite removed)
+                self.edit(name, select=False)
+        if recolor:
+            self._recolor()
 
-    def _sync_overview(self, names: list[str]) -> None:
-        """While the overview is up, an entry that gets hidden disappears from it too (one colormap change)."""
-        if self.overview is None:
+    @property
+    def _drawn(self) -> set[str]:
+        if self.composite is None:
+            return set()
+        if getattr(self, "_drawn_cache", None) is None or self._drawn_cache[0] is not self.composite:
+            self._drawn_cache = (self.composite, set(self.composite.entries))
+        return self._drawn_cache[1]
+
+    def hidden_in_composite(self) -> set[str]:
+        return {n for n in self._drawn if not self.model[n].visible or n in self.layers}
+
+    def _recolor(self) -> None:
+        if self.composite is None or self.composite_layer is None:
             return
-        hide = [n for n in names if n in self._overview_ids and n not in self._overview_hidden
-                and not self.model[n].visible]
-        if hide:
-            self._hide_in_overview(hide)
+        self.composite_layer.colormap = self.composite.colormap(self.hidden_in_composite())
 
-    def apply_visibility(self, name: str) -> None:
-        visible = self.model[name].visible
+    def names_at(self, position) -> list[str]:
+        """Entries at a napari world position (composite and entry layers), shown ones first."""
+        shown, hidden = [], []
+        if self.composite is not None and self.composite_layer is not None:
+            v = _value_at(self.composite_layer, position)
+            if v:
+                for title in self.composite.names_at(v):
+                    entry = title.split(": ")[0]
+                    if entry in self.layers:
+                        continue
+                    (shown if self.model[entry].visible else hidden).append(title)
+        for name, layer in self.layers.items():
+            v = _value_at(layer, position)
+            if v:
+                labels = {int(val): lab for lab, val in (layer_info(layer).get("mapping") or {}).items()}
+                title = name if len(labels) <= 1 else f"{name}: {labels.get(v, v)}"
+                (shown if layer.visible else hidden).append(title)
+        return shown + [f"({t})" for t in hidden]
+
+    # editing ------------------------------------------------------------------------------------
+    def edit(self, name: str, *, select: bool = True):
+        """Give an entry its own editable Labels layer (cropped; grown when a brush is picked)."""
         layer = self.layers.get(name)
-        if layer is not None and not any(same_layer(layer, l) for l in self.viewer.layers):
-            self.forget_layer(layer)
-            layer = None
-            self.model[name].visible = visible
-        if layer is None:
-            if not visible:
-                return
-            layer = self.create_layer(name)
-        layer.visible = visible
-
-    def create_layer(self, name: str):
-        """Load one entry (crop only) and add it as a Labels layer."""
-        from medmask import MaskArchive
-
-        with MaskArchive(self.path, "r") as archive:
-            mask = archive.load_segmask(name)
-        # an empty entry gets the full volume, so there is room to paint it
-        data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=name,
-                                             crop=mask.bbox is not None)
-        layer = self.viewer.add_labels(data, **kwargs)
-        self.adopt_layer(layer)
+        if layer is not None and any(same_layer(layer, lyr) for lyr in self.viewer.layers):
+            layer.visible = True
+        else:
+            mask = self.archive.load_segmask(name)
+            # an empty entry gets the full volume, so there is room to paint it
+            data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=name,
+                                                 crop=mask.bbox is not None, frame=self.frame)
+            layer = self.viewer.add_labels(data, **kwargs)
+            self.adopt_layer(layer)
+        if select:
+            self.viewer.layers.selection.active = layer
         return layer
-
-    # progressive loading --------------------------------------------------------------------
-    @property
-    def loading(self) -> bool:
-        """Entries are still waiting for their own layer (the overview is up)."""
-        return self.overview is not None
-
-    @property
-    def pending(self) -> list[str]:
-        return list(self._pending)
-
-    def _adopt_overview(self, layer) -> bool:
-        if same_layer(self.overview, layer):
-            return True
-        if self.overview is not None:  # a second overview of the same archive (opened twice): drop the old one
-            self.cancel_loading(hide=False)
-        info = layer.metadata.get(META_KEY) or {}
-        ids = {str(k): [int(v) for v in vs] for k, vs in (info.get("entries") or {}).items()}
-        self.overview = layer
-        self._overview_ids = {k: v for k, v in ids.items() if k in self.model}
-        self._overview_hidden = set()
-        try:
-            self._overview_cmap = dict(layer.colormap.color_dict)
-        except Exception:
-            self._overview_cmap = {}
-        try:
-            layer.editable = False  # display only: edits would be lost when it goes
-        except Exception:
-            pass
-        shown = [n for n in self._overview_ids if n not in self.layers]
-        self._pending = list(shown)
-        self._syncing = True
-        try:
-            self.model.set_many({n: True for n in shown})
-        finally:
-            self._syncing = False
-        # even with nothing pending the overview stays until the next load_step: removing a layer
-        # from inside napari's "inserted" event would confuse napari's other listeners
-        return True
-
-    def load_step(self) -> bool:
-        """Create the next pending entry layer (one napari layer, ~0.1 s); returns whether more remain."""
-        if self.overview is None:
-            return False
-        if not any(same_layer(self.overview, l) for l in self.viewer.layers):
-            self.cancel_loading(hide=True)
-            return False
-        while self._pending:
-            name = self._pending.pop(0)
-            if name in self.layers or name not in self.model or not self.model[name].visible:
-                continue  # already made (checked meanwhile) or unchecked meanwhile (made when checked)
-            self.create_layer(name)
-            self.loaded_count += 1
-            break
-        if not self._pending:
-            self._finish_loading()
-        return self.loading
-
-    def load_all(self) -> None:
-        """Run the whole queue now (blocking)."""
-        while self.load_step():
-            pass
-
-    def _finish_loading(self) -> None:
-        self.overview = None
-        self._pending = []
-        # this overview and any older one of the same archive (opened twice)
-        for layer in [l for l in self.viewer.layers if is_overview(l) and layer_archive(l)[0] is not None
-                      and os.path.abspath(layer_archive(l)[0]) == self.path]:
-            self.viewer.layers.remove(layer)
-
-    def cancel_loading(self, *, hide: bool = True) -> None:
-        """Stop the queue; ``hide``: entries drawn only by the (gone) overview are marked not shown."""
-        self.overview = None
-        self._pending = []
-        if hide:
-            gone = [n for n in self._overview_ids if n not in self.layers and n in self.model]
-            self._syncing = True
-            try:
-                self.model.set_many({n: False for n in gone})
-            finally:
-                self._syncing = False
-
-    def _hide_in_overview(self, names: list[str]) -> None:
-        self._overview_hidden.update(names)
-        cmap = dict(self._overview_cmap)
-        for n in self._overview_hidden:
-            for v in self._overview_ids.get(n, ()):
-                cmap[v] = (0.0, 0.0, 0.0, 0.0)
-        try:
-            self.overview.colormap = cmap
-        except Exception:
-            pass
 
     # saving ---------------------------------------------------------------------------------------
     def save(self, names: list[str] | None = None) -> list[str]:
         """Write edited entries back (atomically, one commit); returns the names written.
 
-        On any error nothing is marked saved and the layers keep their edits.
+        On any error (read-only file, the file changed on disk since it was opened, disk full)
+        nothing is marked saved and the layers keep their edits.
         """
-        from medmask import MaskArchive
+        from medmask.errors import ArchiveModeError
 
         names = [n for n in (names if names is not None else self.model.dirty_names()) if n in self.layers]
         if not names:
             return []
+        if self.archive.mode == "r":
+            raise ArchiveModeError("the archive or its folder is read-only; save the edited layers "
+                                   "elsewhere (File > Save Selected Layers)", self.path)
         masks = {n: layer_to_mask(self.layers[n].data, layer_meta(self.layers[n])) for n in names}
-        with MaskArchive(self.path, "a") as archive:
-            for n, mask in masks.items():
-                archive.replace(n, mask)
+        self.archive.add_segmasks(masks, replace=True)
         for n, mask in masks.items():
             layer = self.layers[n]
-            info = dict(layer.metadata.get(META_KEY) or {})
+            info = dict(layer_info(layer))
             info["bbox"] = None if mask.bbox is None else [list(p) for p in mask.bbox]
             info["mapping"] = mask.mapping.to_dict()
             info["colors"] = {k: list(v) for k, v in mask.colors.items()}
@@ -389,3 +336,15 @@ class ArchiveSession:
             self.model.update_counts(n, voxels, volume_ml(self.space, voxels))
             self.model.set_dirty(n, False)
         return names
+
+
+def _value_at(layer, position) -> int:
+    """Label value of ``layer`` at a napari world position (0 outside)."""
+    try:
+        idx = np.round(np.asarray(layer.world_to_data(position), dtype=float)[-3:]).astype(int)
+    except Exception:
+        return 0
+    data = layer.data
+    if np.any(idx < 0) or np.any(idx >= np.asarray(data.shape[-3:])):
+        return 0
+    return int(data[tuple(idx)])

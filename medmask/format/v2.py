@@ -23,8 +23,9 @@ from .. import limits
 from ..codecs import RunLengthCodec, ZstdRawCodec, get_codec
 from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
+from ..core.image_ref import ImageReference
 from ..core.segmask import DTYPE_BIT_DEPTHS, SegmentationMask
-from ..errors import ChecksumError, FormatError, GeometryError, LimitError, UnsupportedVersionError
+from ..errors import ChecksumError, FormatError, GeometryError, LabelError, LimitError, UnsupportedVersionError
 from .records import EntryInfo
 
 MAGIC_MASK = b"MSK1"
@@ -70,15 +71,27 @@ def unpack_header(data: bytes, file_size: int, path: str | None = None) -> Heade
     return Header(magic, (major, minor), flags, off, length, icrc)
 
 
-def encode_index(kind: str, space, entries: list[EntryInfo], writer: str) -> bytes:
+def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
+                 image: ImageReference | None = None) -> bytes:
     doc = {
         "kind": kind,
         "writer": writer,
         "space": space_to_dict(space),
         "entries": [_record_to_json(e) for e in entries],
     }
+    if image is not None:  # absent, not null, when unset: files without one stay byte-identical
+        doc["image"] = image.to_json()
     raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A decoded index: what :func:`decode_index` returns, plus the optional top-level keys."""
+    kind: str
+    space: Any
+    records: dict  # name -> raw record, parsed on first use by parse_record
+    image: ImageReference | None = None
 
 
 def decode_index(blob: bytes, header: Header, path: str | None = None):
@@ -87,6 +100,12 @@ def decode_index(blob: bytes, header: Header, path: str | None = None):
     Records are validated one by one when first used (:func:`parse_record`), so listing
     names or reading one entry of a big archive does not pay for all of them.
     """
+    index = decode_index_full(blob, header, path)
+    return index.kind, index.space, index.records
+
+
+def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> Index:
+    """:func:`decode_index` with the optional top-level keys ("image"); unknown keys are ignored."""
     if zlib.crc32(blob) != header.index_crc32:
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
@@ -116,7 +135,10 @@ def decode_index(blob: bytes, header: Header, path: str | None = None):
         by_name[name] = r
     if doc["kind"] == "mask" and len(by_name) != 1:
         raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
-    return doc["kind"], space, by_name
+    image = doc.get("image")
+    if image is not None:
+        image = ImageReference.from_json(image, path)
+    return Index(doc["kind"], space, by_name, image)
 
 
 def _record_to_json(e: EntryInfo) -> dict[str, Any]:
@@ -183,8 +205,13 @@ def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
                      colors={k: tuple(float(x) for x in c) for k, c in colors.items()}, metadata=metadata)
 
 
-def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL) -> tuple[EntryInfo, bytes]:
+def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL,
+                 path: str | None = None) -> tuple[EntryInfo, bytes]:
     """Crop, pick the smallest codec, and describe the entry (offset filled in by the writer)."""
+    check_text(name, "entry name", path)
+    for label in mask.mapping.to_dict():
+        check_text(label, f"entry {name!r}: label name", path)
+    metadata = json_safe_metadata(mask.metadata, name, path)
     crop = mask.crop_data
     bbox = mask.bbox
     if bbox is None:
@@ -206,7 +233,7 @@ def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL) 
     info = EntryInfo(
         name=name, dtype=str(mask.dtype), mapping=mask.mapping.to_dict(), bbox=bbox, codec=codec_cfg,
         offset=0, length=len(payload), crc32=zlib.crc32(payload), counts=mask.voxel_counts(),
-        colors=dict(mask.colors), metadata=json_safe_metadata(mask.metadata, name),
+        colors=dict(mask.colors), metadata=metadata,
     )
     return info, payload
 
@@ -229,9 +256,41 @@ def decode_entry(info: EntryInfo, payload: bytes, space, path: str | None = None
                                       colors=info.colors, metadata=info.metadata)
 
 
-def json_safe_metadata(metadata: dict, name: str) -> dict:
-    """A JSON copy of an entry's metadata; FormatError naming the entry if it is not JSON."""
+def check_text(text: str, what: str, path: str | None = None) -> None:
+    """Names are stored as UTF-8: a lone surrogate (e.g. from a mis-decoded file name) cannot be."""
     try:
-        return json.loads(json.dumps(metadata))
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LabelError(f"{what} {text!r} is not valid Unicode text ({exc.reason} at {exc.start}); "
+                         f"it cannot be stored", path) from None
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of plain JSON data, counted without recursion; stops past ``limit``
+    (so a self-containing list ends too)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list, tuple)):
+            deepest = max(deepest, d)
+            if d > limit:
+                return d
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
+def json_safe_metadata(metadata: dict, name: str, path: str | None = None) -> dict:
+    """A JSON copy of an entry's metadata; FormatError naming the entry if it is not plain JSON
+    storable as UTF-8, or nests deeper than ``limits.MAX_JSON_DEPTH``."""
+    if json_depth(metadata, limits.MAX_JSON_DEPTH) > limits.MAX_JSON_DEPTH:
+        raise FormatError(f"metadata of {name!r} nests deeper than {limits.MAX_JSON_DEPTH} levels "
+                          f"(medmask.limits.MAX_JSON_DEPTH)", path)
+    try:
+        text = json.dumps(metadata, ensure_ascii=False)
+        text.encode("utf-8")
+        return json.loads(text)
+    except UnicodeEncodeError as exc:
+        raise FormatError(f"metadata of {name!r} holds text that is not valid Unicode ({exc.reason}: "
+                          f"{exc.object[max(0, exc.start - 10):exc.end + 10]!r})", path) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}", path) from None

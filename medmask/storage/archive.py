@@ -7,12 +7,15 @@ from dataclasses import replace
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..core.geometry import spaces_equal
+from ..core.image_ref import ImageReference
 from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
-from ..errors import (ArchiveModeError, EntryExistsError, EntryNotFoundError, GeometryError, LabelError,
-                      MedMaskError)
+from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExistsError, EntryNotFoundError,
+                      GeometryError, LabelError, MedMaskError, WriteError)
 from ..format import v2
 from ..format.records import EntryInfo
+from .atomic import check_replaceable, resolve_target
+from .locking import FileIdentity, commit_lock
 from .reader import V1_CODEC, ContainerReader, preview_names
 from .maskfile import warn_v1_drops
 from .writer import write_v1_archive, write_v2
@@ -28,6 +31,11 @@ class MaskArchive:
     inside a ``with`` block changes are collected and written once when the block ends
     (and dropped if it raises). Reading an entry touches only the header, the index
     and that entry's bytes.
+
+    Several handles (processes, or a viewer session kept open) may edit one file: commits
+    are serialised by an advisory lock, and a commit onto a file that changed since this
+    handle read it raises :class:`ConcurrentModificationError` instead of dropping the
+    other edit. A commit that fails for any reason leaves the handle as the file is.
     """
 
     def __init__(self, path: str | os.PathLike, mode: str = "r", space=None, *,
@@ -46,6 +54,9 @@ class MaskArchive:
         self._closed = False
         self._dirty = False
         self._space = space
+        self._identity: FileIdentity | None = None  # the file this handle's state came from
+        self._written = False  # "w": the first commit overwrites whatever is there
+        self._image: ImageReference | None = None
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
@@ -63,14 +74,44 @@ class MaskArchive:
     def _load_from_disk(self) -> None:
         if self._reader is not None:
             self._reader.close()
-        self._reader = ContainerReader(self.path)
-        self._space = self._reader.space
-        self._entries = dict.fromkeys(self._reader.names, (None, None))
+        self._reader = None
+        reader = ContainerReader(self.path)
+        self._reader = reader
+        self._identity = reader.identity()
+        self._space = reader.space
+        self._image = reader.image
+        self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
 
     @property
     def space(self):
         return self._space
+
+    @property
+    def image_reference(self) -> ImageReference | None:
+        """The scan these masks were drawn on (relative path + geometry), or None.
+
+        Set it in "w"/"a" mode (None removes it); like any change it is written atomically
+        at once, or at the end of a ``with`` block. Format version 1 cannot store it.
+        Build one with :meth:`ImageReference.from_image` or
+        :func:`medmask.convert.image_io.image_reference_for`.
+        """
+        self._check_open()
+        return self._image
+
+    @image_reference.setter
+    def image_reference(self, ref: ImageReference | None) -> None:
+        self._check_writable()
+        if ref is not None and not isinstance(ref, ImageReference):
+            raise MedMaskError(f"image_reference must be an ImageReference or None, got {type(ref).__name__}",
+                               self.path)
+        if ref == self._image:
+            return
+        if ref is not None and self.format_version == 1:
+            raise ArchiveModeError("format version 1 files cannot store an image reference; "
+                                   "open with format_version=2 to upgrade the file", self.path)
+        self._image = ref
+        self._changed()
 
     # reading ------------------------------------------------------------------------------
     def all_names(self) -> list[str]:
@@ -139,6 +180,7 @@ class MaskArchive:
         self._check_writable()
         if not isinstance(name, str) or not name:
             raise LabelError(f"entry name must be a non-empty string, got {name!r}", self.path)
+        v2.check_text(name, "entry name", self.path)
         if not isinstance(mask, SegmentationMask):
             raise MedMaskError(f"add_segmask needs a SegmentationMask, got {type(mask).__name__}", self.path)
         if name in self._entries and not replace:
@@ -147,7 +189,7 @@ class MaskArchive:
             self._space = mask.space
         elif not spaces_equal(mask.space, self._space):
             raise GeometryError(f"mask {name!r} has space {mask.space}, the archive has {self._space}", self.path)
-        info, payload = v2.encode_entry(mask, name, self.level)
+        info, payload = v2.encode_entry(mask, name, self.level, self.path)
         self._entries[name] = (info, payload)
         self._changed()
         return info
@@ -178,6 +220,7 @@ class MaskArchive:
         info, payload = self._get(old)
         if not isinstance(new, str) or not new:
             raise LabelError(f"entry name must be a non-empty string, got {new!r}", self.path)
+        v2.check_text(new, "entry name", self.path)
         if new in self._entries and new != old:
             raise EntryExistsError(f"cannot rename {old!r} to {new!r}: that entry exists", self.path)
         if payload is None:  # the reader knows the bytes by the old name: take them along
@@ -203,7 +246,7 @@ class MaskArchive:
                 raise LabelError(f"entry {name!r} has no labels named {sorted(unknown)}", self.path)
             changes["colors"] = {k: normalize_color(v) for k, v in colors.items()}
         if metadata is not None:
-            changes["metadata"] = v2.json_safe_metadata(dict(metadata), name)
+            changes["metadata"] = v2.json_safe_metadata(dict(metadata), name, self.path)
         new = replace(info, **changes)
         self._entries[name] = (new, payload)
         self._changed()
@@ -233,6 +276,62 @@ class MaskArchive:
     def _commit(self) -> None:
         if self._space is None:
             return  # nothing can be written before the geometry is known
+        try:
+            target = resolve_target(self.path)
+            check_replaceable(target, self.path)  # a directory or read-only file: say so before locking
+            with commit_lock(target) as current:
+                self._check_unchanged(current)
+                self._write()
+                self._load_from_disk()
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, MedMaskError) or not isinstance(exc, (OSError, ValueError, RecursionError)):
+                raise
+            if isinstance(exc, OSError):
+                raise WriteError(f"could not write the archive, it is unchanged: {exc.strerror or exc}",
+                                 self.path, exc.errno) from exc
+            raise MedMaskError(f"could not write the archive, it is unchanged: {type(exc).__name__}: {exc}",
+                               self.path) from exc
+        self._written = True
+
+    def _check_unchanged(self, current: FileIdentity | None) -> None:
+        if self.mode == "w" and not self._written:
+            return  # "w" replaces whatever is there
+        if current == self._identity:
+            return
+        if current is None:
+            what = "was deleted"
+        elif self._identity is None:
+            what = "was created by someone else"
+        else:
+            what = (f"was changed by another program or handle ({self._identity.describe()} when read, "
+                    f"{current.describe()} now)")
+        raise ConcurrentModificationError(
+            f"{what} since this handle read it; this change was NOT written (it would have dropped the "
+            f"other edit). The handle now shows the file as it is: apply the change again", self.path)
+
+    def _rollback(self) -> None:
+        """After a failed commit: forget the failed change, show the file as it is on disk."""
+        if self.mode == "w" and not self._written:
+            self._entries, self._image, self._dirty = {}, None, False
+            return
+        try:
+            if os.path.exists(self.path):
+                self._load_from_disk()
+                return
+        except MedMaskError:
+            pass
+        if self._reader is not None:
+            self._reader.close()
+        self._reader, self._identity, self._image = None, None, None
+        self._entries, self._dirty = {}, False
+
+    def reload(self) -> None:
+        """Drop pending changes and read the file again (e.g. after ConcurrentModificationError)."""
+        self._check_open()
+        self._rollback()
+
+    def _write(self) -> None:
         if self.format_version == 1:
             for n, (info, payload) in self._entries.items():
                 if payload is not None and info is not None:  # new in this write: say what v1 drops
@@ -246,8 +345,7 @@ class MaskArchive:
                 if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
                     info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
                 items.append((info, _source(self, name, payload)))
-            write_v2(self.path, "archive", self._space, items)
-        self._load_from_disk()
+            write_v2(self.path, "archive", self._space, items, image=self._image)
 
     # lifetime ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -270,11 +368,7 @@ class MaskArchive:
                 self._discard()
 
     def _discard(self) -> None:
-        if os.path.exists(self.path) and self._reader is not None:
-            self._load_from_disk()
-        else:
-            self._entries = {}
-            self._dirty = False
+        self._rollback()
 
     def __enter__(self) -> "MaskArchive":
         self._depth += 1

@@ -20,7 +20,7 @@ def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version
         return
     if format_version != 2:
         raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path)
-    info, payload = v2.encode_entry(mask, "mask", level)
+    info, payload = v2.encode_entry(mask, "mask", level, os.fspath(path))
     write_v2(path, "mask", mask.space, [(info, lambda: payload)])
 
 

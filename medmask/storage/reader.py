@@ -14,6 +14,7 @@ from ..core.segmask import SegmentationMask
 from ..errors import EntryNotFoundError, FormatError, MedMaskError, UnsupportedVersionError
 from ..format import v1, v2
 from ..format.records import EntryInfo
+from .locking import FileIdentity
 
 V1_CODEC = {"id": "v1-blob"}
 
@@ -48,12 +49,14 @@ class ContainerReader:
         if magic not in (v2.MAGIC_MASK, v2.MAGIC_ARCHIVE):
             raise FormatError(f"not a medmask file (magic {magic!r}, expected b'MSK1' or b'MSKA')", self.path)
         self.kind = "mask" if magic == v2.MAGIC_MASK else "archive"
+        self.image = None  # ImageReference of the scan, v2 archives only
         self.version = major
         self._v1_cache: dict[str, EntryInfo] = {}
         if major == 2:
             header = v2.unpack_header(head, self.file_size, self.path)
             blob = self.pread(header.index_offset, header.index_length)
-            kind, self.space, self._records = v2.decode_index(blob, header, self.path)
+            index = v2.decode_index_full(blob, header, self.path)
+            kind, self.space, self._records, self.image = index.kind, index.space, index.records, index.image
             if kind != self.kind:
                 raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
             self._data_end = header.index_offset
@@ -82,6 +85,10 @@ class ContainerReader:
                           offset=r["offset"], length=r["length"]) for r in records]
 
     # low level --------------------------------------------------------------------------
+    def identity(self) -> FileIdentity:
+        """Inode, size, mtime and header of the file this reader holds (for change detection)."""
+        return FileIdentity.of_fd(self._fd)
+
     def pread(self, offset: int, length: int) -> bytes:
         chunks, got = [], 0
         while got < length:

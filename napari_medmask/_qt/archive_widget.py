@@ -1,29 +1,36 @@
-"""The "MedMask archive" dock widget: a searchable, grouped, checkable entry tree."""
+"""The "MedMask archive" dock: archives found in the layers, a checkable entry tree, the scan.
+
+The dock finds archives, scans and masks from ``layer.metadata["medmask"]`` (the reader returns
+layer data only). It keeps one display frame per viewer: the first MedMask volume's frame; later
+volumes of another rotation are placed in it (re-ordered axes, or resampled when truly rotated
+against it). It shows the patient coordinate and the organs under the cursor in the status bar,
+opens the scan an archive records, and writes edits back.
+"""
 from __future__ import annotations
 
 import os
-import weakref
 
+import numpy as np
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QIcon, QPixmap
-from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                            QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
-                            QWidget)
+from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
+                            QLabel, QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem,
+                            QVBoxLayout, QWidget)
 
 from medmask.core.colors import color_for
 
-from .._layers import vertical_orientation
-from ..session import ArchiveSession, layer_archive
-
-PENDING: list[str] = []  # archives the reader opened before a widget existed
-_INSTANCES: "weakref.WeakSet[ArchiveWidget]" = weakref.WeakSet()
+from .._layers import META_KEY, crop_translate, vertical_orientation
+from ..frame import CONVENTIONS, placement, resample_nearest, same_frame
+from ..image_link import ImageLink, image_link
+from ..session import ArchiveSession, layer_archive, layer_info
+from ..status import PatientStatus
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
-FIRST_STEP_DELAY_MS = 100
 LOOK_ROLE = Qt.ItemDataRole.UserRole + 2  # (dirty, empty) the row's font/colour were last set for
 DIRTY_MARK = " \u25cf"  # a dot after the name: unsaved edits
 DIRTY_COLOR = QColor(255, 170, 60)
+OPEN_IMAGE_ENV = "NAPARI_MEDMASK_OPEN_IMAGE"  # "0": do not open an archive's scan by itself
 
 
 def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
@@ -43,30 +50,34 @@ class ArchiveWidget(QWidget):
         self.viewer = napari_viewer
         self.sessions: dict[str, ArchiveSession] = {}
         self.session: ArchiveSession | None = None
+        self.frame = None  # the viewer's display frame: that of the first MedMask volume seen
+        self.links: dict[str, ImageLink] = {}  # archive path -> its scan reference and state
         self._updating = False
         self._message = ""  # last save result, shown under the counts
         self._entry_items: dict[str, QTreeWidgetItem] = {}
         self._group_items: dict[str, QTreeWidgetItem] = {}
-        _INSTANCES.add(self)
-        # background creation of entry layers: one per event-loop turn. The timer is a child of the
-        # widget, so closing the viewer (which deletes the widget) stops the chain.
-        self._loader = QTimer(self)
-        self._loader.setSingleShot(True)
-        self._loader.setInterval(0)
-        self._loader.timeout.connect(self._load_tick)
-        self._arm = QTimer(self)  # posts the start of the chain behind whatever napari does next
-        self._arm.setSingleShot(True)
-        self._arm.setInterval(0)
-        self._arm.timeout.connect(lambda: self._loader.isActive() or self._loader.start(FIRST_STEP_DELAY_MS))
 
         self.archive_box = QComboBox()
         self.archive_box.setToolTip("Archive shown in the list")
         self.archive_box.currentIndexChanged.connect(self._on_archive_chosen)
         self.title = QLabel("No MedMask archive open: drop a .mska file on napari")
         self.title.setWordWrap(True)
+        self.image_label = QLabel("")
+        self.image_label.setWordWrap(True)
+        self.image_label.setTextFormat(Qt.TextFormat.RichText)
+        self.image_btn = QPushButton("Choose scan\u2026")
+        self.image_btn.setToolTip("Open the scan these organs were segmented on (NIfTI or NRRD)")
+        self.image_btn.clicked.connect(self._pick_image)
+        self.auto_image_box = QCheckBox("Open scan with archive")
+        self.auto_image_box.setToolTip("Open the scan the archive records, under the organs, when an archive opens")
+        self.auto_image_box.setChecked(os.environ.get(OPEN_IMAGE_ENV, "1") != "0")
+        self.coords_box = QComboBox()
+        self.coords_box.addItems(list(CONVENTIONS))
+        self.coords_box.setToolTip("Patient coordinates in the status bar: LPS (DICOM, ITK) or RAS (NIfTI, Slicer)")
+        self.coords_box.currentTextChanged.connect(self._on_convention)
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search entries…")
+        self.search.setPlaceholderText("Search entries\u2026")
         self.search.setToolTip("Words (all must match: 'rib left') or a glob pattern ('vertebrae_T*', 'rib_*_3')")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
@@ -90,6 +101,7 @@ class ArchiveWidget(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemChanged.connect(self._on_item_changed)
+        self.tree.itemDoubleClicked.connect(lambda item, col: self._edit_item(item))
         self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.tree.setStyleSheet(_indicator_style(getattr(self.viewer, "theme", "dark")))
 
@@ -97,12 +109,22 @@ class ArchiveWidget(QWidget):
         self.show_all_btn.clicked.connect(self.show_all)
         self.hide_all_btn = QPushButton("Hide all")
         self.hide_all_btn.clicked.connect(self.hide_all)
+        self.edit_btn = QPushButton("Edit")
+        self.edit_btn.setToolTip("Give the selected entry its own Labels layer to paint (or double-click it)")
+        self.edit_btn.clicked.connect(lambda: self._edit_item(self.tree.currentItem()))
         self.save_btn = QPushButton("Save to archive")
         self.save_btn.setToolTip("Write edited entries (marked \u25cf) back into the .mska file")
         self.save_btn.clicked.connect(self.save)
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
+        image_row = QHBoxLayout()
+        image_row.addWidget(self.auto_image_box, 1)
+        image_row.addWidget(self.image_btn)
+        coords_row = QHBoxLayout()
+        coords_row.addWidget(QLabel("Status bar coordinates"))
+        coords_row.addWidget(self.coords_box)
+        coords_row.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.group_box)
@@ -110,43 +132,36 @@ class ArchiveWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.show_all_btn)
         buttons.addWidget(self.hide_all_btn)
+        buttons.addWidget(self.edit_btn)
         buttons.addStretch(1)
         buttons.addWidget(self.save_btn)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.archive_box)
+        layout.addWidget(self.image_label)
+        layout.addLayout(image_row)
+        layout.addLayout(coords_row)
         layout.addLayout(top)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         self.archive_box.setVisible(False)
+        self.image_label.setVisible(False)
+        self.image_btn.setVisible(False)
         self.setMinimumWidth(360)  # TotalSegmentator names are long ("gluteus_maximus_left/_right")
-        self.viewer.dims.events.order.connect(self._orient_camera)
-        self.viewer.dims.events.ndisplay.connect(self._orient_camera)
 
+        self.patient_status = PatientStatus(self.viewer, lambda: self.frame, lambda: list(self.sessions.values()))
+        self.viewer.dims.events.order.connect(self._on_view_change)
+        self.viewer.dims.events.ndisplay.connect(self._on_view_change)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
-        self.adopt_pending()
         for layer in list(self.viewer.layers):
             self._adopt(layer)
+        # fit the view once the dock has taken its room (a camera reset before that clips the body)
+        QTimer.singleShot(0, self.fit_view)
 
-    # discovering archives ---------------------------------------------------------------------
-    @classmethod
-    def instances_for(cls, viewer) -> list["ArchiveWidget"]:
-        out = []
-        for w in list(_INSTANCES):
-            try:
-                if w.viewer.layers is viewer.layers or w.viewer == viewer:
-                    out.append(w)
-            except Exception:
-                continue
-        return out
-
-    def adopt_pending(self) -> None:
-        while PENDING:
-            self.open_archive(PENDING.pop(0))
-
+    # discovering archives and volumes -----------------------------------------------------------
     def open_archive(self, path: str) -> ArchiveSession:
         """Show ``path`` in the list (creating its session once)."""
         path = os.path.abspath(path)
@@ -159,54 +174,159 @@ class ArchiveWidget(QWidget):
             self.archive_box.addItem(session.name, path)
             self.archive_box.blockSignals(False)
             self.archive_box.setVisible(self.archive_box.count() > 1)
+            self.links[path] = image_link(session.archive, path)
         self.set_session(session)
-        self._kick()
         return session
 
     def _adopt(self, layer) -> None:
+        info = layer_info(layer)
+        if not info.get("space"):
+            return
+        self._place(layer, info)
         path, _ = layer_archive(layer)
         if path is None:
+            if info.get("kind") == "image":
+                self._update_image_row()
             return
         path = os.path.abspath(path)
-        if path not in self.sessions:
+        first = path not in self.sessions
+        if first:
             try:
                 self.open_archive(path)
             except Exception as exc:  # archive moved or damaged since the layer was read
                 self.status.setText(f"Cannot list {os.path.basename(path)}: {exc}")
                 return
         self.sessions[path].adopt_layer(layer)
-        self._kick()
+        if first:
+            self.fit_view()
+            if self.auto_image_box.isChecked():
+                QTimer.singleShot(0, lambda p=path: self.open_image(p))
 
-    # background loading ------------------------------------------------------------------------
-    @property
-    def loading(self) -> bool:
-        """Some archive still has entry layers to create (its overview layer is up)."""
-        return any(s.loading for s in self.sessions.values())
+    def _place(self, layer, info: dict) -> None:
+        """Put a volume into the viewer's frame (the first volume's frame defines it)."""
+        from medmask.core.geometry import space_from_dict
 
-    def _kick(self) -> None:
-        # the first step waits: napari still builds the overview's visual and processes events while it
-        # finishes ``open`` (progress bar); the overview should reach the screen before the first
-        # ~0.1 s layer creation. So: one event-loop turn, then FIRST_STEP_DELAY_MS, then one per turn.
-        if self.loading and not self._loader.isActive() and not self._arm.isActive():
-            self._arm.start()
+        frame = np.asarray(info["frame"], dtype=float)
+        if self.frame is None:
+            self.frame = frame
+            return
+        if same_frame(frame, self.frame):
+            return
+        space = space_from_dict(info["space"])
+        old_axes = [int(v) for v in info.get("axes", (0, 1, 2))]
+        array = np.transpose(layer.data, np.argsort(old_axes)) if old_axes != [0, 1, 2] else layer.data
+        offset = [int(v) for v in info.get("offset", (0, 0, 0))]
+        p = placement(space, self.frame)
+        new = dict(info)
+        if p.exact:
+            layer.data = p.layer_array(array)
+            layer.scale = list(p.scale)
+            layer.translate = crop_translate(p, offset)
+            new.update(frame=self.frame.tolist(), axes=list(p.axes))
+        else:  # really rotated against the frame: nearest-neighbour onto an axis-aligned grid of it
+            from medmask.core.geometry import index_to_world_affine, space_to_dict
+            from spacetransformer import Space
 
-    def _load_tick(self) -> None:
-        """Create one pending entry layer (of the first archive that has any), then yield to the event loop."""
-        for session in list(self.sessions.values()):
-            if not session.loading:
-                continue
-            name = session.pending[0] if session.pending else None
+            if offset != [0, 0, 0] or tuple(array.shape) != tuple(space.shape):  # a cropped layer: its own grid
+                corner = index_to_world_affine(space) @ np.array([*offset, 1.0])
+                space = Space(shape=tuple(int(v) for v in array.shape), origin=tuple(float(v) for v in corner[:3]),
+                              spacing=space.spacing, x_orientation=space.x_orientation,
+                              y_orientation=space.y_orientation, z_orientation=space.z_orientation)
+            out, q, new_space = resample_nearest(np.asarray(array), space, self.frame)
+            layer.data = q.layer_array(out)
+            layer.scale = list(q.scale)
+            layer.translate = list(q.translate)
+            new.update(frame=self.frame.tolist(), axes=list(q.axes), resampled_from=info["space"],
+                       space=space_to_dict(new_space), offset=[0, 0, 0])
             try:
-                session.load_step()
-            except Exception as exc:  # the archive went away, the viewer is closing ...
-                session.cancel_loading(hide=False)
-                self.status.setText(f"Loading {session.name} stopped: {exc}")
-                return
-            if session is self.session:
-                self.refresh_rows([name] if name else [])
-            break
-        if self.loading:
-            self._loader.start(0)
+                layer.editable = False  # a resampled copy cannot be saved back to its grid
+            except Exception:
+                pass
+        layer.metadata = {**layer.metadata, META_KEY: new}
+
+    # the scan under the organs --------------------------------------------------------------------
+    def open_image(self, archive_path: str | None = None, image_path: str | None = None) -> bool:
+        """Open the scan of an archive (the one it records, or ``image_path``) under its organs.
+
+        Returns whether a scan is shown. A missing or mismatching scan is reported in the dock.
+        """
+        archive_path = archive_path or (self.session.path if self.session else None)
+        if archive_path is None or archive_path not in self.sessions:
+            return False
+        session = self.sessions[archive_path]
+        link = self.links.get(archive_path) or image_link(session.archive, archive_path)
+        if image_path is not None:
+            link = link.with_choice(image_path, session.space)
+        self.links[archive_path] = link
+        if link.state == "ok" and link.path is not None:
+            if self._image_layer(link.path) is None:
+                try:
+                    self.viewer.open(str(link.path), plugin="medmask")
+                except Exception as exc:  # unreadable scan: say so, keep the organs
+                    self.links[archive_path] = link.failed(f"cannot read it: {exc}")
+                else:
+                    layer = self._image_layer(link.path)
+                    if layer is not None:  # under the organs
+                        self.viewer.layers.move(self.viewer.layers.index(layer), 0)
+        self._update_image_row()
+        return self._image_layer(link.path) is not None if link.path else False
+
+    def _image_layer(self, path):
+        if path is None:
+            return None
+        want = os.path.abspath(os.fspath(path))
+        for layer in self.viewer.layers:
+            info = layer_info(layer)
+            if info.get("kind") == "image" and info.get("path") and os.path.abspath(info["path"]) == want:
+                return layer
+        return None
+
+    def _pick_image(self) -> None:
+        start = os.path.dirname(self.session.path) if self.session else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Scan of these organs", start,
+                                              "Scans (*.nii *.nii.gz *.nrrd *.nhdr);;All files (*)")
+        if path and self.session is not None:
+            self.open_image(self.session.path, path)
+
+    def _update_image_row(self) -> None:
+        link = self.links.get(self.session.path) if self.session else None
+        if link is None:
+            self.image_label.setVisible(False)
+            self.image_btn.setVisible(False)
+            return
+        shown = link.path is not None and self._image_layer(link.path) is not None
+        self.image_label.setText(link.describe(shown))
+        self.image_label.setToolTip(str(link.path or ""))
+        self.image_label.setVisible(True)
+        self.image_btn.setVisible(not shown)
+
+    # camera ---------------------------------------------------------------------------------------
+    def fit_view(self) -> None:
+        """Whole volume in view, radiological orientation (also after the dock narrowed the canvas)."""
+        if self.frame is None:
+            return
+        self._orient_camera()
+        try:
+            self.viewer.reset_view()
+        except Exception:
+            pass
+
+    def _on_view_change(self, event=None) -> None:
+        self.fit_view()
+
+    def _on_convention(self, text: str) -> None:
+        self.patient_status.convention = text
+
+    def _orient_camera(self, event=None) -> None:
+        """Keep superior up in coronal/sagittal views and anterior up in axial ones."""
+        if self.viewer.dims.ndisplay != 2 or self.viewer.dims.ndim != 3:
+            return
+        camera = self.viewer.scene.camera if hasattr(self.viewer, "scene") else self.viewer.camera
+        vertical = vertical_orientation(int(self.viewer.dims.displayed[0]))
+        try:
+            camera.orientation2d = (vertical, "right")
+        except Exception:  # a napari without orientable cameras: leave the view as it is
+            pass
 
     def _on_layer_inserted(self, event) -> None:
         self._adopt(event.value)
@@ -219,6 +339,8 @@ class ArchiveWidget(QWidget):
 
                 show_warning(f"Unsaved edits of {', '.join(lost)} were discarded with the layer; "
                              f"{session.name} still holds the last saved version.")
+        if self.session is not None:
+            self._update_image_row()
 
     def _on_archive_chosen(self, index: int) -> None:
         path = self.archive_box.itemData(index)
@@ -238,18 +360,7 @@ class ArchiveWidget(QWidget):
         self.empty_box.setChecked(session.model.show_empty)
         self._updating = False
         self.rebuild()
-        self._orient_camera()
-
-    def _orient_camera(self, event=None) -> None:
-        """Keep superior up in coronal/sagittal views and anterior up in axial ones."""
-        if self.session is None or self.viewer.dims.ndisplay != 2 or self.viewer.dims.ndim != 3:
-            return
-        camera = self.viewer.scene.camera if hasattr(self.viewer, "scene") else self.viewer.camera
-        vertical = vertical_orientation(self.session.space, int(self.viewer.dims.displayed[0]))
-        try:
-            camera.orientation2d = (vertical, camera.orientation2d[1])
-        except Exception:  # a napari without orientable cameras: leave the view as it is
-            pass
+        self._update_image_row()
 
     # model -> view ------------------------------------------------------------------------------
     def _on_model(self, session, event: str, names: list[str]) -> None:
@@ -388,9 +499,6 @@ class ArchiveWidget(QWidget):
         dirty = m.dirty_names()
         self.save_btn.setEnabled(bool(dirty))
         msg = f"{sum(r.visible for r in m)} of {len(m)} shown"
-        if s.loading:
-            total = s.loaded_count + len(s.pending)
-            msg += f"; loading editable layers {s.loaded_count}/{total}…"
         if dirty:
             msg += f"; \u25cf unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
         if self._message:
@@ -450,16 +558,36 @@ class ArchiveWidget(QWidget):
             show_error(f"MedMask: {exc}")
             self.refresh()
 
+    def edit(self, name: str):
+        """Give ``name`` its own editable layer (selected, ready to paint)."""
+        if self.session is None:
+            return None
+        layer = self.session.edit(name)
+        self.refresh_rows([name])
+        return layer
+
+    def _edit_item(self, item) -> None:
+        if item is not None and item.data(0, KIND_ROLE) == "entry":
+            self._run(lambda: self.edit(item.data(0, KEY_ROLE)))
+
     def save(self) -> list[str]:
         """Write edited layers back into their archive entries; errors keep the edits."""
         from napari.utils.notifications import show_error, show_info
 
+        from medmask import errors
+
         if self.session is None:
             return []
+        concurrent = getattr(errors, "ConcurrentModificationError", None)
         try:
             written = self.session.save()
         except Exception as exc:
-            msg = f"Save failed for {self.session.path}: {exc}. Your edits are still in the layers."
+            if concurrent is not None and isinstance(exc, concurrent):
+                msg = (f"Not saved: {self.session.name} was changed on disk by someone else since it was "
+                       f"opened ({exc}). Your edits are still in the layers: save them as .msk "
+                       f"(File > Save Selected Layers), reopen the archive and merge them.")
+            else:
+                msg = f"Save failed for {self.session.path}: {exc}. Your edits are still in the layers."
             self._message = msg
             self.refresh()
             show_error(msg)

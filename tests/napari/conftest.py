@@ -56,25 +56,14 @@ def small_archive(tmp_path):
     return path
 
 
-def _wait_loaded(qtbot, viewer, timeout: int = 60000) -> None:
-    from napari_medmask._qt.archive_widget import ArchiveWidget
-
-    qtbot.waitUntil(lambda: not any(w.loading for w in ArchiveWidget.instances_for(viewer)), timeout=timeout)
-
-
 @pytest.fixture
-def wait_loaded(qtbot):
-    """``wait_loaded(viewer)``: wait until every MedMask dock of the viewer made its background entry layers."""
-    return lambda viewer, timeout=60000: _wait_loaded(qtbot, viewer, timeout)
+def edit_layer():
+    """``edit_layer(viewer, archive, entry)``: open an archive with the dock, give ``entry`` its own layer."""
 
-
-@pytest.fixture
-def open_loaded(qtbot):
-    """``open_loaded(viewer, path)``: open an archive and wait for its entry layers (returns them)."""
-
-    def run(viewer, path, **kw):
-        viewer.open(str(path), plugin=kw.pop("plugin", "medmask"), **kw)
-        _wait_loaded(qtbot, viewer)
-        return list(viewer.layers)
+    def run(viewer, path, entry):
+        _, widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
+        viewer.open(str(path), plugin="medmask")
+        widget.edit(entry)
+        return viewer.layers[entry]
 
     return run

@@ -159,15 +159,14 @@ def test_phantom_is_deterministic_and_has_flipped_anisotropic_space():
     assert (grp.data[rib] == grp.mapping["rib_left_3"]).all()
 
 
-def test_display_transform_flipped_axis():
-    from napari_medmask._layers import display_transform
+def test_phantom_placement_flipped_axis():
     from medmask.sample import phantom_space
+    from napari_medmask.frame import frame_for, placement
 
     s = phantom_space()
-    scale, translate, axes = display_transform(s)
-    assert scale == [-2.5, 1.25, 1.75]
-    assert translate == [180.25, -95.5, -111.125]
-    assert axes == [2, 1, 0]
+    p = placement(s, frame_for(s))
+    assert p.scale == (-2.5, 1.25, 1.75) and p.axes == (0, 1, 2)
+    assert p.translate == (180.25, -95.5, -111.125)  # (S, P, L) of voxel (0, 0, 0)
 
 
 def test_group_cache_follows_entries_and_grouping():

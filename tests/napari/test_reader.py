@@ -1,4 +1,4 @@
-"""Reader: .msk and .mska open as Labels layers at the right physical place."""
+"""Reader: pure (layer data only); archives, masks and scans land at their patient position."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,58 +8,57 @@ from medmask import MaskArchive, SegmentationMask, load_mask, save_mask
 from medmask.core.colors import color_for
 from medmask.core.geometry import index_to_world_affine, space_to_dict
 from medmask.sample import phantom_space
+from napari_medmask._layers import CT_WINDOW
+from napari_medmask.frame import display_to_patient
+
+from napari_cases import write_case
 
 
-def test_get_reader_claims_only_medmask_files():
-    from napari_medmask._reader import get_reader
+def test_get_reader_claims_medmask_files_and_scans_only():
+    from napari_medmask._reader import get_reader, read_archive_path, read_image_path, read_mask_path
 
-    assert get_reader("a/organs.mska") is not None
-    assert get_reader("a/liver.MSK") is not None
-    assert get_reader("a/ct.nii.gz") is None
+    assert get_reader("a/organs.mska") is read_archive_path
+    assert get_reader("a/liver.MSK") is read_mask_path
+    for scan in ("a/ct.nii.gz", "a/ct.nii", "a/mr.nrrd", "a/mr.nhdr"):
+        assert get_reader(scan) is read_image_path, scan
+    assert get_reader("a/seg.seg.nrrd") is None and get_reader("a/x.png") is None
     assert get_reader(["a.mska", "b.mska"]) is None
 
 
-def test_read_archive_layers_geometry_names_colours(make_napari_viewer, phantom_path, open_loaded):
+def test_reader_returns_layer_data_and_touches_no_viewer(phantom_master, monkeypatch):
+    import napari
+
+    from napari_medmask._reader import read_archive_path
+
+    monkeypatch.setattr(napari, "current_viewer", lambda: pytest.fail("the reader looked for a viewer"))
+    (data, kwargs, kind), = read_archive_path(str(phantom_master))
+    assert kind == "labels" and data.shape == tuple(MaskArchive(phantom_master).space.shape)
+    meta = kwargs["metadata"]["medmask"]
+    assert meta["kind"] == "composite" and meta["archive"] == str(phantom_master.resolve())
+
+
+def test_archive_opens_as_one_composite_layer_at_patient_position(make_napari_viewer, phantom_master):
     viewer = make_napari_viewer()
-    layers = open_loaded(viewer, phantom_path)
-    names = [l.name for l in layers]
-    # single organs and ribs drawn at once; aggregate entries (ribs_left, ribs_all) wait to be checked
-    assert "liver" in names and "rib_right_6" in names and "ribs_all" not in names
-    assert all(l.__class__.__name__ == "Labels" for l in layers)
-    with MaskArchive(phantom_path) as archive:
+    (layer,) = viewer.open(str(phantom_master), plugin=None)  # auto-detected
+    assert layer.name == "phantom organs" and layer.__class__.__name__ == "Labels"
+    with MaskArchive(phantom_master) as archive:
         space = archive.space
-        bbox = archive.entry_info("liver").bbox
         liver = archive.load_segmask("liver")
-    layer = viewer.layers["liver"]
     meta = layer.metadata["medmask"]
-    assert meta["space"] == space_to_dict(space) and meta["entry"] == "liver"
-    assert meta["archive"] == str(phantom_path.resolve())
-    # cropped: far smaller than the volume, and the crop sits at the right place
-    assert np.prod(layer.data.shape) < np.prod(space.shape) / 4
-    np.testing.assert_allclose(layer.scale, [-2.5, 1.25, 1.75])  # axis 0 flipped
-    offset = np.array(meta["offset"])
-    assert (offset <= [a for a, _ in bbox]).all()
-    aff = index_to_world_affine(space)
-    corner_world = (aff @ np.r_[offset, 1.0])[:3]
-    # napari world axis i is LPS axis (2, 1, 0)[i] for this axis-aligned space
-    np.testing.assert_allclose(layer.translate, corner_world[[2, 1, 0]])
-    # a voxel of the liver in napari world coordinates maps back to the liver
-    z, y, x = (np.array(b[0]) + 2 for b in bbox)
-    idx = np.argwhere(liver.crop_data)[0] + [a for a, _ in bbox]
-    world = (aff @ np.r_[idx, 1.0])[:3][[2, 1, 0]]
-    viewer.dims.set_point(0, world[0])  # 2D view: get_value reads the current slice
-    assert layer.get_value(world, world=True) == 1
-    assert (z, y, x) is not None
-    # hover name from features, colour from the TotalSegmentator table
-    feats = layer.features
-    assert list(feats.columns[:2]) == ["index", "name"]
-    assert feats.loc[feats["index"] == 1, "name"].item() == "liver"
-    status = layer.get_status(world, world=True)
-    assert "liver" in str(status)
-    np.testing.assert_allclose(layer.colormap.map(np.array([1]))[0], color_for("liver"), atol=1e-6)
+    assert meta["space"] == space_to_dict(space) and meta["kind"] == "composite"
+    np.testing.assert_allclose(layer.scale, [-2.5, 1.25, 1.75])  # the slice axis runs head to foot: flipped
+    frame = np.asarray(meta["frame"])
+    idx = np.argwhere(liver.crop_data)[0] + [a for a, _ in liver.bbox]
+    world = (index_to_world_affine(space) @ np.r_[idx, 1.0])[:3]
+    d = frame.T @ world
+    viewer.dims.set_point(0, d[0])
+    value = layer.get_value(d, world=True)
+    assert "liver" in layer.features.loc[layer.features["index"] == value, "name"].item()
+    np.testing.assert_allclose(display_to_patient(layer.data_to_world(np.array(idx)), frame), world, atol=1e-9)
+    np.testing.assert_allclose(layer.colormap.map(np.array([value]))[0], color_for("liver"), atol=1e-6)
 
 
-def test_read_single_mask_file(make_napari_viewer, tmp_path):
+def test_single_mask_file(make_napari_viewer, tmp_path):
     space = phantom_space((24, 20, 16))
     arr = np.zeros((24, 20, 16), np.uint8)
     arr[3:9, 4:10, 5:8] = 1
@@ -69,56 +68,65 @@ def test_read_single_mask_file(make_napari_viewer, tmp_path):
     save_mask(mask, path)
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(path), plugin="medmask")
-    assert layer.name == "case" and layer.data.shape == (24, 20, 16)
-    np.testing.assert_array_equal(layer.data, arr)
-    np.testing.assert_allclose(layer.scale, [-space.spacing[0], space.spacing[1], space.spacing[2]])
-    np.testing.assert_allclose(layer.translate, [space.origin[2], space.origin[1], space.origin[0]])
+    assert layer.name == "case"
+    axes = layer.metadata["medmask"]["axes"]
+    np.testing.assert_array_equal(np.transpose(layer.data, np.argsort(axes)), arr)
     assert set(layer.features["name"]) == {"background", "tumour", "liver"}
     np.testing.assert_allclose(layer.colormap.map(np.array([1]))[0], (1, 0, 0, 1))
-    np.testing.assert_allclose(layer.colormap.map(np.array([2]))[0], color_for("liver"), atol=1e-6)
     assert load_mask(path).same_content(mask)
 
 
-def test_open_without_plugin_name_autodetects(make_napari_viewer, small_archive, open_loaded):
-    viewer = make_napari_viewer()
-    layers = open_loaded(viewer, small_archive, plugin=None)
-    assert [l.name for l in layers] == ["liver", "kidney_left", "kidney_right", "rib_left_1", "rib_left_2"]
+def test_bad_files_raise_one_medmask_error_naming_the_file(tmp_path, phantom_master):
+    from medmask.errors import MedMaskError
+    from napari_medmask._reader import get_reader
 
-
-def test_bad_files_notify_and_keep_napari_working(make_napari_viewer, phantom_master, small_archive, tmp_path,
-                                                 errors):
-    viewer = make_napari_viewer()
     garbage = tmp_path / "garbage.mska"
     garbage.write_bytes(b"this is not an archive" * 10)
     truncated = tmp_path / "truncated.mska"
     truncated.write_bytes(phantom_master.read_bytes()[:-200])
-    empty = tmp_path / "empty.msk"
-    empty.write_bytes(b"")
     wrong_kind = tmp_path / "archive_named.msk"
-    wrong_kind.write_bytes(small_archive.read_bytes())
-    for n, path in enumerate((garbage, truncated, empty, wrong_kind), start=1):
-        layers = viewer.open(str(path), plugin="medmask")
-        assert layers == [] and len(viewer.layers) == 0, path
-        assert len(errors) == n, errors
-        assert path.name in errors[-1] and "MedMask could not open" in errors[-1]
-    # napari still works: a good file opens afterwards
-    assert viewer.open(str(small_archive), plugin="medmask")
+    wrong_kind.write_bytes(phantom_master.read_bytes())
+    for path in (garbage, truncated, wrong_kind):
+        with pytest.raises(MedMaskError, match=path.name):
+            get_reader(str(path))(str(path))
 
 
-def test_dropping_a_bad_file_gives_one_real_notification(make_napari_viewer, tmp_path, small_archive, wait_loaded):
-    """The GUI drop path (_qt_open) with napari's real notification manager: no reader dialog."""
-    from napari.utils.notifications import NotificationSeverity, notification_manager
-
+def test_ct_opens_with_soft_tissue_window_in_grey(make_napari_viewer, tmp_path):
+    img, _, marker, affine = write_case(tmp_path, "flipped")
     viewer = make_napari_viewer()
-    bad = tmp_path / "broken.mska"
-    bad.write_bytes(small_archive.read_bytes()[:100])
-    before = len(notification_manager.records)
-    viewer.window._qt_viewer._qt_open([str(bad)], stack=False)  # what a drop on the canvas calls
-    new = notification_manager.records[before:]
-    errors = [n for n in new if n.severity == NotificationSeverity.ERROR]
-    assert len(errors) == 1 and "broken.mska" in errors[0].message
-    assert len(viewer.layers) == 0
-    viewer.window._qt_viewer._qt_open([str(small_archive)], stack=False)
-    assert "small (overview)" in viewer.layers
-    wait_loaded(viewer)
-    assert "liver" in viewer.layers and "small (overview)" not in viewer.layers
+    (layer,) = viewer.open(str(img), plugin="medmask")
+    assert layer.__class__.__name__ == "Image" and layer.name == "flipped_ct"
+    assert tuple(layer.contrast_limits) == CT_WINDOW == (-160.0, 240.0)
+    assert layer.colormap.name == "gray"
+    assert layer.metadata["medmask"]["modality"] == "ct"
+
+
+def test_mr_opens_with_auto_contrast(make_napari_viewer, tmp_path):
+    import nibabel as nib
+
+    rng = np.random.default_rng(0)
+    mr = rng.gamma(2.0, 150.0, size=(30, 30, 12)).astype(np.float32)
+    path = tmp_path / "t1.nii"
+    nib.save(nib.Nifti1Image(mr, np.diag([0.8, 0.8, 3.0, 1.0])), str(path))
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(path), plugin="medmask")
+    lo, hi = layer.contrast_limits
+    assert layer.metadata["medmask"]["modality"] == "mr"
+    assert np.percentile(mr, 0.1) <= lo < np.percentile(mr, 5) and np.percentile(mr, 95) < hi <= mr.max()
+
+
+def test_image_layer_is_a_view_of_the_one_array_read(tmp_path, monkeypatch):
+    """No extra copy: the layer data shares memory with what medmask's image reader returned."""
+    import napari_medmask._reader as reader
+
+    img, *_ = write_case(tmp_path, "sagittal")
+    got = {}
+    real = reader.read_image
+
+    def spy(path):
+        got["array"], space = real(path)
+        return got["array"], space
+
+    monkeypatch.setattr(reader, "read_image", spy)
+    (data, kwargs, kind), = reader.read_image_path(str(img))
+    assert kind == "image" and np.shares_memory(data, got["array"]) and data.size == got["array"].size

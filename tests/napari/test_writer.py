@@ -8,10 +8,9 @@ from medmask import MaskArchive, load_mask
 from medmask.core.geometry import space_to_dict
 
 
-def test_cropped_archive_layer_roundtrips_exactly(make_napari_viewer, small_archive, tmp_path, open_loaded):
+def test_cropped_archive_layer_roundtrips_exactly(make_napari_viewer, small_archive, tmp_path, edit_layer):
     viewer = make_napari_viewer()
-    open_loaded(viewer, small_archive)
-    layer = viewer.layers["kidney_left"]
+    layer = edit_layer(viewer, small_archive, "kidney_left")
     viewer.layers.selection = {layer}
     out = tmp_path / "kidney.msk"
     written = viewer.layers.save(str(out), selected=True, plugin="medmask")
@@ -25,10 +24,9 @@ def test_cropped_archive_layer_roundtrips_exactly(make_napari_viewer, small_arch
     assert saved.colors["kidney_left"] == original.colors["kidney_left"]
 
 
-def test_painted_layer_roundtrip_keeps_new_label(make_napari_viewer, small_archive, tmp_path, open_loaded):
+def test_painted_layer_roundtrip_keeps_new_label(make_napari_viewer, small_archive, tmp_path, edit_layer):
     viewer = make_napari_viewer()
-    open_loaded(viewer, small_archive)
-    layer = viewer.layers["liver"]
+    layer = edit_layer(viewer, small_archive, "liver")
     data = layer.data
     data[0, 0, 0] = 7  # a label the mapping does not know (padding voxel)
     out = tmp_path / "liver_edit.msk"
@@ -64,13 +62,22 @@ def test_plain_labels_layer_geometry_from_scale_translate(make_napari_viewer, tm
     np.testing.assert_allclose(again.translate, translate)
 
 
-def test_writer_reports_unwritable_location(make_napari_viewer, small_archive, tmp_path, open_loaded):
+def test_writer_reports_unwritable_location(make_napari_viewer, small_archive, tmp_path, edit_layer):
     viewer = make_napari_viewer()
-    open_loaded(viewer, small_archive)
-    layer = viewer.layers["liver"]
+    layer = edit_layer(viewer, small_archive, "liver")
     before = layer.data.copy()
     viewer.layers.selection = {layer}
     with pytest.raises(Exception) as info:
         viewer.layers.save(str(tmp_path / "no_such_dir" / "liver.msk"), selected=True, plugin="medmask")
     assert "no_such_dir" in str(info.value) or "no_such_dir" in repr(info.value.__cause__)
     np.testing.assert_array_equal(layer.data, before)
+
+
+def test_composite_layer_is_not_saved_as_a_mask(make_napari_viewer, small_archive, tmp_path):
+    from napari_medmask._writer import write_labels
+
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(small_archive), plugin="medmask")
+    with pytest.raises(ValueError, match="Edit"):
+        write_labels(str(tmp_path / "x.msk"), layer.data, {"metadata": layer.metadata, "name": layer.name})
+    assert not (tmp_path / "x.msk").exists()

@@ -1,0 +1,370 @@
+"""Read scan volumes (NIfTI, NRRD) in medmask's array order and geometry, holding one copy.
+
+A mask is reviewed over the image it segments, so the image must land on exactly the
+grid the masks describe: the geometry comes from the same mappings the mask converters
+use (:mod:`medmask.convert._geometry`), and the array is in medmask's axis order
+(``array.shape == space.shape``; for NIfTI that is nibabel's array transposed (2, 1, 0)).
+
+Memory: the voxels are inflated straight into the one array returned (a 512x512x1000
+int16 CT costs its 500 MB once, not once for the inflated bytes and again for the
+array). Only NIfTI files with a non-trivial float ``scl_slope``/``scl_inter`` pay for a
+float32 copy, and NRRD files in rare encodings (ascii, bzip2, ``byte skip -1``) go
+through pynrrd, which may hold the data twice while reading.
+
+    >>> array, space = read_image("case/ct.nii.gz")
+    >>> space = read_image_header("case/ct.nii.gz")     # header only: milliseconds
+"""
+from __future__ import annotations
+
+import os
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from spacetransformer import Space
+
+from ..core.image_ref import ImageReference
+from ..errors import ConversionError, GeometryError, MedMaskError
+from ._geometry import space_from_nrrd_geometry, space_from_ras_affine
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+NRRD_SUFFIXES = (".nrrd", ".nhdr")
+SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr")
+_IN_CHUNK = 1 << 20    # compressed bytes read per step
+_OUT_CHUNK = 1 << 20   # inflated bytes per step: bounds the transient buffer, not the array
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """'nifti' or 'nrrd' from the file name; ConversionError for anything else (incl. .seg.nrrd)."""
+    name = Path(path).name.lower()
+    if name.endswith(SEGMENTATION_SUFFIXES):
+        raise ConversionError("is a 3D Slicer segmentation (.seg.nrrd), not a scan; open it as masks "
+                              "(medmask.convert.read_seg_nrrd or `medmask convert`)", path)
+    if name.endswith(NIFTI_SUFFIXES):
+        return "nifti"
+    if name.endswith(NRRD_SUFFIXES):
+        return "nrrd"
+    raise ConversionError(f"unknown image type {Path(path).suffix!r}: medmask reads scans from "
+                          f"{', '.join(NIFTI_SUFFIXES + NRRD_SUFFIXES)}", path)
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """True for names :func:`read_image` accepts (``.seg.nrrd`` is a segmentation: False)."""
+    try:
+        image_format(path)
+        return True
+    except ConversionError:
+        return False
+
+
+def read_image_header(path: str | os.PathLike) -> Space:
+    """The Space of a scan, reading only its header."""
+    path = Path(path)
+    if image_format(path) == "nifti":
+        img, shape = _nifti_header(path)
+        return space_from_ras_affine(img.affine, shape, path=path)
+    return _nrrd_header(path)[1]
+
+
+def read_image(path: str | os.PathLike) -> tuple[np.ndarray, Space]:
+    """(voxels in medmask axis order, Space) of a 3D NIfTI or NRRD scan.
+
+    Voxel values are as stored (HU for a CT), with NIfTI's ``scl_slope``/``scl_inter``
+    applied: in place when the result stays whole numbers of the stored type, else as
+    float32. Big-endian data is swapped in place to native order.
+    """
+    path = Path(path)
+    if image_format(path) == "nifti":
+        return _read_nifti(path)
+    return _read_nrrd(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# NIfTI
+
+def _nifti_header(path: Path):
+    import nibabel as nib
+
+    try:
+        img = nib.load(str(path))  # lazy: reads (and for .gz inflates) only the header here
+    except FileNotFoundError:
+        raise ConversionError("no such file", path) from None
+    except IsADirectoryError:
+        raise ConversionError("is a folder, not a NIfTI file", path) from None
+    except PermissionError as exc:
+        raise ConversionError(f"cannot read ({exc.strerror})", path) from None
+    except Exception as exc:  # nibabel raises many kinds for a damaged header
+        raise ConversionError(f"not a readable NIfTI file ({str(exc).replace(str(path), 'the file')})", path) from None
+    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+        raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
+    shape = tuple(int(v) for v in img.shape)
+    while len(shape) > 3 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) != 3:
+        raise ConversionError(f"expected a 3D image, got shape {tuple(img.shape)} "
+                              f"(4D series and 2D slices are not scans medmask can overlay)", path)
+    dtype = img.get_data_dtype()
+    if dtype.names is not None or dtype.kind not in "biuf":
+        raise ConversionError(f"voxel type {dtype} is not a scalar image (RGB or complex data)", path)
+    return img, shape
+
+
+def _read_nifti(path: Path) -> tuple[np.ndarray, Space]:
+    img, shape = _nifti_header(path)
+    space = space_from_ras_affine(img.affine, shape, path=path)
+    proxy = img.dataobj
+    dtype = img.get_data_dtype()
+    # nibabel's array is (i, j, k) in Fortran order: its bytes are medmask's (k, j, i) in C order
+    out = _empty(tuple(reversed(shape)), dtype, path)
+    with _open(path) as fh:
+        if str(path).lower().endswith(".gz"):
+            _inflate_into(fh, _bytes_of(out), int(proxy.offset), path)
+        else:
+            fh.seek(int(proxy.offset))
+            _read_into(fh, _bytes_of(out), path)
+    out = _native(out)
+    slope, inter = float(proxy.slope), float(proxy.inter)
+    if slope != 1.0 or inter != 0.0:
+        out = _apply_scaling(out, slope, inter, path)
+    return out, space
+
+
+def _apply_scaling(raw: np.ndarray, slope: float, inter: float, path: Path) -> np.ndarray:
+    """``raw * slope + inter``, in place when the result is whole numbers that ``raw``'s type holds."""
+    if raw.dtype.kind in "iu" and slope.is_integer() and inter.is_integer() and raw.size:
+        lo, hi = int(raw.min()), int(raw.max())
+        ends = (lo * int(slope) + int(inter), hi * int(slope) + int(inter))
+        info = np.iinfo(raw.dtype)
+        if info.min <= min(ends) and max(ends) <= info.max:
+            if slope != 1.0:
+                np.multiply(raw, raw.dtype.type(int(slope)), out=raw, casting="unsafe")
+            np.add(raw, int(inter), out=raw, casting="unsafe")
+            return raw
+    out = raw.astype(np.float32)  # the one case that holds two copies for a moment
+    out *= np.float32(slope)
+    out += np.float32(inter)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# NRRD
+
+def _nrrd_header(path: Path):
+    import nrrd
+
+    try:
+        with _open(path) as fh:
+            header = nrrd.read_header(fh)
+            data_start = fh.tell()
+    except MedMaskError:
+        raise
+    except Exception as exc:  # pynrrd raises NRRDError, ValueError, UnicodeDecodeError...
+        raise ConversionError(f"not a readable NRRD file ({exc})", path) from None
+    if int(header.get("dimension", 0)) != 3:
+        raise ConversionError(f"expected a 3D image, NRRD dimension is {header.get('dimension')} "
+                              f"(sizes {list(header.get('sizes', []))})", path)
+    directions = header.get("space directions")
+    if directions is None or np.asarray(directions, dtype=float).shape != (3, 3) \
+            or not np.all(np.isfinite(np.asarray(directions, dtype=float))):
+        raise ConversionError("NRRD has no 3D 'space directions' (or one axis is 'none'): "
+                              "where the image lies in the patient is unknown", path)
+    space_name = header.get("space")
+    if space_name is None:
+        raise ConversionError("NRRD has no 'space' field (LPS or RAS): the patient frame is unknown", path)
+    origin = header.get("space origin", np.zeros(3))
+    space = space_from_nrrd_geometry(directions, origin, [int(v) for v in header["sizes"]],
+                                     space_name=str(space_name), path=path)
+    return header, space, data_start
+
+
+def _read_nrrd(path: Path) -> tuple[np.ndarray, Space]:
+    import nrrd
+
+    header, space, data_start = _nrrd_header(path)
+    try:
+        from nrrd.reader import _determine_datatype
+        dtype = _determine_datatype(header)
+    except Exception as exc:
+        raise ConversionError(f"NRRD voxel type not understood ({exc})", path) from None
+    if dtype.kind not in "biuf":
+        raise ConversionError(f"NRRD voxel type {dtype} is not a scalar image", path)
+    encoding = str(header.get("encoding", "")).lower()
+    byte_skip = int(header.get("byte skip", header.get("byteskip", 0)))
+    line_skip = int(header.get("line skip", header.get("lineskip", 0)))
+    data_file = header.get("data file", header.get("datafile"))
+    simple = (encoding in ("raw", "gzip", "gz") and byte_skip >= 0 and line_skip == 0
+              and (data_file is None or (isinstance(data_file, str) and not data_file.startswith("LIST")
+                                         and "%" not in data_file and " " not in data_file.strip())))
+    shape = tuple(space.shape)
+    if not simple:  # rare encodings: pynrrd reads them (may hold the data twice meanwhile)
+        try:
+            data = nrrd.read(str(path), index_order="C")[0]
+        except Exception as exc:
+            raise ConversionError(f"cannot read the NRRD voxel data ({exc})", path) from None
+        if data.shape != shape:
+            raise ConversionError(f"NRRD data shape {data.shape} does not match its sizes {shape}", path)
+        return _native(np.ascontiguousarray(data)), space
+    out = _empty(shape, dtype, path)
+    source = path if data_file is None else path.parent / str(data_file).strip()
+    with _open(source) as fh:
+        fh.seek(data_start if data_file is None else 0)
+        if encoding == "raw":
+            fh.seek(byte_skip, os.SEEK_CUR)
+            _read_into(fh, _bytes_of(out), source)
+        else:
+            _inflate_into(fh, _bytes_of(out), byte_skip, source)
+    return _native(out), space
+
+
+# ---------------------------------------------------------------------------------------------
+# bytes into one array
+
+def _empty(shape: tuple[int, ...], dtype: np.dtype, path: Path) -> np.ndarray:
+    from .. import limits
+
+    n = int(np.prod(shape, dtype=np.int64))
+    if n > limits.MAX_VOXELS:
+        raise ConversionError(f"image of shape {shape} has {n} voxels, more than the limit {limits.MAX_VOXELS}",
+                              path)
+    try:
+        return np.empty(shape, dtype=dtype)
+    except MemoryError:
+        raise ConversionError(f"not enough memory for a {shape} {dtype} image", path) from None
+
+
+def _bytes_of(arr: np.ndarray) -> memoryview:
+    return memoryview(arr.reshape(-1).view(np.uint8))
+
+
+def _native(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.byteorder not in ("=", "|") and arr.dtype.byteorder != ("<" if np.little_endian else ">"):
+        arr.byteswap(inplace=True)
+        arr = arr.view(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def _open(path: Path):
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ConversionError("no such file", path) from None
+    except IsADirectoryError:
+        raise ConversionError("is a folder, not an image file", path) from None
+    except PermissionError as exc:
+        raise ConversionError(f"cannot read ({exc.strerror})", path) from None
+
+
+def _read_into(fh, out: memoryview, path: Path) -> None:
+    got = 0
+    while got < len(out):
+        n = fh.readinto(out[got:])
+        if not n:
+            raise ConversionError(f"file ends after {got} of {len(out)} voxel bytes (truncated)", path)
+        got += n
+
+
+def _inflate_into(fh, out: memoryview, skip: int, path: Path) -> None:
+    """Inflate the gzip stream at ``fh`` into ``out``, dropping its first ``skip`` bytes.
+
+    Multi-member streams (pigz, bgzip) are followed; the member holding the last voxel is
+    read to its end so a damaged file fails its gzip checksum here, not silently.
+    """
+    need, pos = len(out), 0
+    d = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+    at_member_start = True
+    feed = b""
+    try:
+        while pos < need:
+            if not feed:
+                feed = fh.read(_IN_CHUNK)
+                if not feed:
+                    raise ConversionError(f"compressed data ends after {pos} of {need} voxel bytes (truncated)", path)
+            piece = d.decompress(feed, min(_OUT_CHUNK, need - pos + skip))
+            if d.eof:  # next member; unconsumed_tail may repeat unused_data here, so take the latter
+                feed = d.unused_data
+                d = zlib.decompressobj(zlib.MAX_WBITS | 32)
+                at_member_start = True
+            else:
+                feed = d.unconsumed_tail
+                at_member_start = False
+            view = memoryview(piece)
+            if skip:
+                k = min(skip, len(view))
+                view, skip = view[k:], skip - k
+            out[pos:pos + len(view)] = view
+            pos += len(view)
+        extra = 0  # bytes past the voxels (ignored), bounded so a bomb cannot run on
+        while not at_member_start and not d.eof and extra < _OUT_CHUNK:
+            if not feed:
+                feed = fh.read(_IN_CHUNK)
+                if not feed:
+                    raise ConversionError("compressed data ends before its gzip trailer (truncated)", path)
+            extra += len(d.decompress(feed, _IN_CHUNK))
+            feed = d.unconsumed_tail if not d.eof else b""
+    except zlib.error as exc:
+        raise ConversionError(f"compressed voxel data is damaged ({exc})", path) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# references between archives and scans
+
+def image_reference_for(image_path: str | os.PathLike, archive_path: str | os.PathLike,
+                        mask_space: Space | None = None, *, tol: float | None = None,
+                        force: bool = False) -> ImageReference:
+    """An :class:`ImageReference` to ``image_path`` for an archive at ``archive_path``.
+
+    Reads the image's header only. With ``mask_space``, the image's grid must be the masks'
+    grid within ``tol`` mm (see :meth:`ImageReference.differences`): GeometryError naming
+    both files otherwise, unless ``force`` (then a warning).
+    """
+    space = read_image_header(image_path)
+    ref = ImageReference.from_image(image_path, space, archive_path)
+    if mask_space is not None:
+        diffs = ImageReference.from_image(image_path, mask_space, archive_path).differences(space, tol)
+        if diffs:
+            msg = (f"the image's grid is not the masks' grid: {'; '.join(diffs)} "
+                   f"(image {os.fspath(image_path)})")
+            if not force:
+                raise GeometryError(msg + "; pass force to record it anyway", archive_path)
+            warnings.warn(f"{os.fspath(archive_path)}: {msg}; recorded anyway (forced)", stacklevel=2)
+    return ref
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """Outcome of looking for an archive's scan: ``ok``, or ``problem`` says what is wrong."""
+
+    path: Path            # where the reference points to
+    ok: bool
+    problem: str = ""     # '' | 'missing: ...' | 'unreadable: ...' | 'mismatch: ...'
+    space: Space | None = None  # the found image's grid, when it could be read
+
+
+def check_image(ref: ImageReference, archive_path: str | os.PathLike, *, tol: float | None = None) -> ImageCheck:
+    """Resolve ``ref`` next to ``archive_path`` and compare the file's header to the fingerprint."""
+    path = ref.resolve(archive_path)
+    if not path.is_file():
+        return ImageCheck(path, False, f"missing: no image at {path} (recorded as {ref.path!r})")
+    try:
+        space = read_image_header(path)
+    except MedMaskError as exc:
+        return ImageCheck(path, False, f"unreadable: {exc.problem}")
+    diffs = ref.differences(space, tol)
+    if diffs:
+        return ImageCheck(path, False, f"mismatch: {path} is not the recorded image: {'; '.join(diffs)}", space)
+    return ImageCheck(path, True, "", space)
+
+
+def totalseg_image_for(masks_folder: str | os.PathLike) -> Path | None:
+    """``<case>/ct.nii.gz`` for TotalSegmentator's ``<case>/segmentations/`` layout, if present."""
+    folder = Path(os.path.abspath(masks_folder))
+    if folder.name != "segmentations":
+        return None
+    candidate = folder.parent / "ct.nii.gz"
+    return candidate if candidate.is_file() else None
+
+
+__all__ = ["read_image", "read_image_header", "image_format", "is_image_path", "image_reference_for",
+           "check_image", "ImageCheck", "totalseg_image_for", "NIFTI_SUFFIXES", "NRRD_SUFFIXES"]

@@ -1,0 +1,100 @@
+"""Rows out: CSV, JSON, Parquet (pyarrow), pandas; written atomically."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from typing import Any, Sequence
+
+from ..errors import MedMaskError
+
+FORMATS = ("csv", "json", "parquet")
+
+
+def columns_of(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Columns in first-seen order (rows of one run share them; a mixed run gets their union)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for k in row:
+            seen.setdefault(k, None)
+    return list(seen)
+
+
+def format_for(path: str | None, fmt: str | None) -> str:
+    if fmt:
+        if fmt not in FORMATS:
+            raise MedMaskError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        return fmt
+    if path:
+        lower = path.lower()
+        if lower.endswith(".json"):
+            return "json"
+        if lower.endswith((".parquet", ".pq")):
+            return "parquet"
+    return "csv"
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def to_csv_text(rows: Sequence[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    cols = columns_of(rows)
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    for row in rows:
+        writer.writerow(["" if (v := row.get(c)) is None else repr(v) if isinstance(v, float) else v for c in cols])
+    return buf.getvalue()
+
+
+def to_json_text(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps([{k: _json_value(v) for k, v in r.items()} for r in rows], indent=1, allow_nan=False) + "\n"
+
+
+def to_parquet_bytes(rows: Sequence[dict[str, Any]]) -> bytes:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise MedMaskError("Parquet output needs pyarrow: pip install pyarrow (or write .csv / .json)") from None
+    cols = columns_of(rows)
+    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike | None, fmt: str | None = None,
+               stdout=None) -> str:
+    """Write rows to ``path`` (atomically) or to ``stdout`` when path is None or '-'; returns the format."""
+    from ..storage.atomic import atomic_write
+
+    target = None if path in (None, "-") else os.fspath(path)  # type: ignore[arg-type]
+    kind = format_for(target, fmt)
+    if kind == "parquet":
+        if target is None:
+            raise MedMaskError("Parquet is binary: give an output file with -o")
+        data = to_parquet_bytes(rows)
+    else:
+        text = to_csv_text(rows) if kind == "csv" else to_json_text(rows)
+        if target is None:
+            (stdout or __import__("sys").stdout).write(text)
+            return kind
+        data = text.encode("utf-8")
+    with atomic_write(target) as f:
+        f.write(data)
+    return kind
+
+
+def to_frame(rows: Sequence[dict[str, Any]]):
+    """A pandas DataFrame of the rows (columns in row order, missing values as NaN/None)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MedMaskError("a DataFrame needs pandas: pip install pandas (or use the plain records)") from None
+    return pd.DataFrame.from_records(list(rows), columns=columns_of(rows))
