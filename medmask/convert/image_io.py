@@ -27,6 +27,7 @@ from spacetransformer import Space
 
 from ..core.image_ref import ImageReference
 from ..errors import ConversionError, GeometryError, MedMaskError
+from ..optional import require
 from ._geometry import space_from_nrrd_geometry, space_from_ras_affine
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -85,7 +86,7 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, Space]:
 # NIfTI
 
 def _nifti_header(path: Path):
-    import nibabel as nib
+    nib = require("nibabel")
 
     try:
         img = nib.load(str(path))  # lazy: reads (and for .gz inflates) only the header here
@@ -152,7 +153,7 @@ def _apply_scaling(raw: np.ndarray, slope: float, inter: float, path: Path) -> n
 # NRRD
 
 def _nrrd_header(path: Path):
-    import nrrd
+    nrrd = require("nrrd")
 
     try:
         with _open(path) as fh:
@@ -180,7 +181,7 @@ def _nrrd_header(path: Path):
 
 
 def _read_nrrd(path: Path) -> tuple[np.ndarray, Space]:
-    import nrrd
+    nrrd = require("nrrd")
 
     header, space, data_start = _nrrd_header(path)
     try:

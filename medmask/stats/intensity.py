@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.geometry import BBox
 from ..errors import GeometryError, MedMaskError
+from ..optional import require
 from .source import MaskSource
 from .volumes import entry_labels
 
@@ -54,9 +55,9 @@ class ImageRegion:
         self._nib = None
         self._array = None
         if name.endswith((".nii", ".nii.gz")):
-            import nibabel as nib
             from ..convert._geometry import space_from_ras_affine
 
+            nib = require("nibabel")
             try:
                 img = nib.load(str(self.path))
             except Exception as exc:  # nibabel raises several kinds for a bad header
