@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,7 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import ConversionError, MedMaskError
+from ..errors import ConversionError, MedMaskError, MedMaskWarning, WriteError
 from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
@@ -314,14 +315,39 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
         raise ConversionError(exc.problem, path) from None
 
 
+def largest_exact_label(dtype: np.dtype) -> int:
+    """The largest label value ``dtype`` holds exactly, and every smaller one (2**24 for float32)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    if dtype.kind in "iu":
+        return int(np.iinfo(dtype).max)
+    return 1  # bool
+
+
 def _export_array(mask, rec: Mapping[str, Any] | None, dtype) -> tuple[np.ndarray, np.dtype]:
+    """The voxels in the data type to write: the asked or stored one, never one that merges labels.
+
+    A stored type too small for the labels is widened (uint16/uint32, float64 for a float
+    file: float32 cannot tell 16777216 from 16777217); an explicitly asked one is refused.
+    """
+    asked = dtype is not None
     if dtype is None:
         dtype = np.dtype(rec["dtype"]) if rec is not None else (np.dtype(np.uint8) if mask.dtype == bool else mask.dtype)
     dtype = np.dtype(dtype)
     data = full_array(mask)
-    hi = int(data.max()) if data.size else 0
-    if dtype.kind in "iu" and hi > np.iinfo(dtype).max:
-        dtype = np.dtype(np.uint16) if hi <= 65535 else np.dtype(np.uint32)
+    hi = max([int(data.max()) if data.size else 0, *(int(v) for v in mask.mapping.values())])
+    if hi > largest_exact_label(dtype):
+        if asked:
+            raise ConversionError(f"labels up to {hi} do not fit {dtype} exactly (it holds whole numbers up to "
+                                  f"{largest_exact_label(dtype)}); choose a wider dtype")
+        if dtype.kind == "f":
+            wider = np.dtype(np.float64)
+        else:
+            wider = next(np.dtype(d) for d in (np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+        warnings.warn(f"the stored NIfTI data type {dtype} cannot hold label {hi} exactly; writing {wider}",
+                      MedMaskWarning, stacklevel=3)
+        dtype = wider
     return data.transpose(2, 1, 0).astype(dtype), dtype
 
 
@@ -371,9 +397,31 @@ def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: b
     With ``label_names`` the names go in a TotalSegmentator-style label table extension.
     """
     path = Path(path)
-    img = mask_to_nifti_image(mask, dtype=dtype, label_names=label_names)
+    _check_nifti_geometry(mask.space, path)
+    try:
+        img = mask_to_nifti_image(mask, dtype=dtype, label_names=label_names)
+    except MedMaskError as exc:
+        raise ConversionError(exc.problem, path) from None
+    except Exception as exc:  # nibabel refuses a header it cannot build
+        raise ConversionError(f"cannot be written as NIfTI: {' '.join(str(exc).split())}", path) from None
     _atomic_nib_save(img, path)
     return path
+
+
+def _check_nifti_geometry(space: Space, path) -> None:
+    """NIfTI stores the geometry as float32: refuse what float32 cannot hold instead of writing garbage."""
+    f32 = np.finfo(np.float32)
+    values = [float(v) for v in (*space.spacing, *space.origin)]
+    if not all(np.isfinite(values)):
+        raise ConversionError(f"geometry holds a non-finite value (spacing {tuple(space.spacing)}, origin "
+                              f"{tuple(space.origin)})", path)
+    small = [v for v in space.spacing if abs(float(v)) < f32.tiny]
+    if small:
+        raise ConversionError(f"spacing {small[0]:g} mm is too small for a NIfTI header (float32 holds at least "
+                              f"{f32.tiny:.3g}); the source's geometry looks broken", path)
+    big = [v for v in values if abs(v) > f32.max]
+    if big:
+        raise ConversionError(f"geometry value {big[0]:g} is too large for a NIfTI header (float32)", path)
 
 
 def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
@@ -385,6 +433,9 @@ def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, no permission: name the file the user asked for, not our temporary
+        tmp.unlink(missing_ok=True)
+        raise WriteError(f"writing failed, the file is unchanged: {exc.strerror or exc}", path, exc.errno) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -39,6 +39,19 @@ def atomic_folder(dst: str | os.PathLike) -> Iterator[Path]:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _name_final_path(exc, tmp, dst)
         raise
+
+
+def _name_final_path(exc: BaseException, tmp: Path, dst: Path) -> None:
+    """An error about ``tmp/x`` is told as one about ``dst/x``: the user never saw our temporary folder."""
+    from ..errors import MedMaskError
+
+    where = getattr(exc, "path", None) if isinstance(exc, MedMaskError) else None
+    if where and Path(where).parent == tmp:
+        exc.path = str(dst / Path(where).name)
+        if hasattr(exc, "filename"):
+            exc.filename = exc.path
+        exc.args = (f"{exc.path}: {exc.problem}",)
