@@ -125,6 +125,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     data = np.zeros(tuple(space.shape), dtype=dtype)
     mapping: dict[str, int] = {}
     colors = {}
+    merged_slicer: dict = {}
     painted: set[int] = set()
     for (name, entry, mask, label), value in zip(plan, values):
         if name in mapping:
@@ -158,6 +159,13 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
         label_name = mask.mapping.inverse(label)
         if label_name in mask.colors:
             colors[name] = mask.colors[label_name]
+        slicer = (mask.metadata or {}).get("slicer")
+        if isinstance(slicer, dict):  # Slicer's per-segment fields follow the label to its new name
+            seg_fields = (slicer.get("segments") or {}).get(label_name)
+            if seg_fields:
+                merged_slicer.setdefault("segments", {})[name] = seg_fields
+            if slicer.get("segmentation") and "segmentation" not in merged_slicer:
+                merged_slicer["segmentation"] = slicer["segmentation"]
     if overlap != "raise" and painted:
         present = set(np.unique(data).tolist())
         lost = [n for n, v in mapping.items() if v in painted and v not in present]
@@ -166,7 +174,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
                           stacklevel=2)
     data.flags.writeable = False  # a temporary: SegmentationMask may keep it without a copy
     try:
-        return SegmentationMask(data, mapping, space=space, colors=colors)
+        return SegmentationMask(data, mapping, space=space, colors=colors,
+                                metadata={"slicer": merged_slicer} if merged_slicer else None)
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None
 
