@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 
 from ._common import PROG, UsageError, add_progress_flags, progress_enabled
@@ -35,6 +37,7 @@ def cmd_batch(args) -> int:
         summary = convert_dataset(args.src_root, args.dst_root, executor, overwrite=args.overwrite,
                                   progress=progress_enabled(args), skip_bad=args.skip_bad)
     except BatchInterrupted as stop:  # the workers are gone and their temporaries deleted
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))  # another Ctrl-C now: just leave, quietly
         _report(stop.summary, args.json)
         print(f"{PROG}: interrupted: {len(stop.summary.cancelled)} case(s) cancelled; run the same command again "
               f"to resume", file=sys.stderr)
