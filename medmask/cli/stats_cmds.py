@@ -29,7 +29,7 @@ def cmd_compare(args) -> int:
     if args.plot:
         from ..stats.plot import plot_comparison
 
-        plot_comparison(rows, args.plot)
+        plot_comparison(rows, args.plot, title=f"B = {args.b} against A = {args.a}")
     if args.output is not None or not args.plot:
         write_rows(rows, args.output, args.format)
     if not args.quiet:

@@ -1,8 +1,8 @@
 """Image intensities inside each label (mean, std, median, p5, p95), reading only what is needed.
 
-Only the entries' crops are decoded, and of the image only the box around all
-requested entries is read: for an uncompressed NIfTI nibabel reads just those bytes
-(``dataobj[slices]``), for ``.nii.gz`` it stops inflating after the box's last slice.
+Only the entries' crops are decoded, and of an uncompressed NIfTI only the pages under
+each entry's box are read (memory map); a ``.nii.gz`` or NRRD cannot be read in part
+(gzip does not seek), so it is inflated once, whole, by medmask's image reader.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import numpy as np
 
 from ..core.geometry import BBox
 from ..errors import GeometryError, MedMaskError
-from ..optional import require
 from .source import MaskSource
 from .volumes import entry_labels
 
@@ -29,7 +28,11 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
         ref = source.image_reference()
         if ref is None:
             raise MedMaskError("records no image; pass the scan with --image (or image=...)", str(source.path))
-        return Path(ref.resolve(source.path))
+        path = Path(ref.resolve(source.path))
+        if not path.is_file():
+            raise MedMaskError(f"its recorded image {ref.path!r} is not at {path}; pass the scan with --image",
+                               str(source.path))
+        return path
     if callable(spec):
         return Path(spec(source.case, source.path))
     if isinstance(spec, Mapping):
@@ -45,73 +48,75 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
 
 
 class ImageRegion:
-    """An image file opened header-first; ``read(box)`` returns that box in medmask axis order."""
+    """A scan opened header-first; ``read(box)`` returns that box of voxels in medmask axis order.
+
+    An uncompressed NIfTI is memory-mapped: only the pages under the masks are read; gzip cannot seek,
+    so a ``.nii.gz`` (and NRRD) is inflated once, whole, by medmask's image reader.
+    """
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        if not self.path.exists():
-            raise MedMaskError("image not found", str(self.path))
-        name = self.path.name.lower()
-        self._nib = None
-        self._array = None
-        if name.endswith((".nii", ".nii.gz")):
-            from ..convert._geometry import space_from_ras_affine
+        from ..convert.image_io import image_format, read_image_header
 
-            nib = require("nibabel")
-            try:
-                img = nib.load(str(self.path))
-            except Exception as exc:  # nibabel raises several kinds for a bad header
-                raise MedMaskError(f"cannot read the image: {exc}", str(self.path)) from None
-            if len(img.shape) != 3:
-                raise GeometryError(f"image must be 3D, has shape {img.shape}", str(self.path))
-            self.space = space_from_ras_affine(img.affine, img.shape, path=str(self.path))
-            self._nib = img
-        else:
-            self.space, self._array = _read_whole(self.path)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise MedMaskError("image not found" if not self.path.exists() else "image is not a file", str(self.path))
+        self.space = read_image_header(self.path)
+        self._partial = image_format(self.path) == "nifti" and not self.path.name.lower().endswith(".gz")
+        self._array: np.ndarray | None = None
+        self._slope, self._inter = 1.0, 0.0
 
     def read(self, box: BBox) -> np.ndarray:
-        if self._nib is not None:
-            # medmask axis a is nibabel axis 2 - a
-            slices = tuple(slice(a, b) for a, b in reversed(box))
-            try:
-                region = np.asarray(self._nib.dataobj[slices])
-            except Exception as exc:
-                raise MedMaskError(f"cannot read the image voxels: {exc}", str(self.path)) from None
-            return region.transpose(2, 1, 0)
-        return self._array[tuple(slice(a, b) for a, b in box)]  # type: ignore[index]
+        """Voxel values inside ``box`` (stored values: apply :meth:`scale` to what you take out)."""
+        if self._array is None:
+            self._array = self._map() if self._partial else self._whole()
+        return self._array[tuple(slice(a, b) for a, b in box)]
 
+    def scale(self, values: np.ndarray) -> np.ndarray:
+        values = values.astype(np.float64)
+        if self._slope != 1.0 or self._inter != 0.0:
+            values = values * self._slope + self._inter
+        return values
 
-def _read_whole(path: Path):
-    try:
-        from ..convert.image_io import read_image  # the image-reference work: NIfTI and NRRD
-    except ImportError:
-        raise MedMaskError("only NIfTI images (.nii, .nii.gz) can be read by this medmask", str(path)) from None
-    array, space = read_image(path)
-    return space, array
+    def _whole(self) -> np.ndarray:
+        from ..convert.image_io import read_image
+
+        return read_image(self.path)[0]  # scaling already applied
+
+    def _map(self) -> np.ndarray:
+        """The file's voxels memory-mapped in medmask axis order: only pages a box touches are read."""
+        import nibabel as nib
+
+        try:
+            img = nib.load(str(self.path))
+            proxy = img.dataobj
+            shape = tuple(int(v) for v in img.shape[:3])
+            dtype = img.get_data_dtype()
+            if self.path.stat().st_size < int(proxy.offset) + int(np.prod(shape)) * dtype.itemsize:
+                raise MedMaskError("file is shorter than its header says (truncated)", str(self.path))
+            raw = np.memmap(self.path, dtype=dtype, mode="r", offset=int(proxy.offset), shape=shape, order="F")
+        except MedMaskError:
+            raise
+        except Exception as exc:
+            raise MedMaskError(f"cannot read the image voxels: {exc}", str(self.path)) from None
+        slope, inter = float(proxy.slope), float(proxy.inter)
+        self._slope = slope if np.isfinite(slope) and slope != 0 else 1.0
+        self._inter = inter if np.isfinite(inter) else 0.0
+        return raw.transpose(2, 1, 0)  # nibabel's (i, j, k), Fortran order = medmask's (k, j, i), C order
 
 
 def check_same_grid(image: ImageRegion, source: MaskSource) -> None:
-    from ..convert._geometry import max_corner_distance, spaces_close
+    """The image must lie on the masks' grid (same rule as recording an image reference)."""
+    from ..convert.image_io import image_reference_for
 
-    if tuple(image.space.shape) != tuple(source.space.shape):
-        raise GeometryError(f"image shape {tuple(image.space.shape)} differs from the mask's "
-                            f"{tuple(source.space.shape)} (case {source.case!r}, {source.path})", str(image.path))
-    if not spaces_close(image.space, source.space):
-        raise GeometryError(f"image grid lies up to {max_corner_distance(image.space, source.space):.3g} mm away "
-                            f"from the mask's (case {source.case!r}, {source.path}); resample one onto the other",
-                            str(image.path))
-
-
-def union_box(boxes: Iterable[BBox]) -> BBox | None:
-    boxes = list(boxes)
-    if not boxes:
-        return None
-    return tuple((min(b[a][0] for b in boxes), max(b[a][1] for b in boxes)) for a in range(3))  # type: ignore[return-value]
+    try:
+        image_reference_for(image.path, source.path, source.space)
+    except GeometryError as exc:
+        raise GeometryError(f"case {source.case!r}: {exc.problem}", str(source.path)) from None
 
 
 def summarize(values: np.ndarray) -> dict[str, float]:
     """mean, population std, median and 5th/95th percentiles (numpy's linear interpolation)."""
-    v = values.astype(np.float64, copy=False)
+    v = np.asarray(values, dtype=np.float64)
     p5, median, p95 = np.percentile(v, [5.0, 50.0, 95.0])
     mean = float(v.mean())
     return {"mean": mean, "std": float(np.sqrt(np.mean(np.square(v - mean)))), "median": float(median),
@@ -123,24 +128,18 @@ def add_intensities(rows: list[dict[str, Any]], source: MaskSource, image_path: 
     image = ImageRegion(image_path)
     check_same_grid(image, source)
     wanted = {(r["entry"], r["value"]) for r in rows if r["voxels"]}
-    entries = sorted({e for e, _ in wanted}, key=source.names.index)
-    infos = {e: source.info(e) for e in entries}
-    box = union_box(i.bbox for i in infos.values() if i.bbox is not None)
     stats: dict[tuple[str, int], dict[str, float]] = {}
-    if box is not None:
-        region = image.read(box)
-        for name, info in infos.items():
-            crop = source.crop(name)
-            if crop is None:
-                continue
-            sub = region[tuple(slice(a - u0, b - u0) for (a, b), (u0, _) in zip(info.bbox, box))]  # type: ignore[union-attr]
-            for _, value in entry_labels(info):
-                if (name, value) not in wanted:
-                    continue
-                inside = crop if crop.dtype == bool else crop == value
-                values = sub[inside]
+    for name in dict.fromkeys(e for e, _ in wanted):
+        info = source.info(name)
+        crop = source.crop(name)
+        if crop is None:
+            continue
+        sub = image.read(info.bbox)  # type: ignore[arg-type]
+        for _, value in entry_labels(info):
+            if (name, value) in wanted:
+                values = sub[crop if crop.dtype == bool else crop == value]
                 if values.size:
-                    stats[(name, value)] = summarize(values)
+                    stats[(name, value)] = summarize(image.scale(values))
     for row in rows:
         found = stats.get((row["entry"], row["value"]))
         row["image"] = str(image_path)

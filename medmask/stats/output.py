@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import operator
 import os
 from typing import Any, Sequence
 
@@ -15,10 +16,15 @@ FORMATS = ("csv", "json", "parquet")
 
 def columns_of(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Columns in first-seen order (rows of one run share them; a mixed run gets their union)."""
-    seen: dict[str, None] = {}
+    if not rows:
+        return []
+    seen = dict.fromkeys(rows[0])
+    keys = seen.keys()
     for row in rows:
-        for k in row:
-            seen.setdefault(k, None)
+        if row.keys() != keys:  # set comparison in C: rows of one run rarely differ
+            for k in row:
+                seen.setdefault(k, None)
+            keys = seen.keys()
     return list(seen)
 
 
@@ -43,17 +49,30 @@ def _json_value(v: Any) -> Any:
 
 
 def to_csv_text(rows: Sequence[dict[str, Any]]) -> str:
+    """CSV with a header; None is an empty cell, floats are written exactly (repr)."""
     buf = io.StringIO()
     cols = columns_of(rows)
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\n")  # the csv module writes None as '' and floats by repr()
     writer.writerow(cols)
-    for row in rows:
-        writer.writerow(["" if (v := row.get(c)) is None else repr(v) if isinstance(v, float) else v for c in cols])
+    pick = operator.itemgetter(*cols)
+    try:
+        writer.writerows(map(pick, rows) if len(cols) > 1 else ((pick(r),) for r in rows))
+    except KeyError:  # rows of mixed columns: missing ones are empty cells
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(cols)
+        writer.writerows([r.get(c) for c in cols] for r in rows)
     return buf.getvalue()
 
 
 def to_json_text(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps([{k: _json_value(v) for k, v in r.items()} for r in rows], indent=1, allow_nan=False) + "\n"
+    """A JSON array, one record per line; NaN/inf (never produced, but possible in foreign rows) as null."""
+    dumps = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
+    try:
+        lines = [dumps(r) for r in rows]
+    except ValueError:
+        lines = [dumps({k: _json_value(v) for k, v in r.items()}) for r in rows]
+    return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
 
 
 def to_parquet_bytes(rows: Sequence[dict[str, Any]]) -> bytes:

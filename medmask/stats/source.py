@@ -43,16 +43,8 @@ class MaskSource:
         return self._reader.raw_payload(name)
 
     def image_reference(self):
-        """The scan recorded in the archive (None if none, or this medmask cannot record one)."""
-        if self._reader.kind != "archive":
-            return None
-        from ..storage.archive import MaskArchive
-
-        archive = MaskArchive(self.path)
-        try:
-            return getattr(archive, "image_reference", None)
-        finally:
-            archive.close()
+        """The scan recorded in the archive (an ImageReference), or None."""
+        return getattr(self._reader, "image", None)
 
     def close(self) -> None:
         self._reader.close()
