@@ -19,8 +19,7 @@ def cmd_convert(args) -> int:
     from ..convert import convert
 
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
-                  overlap=args.overlap, force=args.force, skip_bad=args.skip_bad,
-                  **({"orthonormalize": True} if getattr(args, "orthonormalize", False) else {}))
+                  overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize)
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
     return 0
@@ -73,12 +72,19 @@ def cmd_extract(args) -> int:
         space = mask.space
         default = _stem(src)
     write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
-                progress=progress_enabled(args), source=src)
+                progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize)
     if not args.quiet:
         what = "entr" + ("y" if len(names) == 1 else "ies") if low.endswith(".mska") else \
             "label" + ("" if len(names) == 1 else "s")
         print(f"wrote {args.output} ({len(names)} {what})")
     return 0
+
+
+def add_orthonormalize_flag(sp) -> None:
+    sp.add_argument("--orthonormalize", action="store_true",
+                    help="NIfTI output: write the nearest exactly orthonormal geometry, the same in sform and qform, "
+                         "instead of the original header's (ITK refuses float32 headers whose axes are a hair off "
+                         "perpendicular; voxels move by far less than a voxel)")
 
 
 def register(sub) -> None:
@@ -113,6 +119,7 @@ def register(sub) -> None:
                    help="in a folder of masks, leave out (with a warning) files that are not masks or lie on "
                         "another grid, instead of stopping")
     add_overwrite_flags(c)
+    add_orthonormalize_flag(c)
     c.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(c)
     c.set_defaults(func=cmd_convert)
@@ -132,6 +139,7 @@ def register(sub) -> None:
     e.add_argument("--labels", metavar="SPEC", help="label values when merging into one label map (see convert)")
     e.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise")
     add_overwrite_flags(e)
+    add_orthonormalize_flag(e)
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)
     e.set_defaults(func=cmd_extract)

@@ -200,7 +200,8 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
 
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
-            overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False) -> Path:
+            overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
+            orthonormalize: bool = False) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -215,6 +216,8 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     that is not a mask (a ``ct.nii.gz``) or lies on another grid is an error naming it,
     or with ``skip_bad`` a :class:`~medmask.errors.SkippedFileWarning`. Folder output is
     all or nothing: it is built beside ``dst`` and moved into place at the end.
+    ``orthonormalize``: NIfTI output gets the nearest orthonormal geometry, the same in
+    sform and qform (what ITK accepts), instead of the original header's.
     """
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
@@ -228,20 +231,20 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if src_kind == "niftidir" and dst_kind == "mska":
         return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force)
     if src_kind == "mska" and dst_kind == "niftidir":
-        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress)
+        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize)
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
                                  skip_bad=skip_bad)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
-                overlap=overlap, progress=progress, source=src)
+                overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None) -> Path:
+                source=None, orthonormalize: bool = False) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
@@ -265,14 +268,15 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
                     stem += "_"
                 used.add(stem.lower())
                 plain = name is not None and mask.mapping.to_dict() == {name: 1}
-                nii.save_nifti_mask(mask, tmp / f"{stem}.nii.gz", label_names=not plain)
+                nii.save_nifti_mask(mask, tmp / f"{stem}.nii.gz", label_names=not plain,
+                                    orthonormalize=orthonormalize)
     else:
         mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
             save_mask(mask, dst)
         else:
-            nii.save_nifti_mask(mask, dst, label_names=True)
+            nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
     return dst
 
 

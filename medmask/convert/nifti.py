@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import ConversionError, MedMaskError, MedMaskWarning, WriteError
+from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning, WriteError
 from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
@@ -162,6 +162,35 @@ def _record_space(rec: Mapping[str, Any], shape_ijk: tuple[int, int, int]) -> Sp
         return None
 
 
+def sform_qform_gap(img, shape_ijk) -> float:
+    """Largest distance (mm) between where the sform and the qform put a corner voxel; 0 unless both are set."""
+    h = img.header
+    if int(h["sform_code"]) <= 0 or int(h["qform_code"]) <= 0:
+        return 0.0
+    try:
+        s, q = img.get_sform(), img.get_qform()
+    except Exception:
+        return 0.0
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape_ijk[0] - 1) for j in (0, shape_ijk[1] - 1)
+                        for k in (0, shape_ijk[2] - 1)]).T
+    gap = np.linalg.norm((s @ corners - q @ corners)[:3], axis=0).max()
+    return float(gap) if np.isfinite(gap) else float("inf")
+
+
+def sform_qform_message(gap: float) -> str:
+    return (f"sform and qform disagree: voxel positions differ by up to {gap:.3g} mm; medmask (like nibabel) uses "
+            f"the sform, ITK and 3D Slicer may use the qform, so the mask can land elsewhere there (export with "
+            f"--orthonormalize to write one geometry in both)")
+
+
+def warn_sform_qform(img, space: Space, path) -> float:
+    """Warn (GeometryWarning) when the two affines of a file put voxels more than 0.1 voxel apart."""
+    gap = sform_qform_gap(img, nifti_shape(space))
+    if gap > 0.1 * float(min(space.spacing)):
+        warnings.warn(f"{path}: {sform_qform_message(gap)}", GeometryWarning, stacklevel=3)
+    return gap
+
+
 def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, Any], nib.Nifti1Image]:
     """(label array in medmask z,y,x order, Space, header record, image) of a 3D NIfTI."""
     path = Path(path)
@@ -277,6 +306,7 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
 
     path = Path(path)
     data, space, rec, img = read_nifti(path)
+    warn_sform_qform(img, space, path)
     present = [int(v) for v in np.unique(data) if v]
     refuse_image(data, len(present) + 1, path, force=force)
     table = read_label_table(img)
@@ -361,15 +391,47 @@ def full_array(mask) -> np.ndarray:
     return out
 
 
-def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.Nifti1Image:
-    """A Nifti1Image of ``mask``; the stored original header fields are reused when they fit."""
+def orthonormal_space(space: Space) -> Space:
+    """``space`` with the nearest exactly orthonormal axis directions (same handedness, spacing, origin).
+
+    float32 headers (TotalSegmentator's) carry axes a few 1e-4 off perpendicular, which ITK
+    refuses ("ITK only supports orthonormal direction cosines"); the voxels move by far
+    less than a voxel.
+    """
+    dirs = np.column_stack([space.x_orientation, space.y_orientation, space.z_orientation]).astype(float)
+    u, _, vt = np.linalg.svd(dirs)
+    r = u @ vt
+    return Space(shape=tuple(space.shape), origin=tuple(float(v) for v in space.origin),
+                 spacing=tuple(float(v) for v in space.spacing),
+                 x_orientation=tuple(float(v) for v in r[:, 0]), y_orientation=tuple(float(v) for v in r[:, 1]),
+                 z_orientation=tuple(float(v) for v in r[:, 2]))
+
+
+def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False, orthonormalize: bool = False):
+    """A Nifti1Image of ``mask``; the stored original header fields are reused when they fit.
+
+    ``orthonormalize`` writes the nearest orthonormal geometry instead, the same in the
+    sform and the qform (codes kept, 1 where the original had none), for ITK and Slicer.
+    """
     rec = mask.metadata.get(NIFTI_META_KEY) if isinstance(mask.metadata, Mapping) else None
     date = rec.get("label_table_date") if isinstance(rec, Mapping) else None
     shape_ijk = nifti_shape(mask.space)
     if rec is not None and not (_valid_record(rec) and _fits(rec, mask.space, shape_ijk)):
         rec = None
     data, dtype = _export_array(mask, rec, dtype)
-    if rec is not None:
+    if orthonormalize:
+        affine = ras_affine_from_space(orthonormal_space(mask.space))
+        img = nib.Nifti1Image(data, affine)
+        img.header.set_data_dtype(dtype)
+        scode = int(rec["sform_code"]) if rec is not None and int(rec["sform_code"]) > 0 else 1
+        qcode = int(rec["qform_code"]) if rec is not None and int(rec["qform_code"]) > 0 else scode
+        img.set_sform(affine, code=scode)
+        img.set_qform(affine, code=qcode)
+        if rec is not None:
+            img.header["xyzt_units"] = int(rec["xyzt_units"])
+        else:
+            img.header.set_xyzt_units("mm")
+    elif rec is not None:
         header = _header_from_record(rec, shape_ijk, dtype)
         img = nib.Nifti1Image(data, None, header=header)
     else:
@@ -391,7 +453,8 @@ def _fits(rec: Mapping[str, Any], space: Space, shape_ijk) -> bool:
     return rspace is not None and spaces_close(rspace, space)
 
 
-def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: bool = True) -> Path:
+def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: bool = True,
+                    orthonormalize: bool = False) -> Path:
     """Write ``mask`` as one NIfTI (``.nii.gz`` or ``.nii``), atomically.
 
     With ``label_names`` the names go in a TotalSegmentator-style label table extension.
@@ -399,7 +462,7 @@ def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: b
     path = Path(path)
     _check_nifti_geometry(mask.space, path)
     try:
-        img = mask_to_nifti_image(mask, dtype=dtype, label_names=label_names)
+        img = mask_to_nifti_image(mask, dtype=dtype, label_names=label_names, orthonormalize=orthonormalize)
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None
     except Exception as exc:  # nibabel refuses a header it cannot build

@@ -15,23 +15,28 @@ from typing import Any, Iterable
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import ConversionError, MedMaskError, SkippedFileWarning
+from ..errors import ConversionError, GeometryWarning, MedMaskError, SkippedFileWarning
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
 from .nifti import (NIFTI_META_KEY, _load, header_record, list_nifti_files, nifti_stem, read_nifti, refuse_image,
-                    safe_file_stem, save_nifti_mask)
+                    safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
 
 
-def _header_space(path: Path) -> tuple[Space, dict[str, Any]]:
+def _header_space(path: Path, gaps: dict | None = None) -> tuple[Space, dict[str, Any]]:
     img = _load(path, header_only=True)
     shape = tuple(int(v) for v in img.shape)
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
     if len(shape) != 3:
         raise ConversionError(f"expected a 3D label image, got shape {tuple(img.shape)}", path)
-    return space_from_ras_affine(img.affine, shape, path=path), header_record(img)
+    space = space_from_ras_affine(img.affine, shape, path=path)
+    if gaps is not None:
+        gap = sform_qform_gap(img, shape)
+        if gap > 0.1 * float(min(space.spacing)):
+            gaps[path] = gap
+    return space, header_record(img)
 
 
 def skip_file(exc: ConversionError) -> None:
@@ -57,13 +62,18 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     if not files:
         raise ConversionError("folder holds no .nii/.nii.gz files", src_dir)
     spaces = []
+    gaps: dict[Path, float] = {}
     for f in files:
         try:
-            spaces.append((f, _header_space(f)[0]))
+            spaces.append((f, _header_space(f, gaps)[0]))
         except ConversionError as exc:
             if not skip_bad:
                 raise
             skip_file(exc)
+    if gaps:  # one line for the folder, not one per file
+        worst = max(gaps, key=gaps.get)
+        warnings.warn(f"{src_dir}: {len(gaps)} of {len(files)} files (e.g. {worst.name}): "
+                      f"{sform_qform_message(gaps[worst])}", GeometryWarning, stacklevel=2)
     if not spaces:
         raise ConversionError("no readable mask file in the folder", src_dir)
     keys = Counter(json.dumps(_space_key(s)) for _, s in spaces)
@@ -200,7 +210,7 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
 
 
 def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, *, names: Iterable[str] | None = None,
-                            progress: bool = False, suffix: str = ".nii.gz") -> list[Path]:
+                            progress: bool = False, suffix: str = ".nii.gz", orthonormalize: bool = False) -> list[Path]:
     """Every entry (or those in ``names``) of a ``.mska`` -> ``dst_dir/<entry>.nii.gz``."""
     from .. import MaskArchive
 
@@ -216,5 +226,6 @@ def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, 
                 stem += "_"
             used.add(stem.lower())
             plain = mask.mapping.to_dict() == {name: 1}
-            names_out.append(save_nifti_mask(mask, tmp / f"{stem}{suffix}", label_names=not plain).name)
+            names_out.append(save_nifti_mask(mask, tmp / f"{stem}{suffix}", label_names=not plain,
+                                             orthonormalize=orthonormalize).name)
     return [dst_dir / n for n in names_out]
