@@ -18,7 +18,7 @@ from medmask.errors import MedMaskError
 from medmask.stats.compare import compare_sources
 from medmask.stats.source import MaskSource
 
-from ._layers import META_KEY, PAD, colormap_for, display_transform, features_for, padded_box
+from ._layers import META_KEY, PAD, colormap_for, crop_translate, features_for, geometry_meta, padded_box
 from .model import natural_key
 
 ONLY_A, ONLY_B, DIFFERENT = 1, 2, 3
@@ -149,13 +149,14 @@ class CompareModel:
             if name in map_b:
                 same |= (data_a == va) & (data_b == map_b[name])
         diff[in_a & in_b & ~same] = DIFFERENT
-        scale, translate, _ = display_transform(self.a.space)  # type: ignore[union-attr]
-        translate = [t + s * o for t, s, (o, _) in zip(translate, scale, box)]
-        common = {"scale": scale, "translate": translate}
+        geometry, placed = geometry_meta(self.a.space)  # type: ignore[union-attr]
+        offset = [a for a, _ in box]
+        common = {"scale": list(placed.scale), "translate": crop_translate(placed, offset)}
+        data_a, data_b, diff = (placed.layer_array(x) for x in (data_a, data_b, diff))
 
         def meta(side: str, path) -> dict:
-            return {META_KEY: {"compare": side, "archive": os.path.abspath(path), "entry": entry,
-                               "offset": [a for a, _ in box]}}
+            return {META_KEY: {"kind": "compare", "compare": side, **geometry, "archive": os.path.abspath(path),
+                               "entry": entry, "offset": offset}}
 
         summary = self.summary(entry)
         return [

@@ -44,8 +44,9 @@ def test_layers_hold_a_b_and_exactly_the_disagreement(two):
     (da, ka, _), (db, kb, _), (diff, kd, _) = model.layers("organ")
     assert (ka["name"], kb["name"], kd["name"]) == ("A: organ", "B: organ", "A≠B: organ")
     box = model.box("organ")
+    axes = kd["metadata"]["medmask"]["axes"]  # the layer shows array axes in display order
     full = np.zeros(a.shape, np.uint8)
-    full[tuple(slice(lo, hi) for lo, hi in box)] = diff
+    full[tuple(slice(lo, hi) for lo, hi in box)] = np.transpose(diff, np.argsort(axes))
     expected = np.zeros(a.shape, np.uint8)
     expected[a & ~b] = ONLY_A
     expected[b & ~a] = ONLY_B
