@@ -127,7 +127,9 @@ def test_second_ctrl_c_never_hangs(dataset, tmp_path, gap):
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("batch hung after a second Ctrl-C")
     assert time.monotonic() - t0 < 2.0
-    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    # 130, or killed by the SIGINT itself when it lands while Python is finalizing (default action
+    # restored): the shell reports 130 either way, and nothing is left behind
+    assert proc.returncode in (130, -signal.SIGINT) and "Traceback" not in stderr, stderr
     assert leftovers(out) == []
 
 
