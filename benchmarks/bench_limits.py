@@ -25,6 +25,7 @@ def build(directory: str, entries: int, shape: tuple[int, int, int]) -> dict:
     from spacetransformer import Space
     from medmask import MaskArchive, SegmentationMask
     from medmask.format import v2
+    from medmask.storage.entries import encode_mask
     from medmask.storage.writer import write_v2
 
     out = {}
@@ -35,7 +36,7 @@ def build(directory: str, entries: int, shape: tuple[int, int, int]) -> dict:
     for i in range(entries):  # encode once per distinct mask; the writer takes (info, payload) pairs
         arr = np.zeros((64, 64, 64), np.uint8)
         arr[i % 60:i % 60 + 4, 10:20, (i * 7) % 50:(i * 7) % 50 + 10] = 1
-        info, payload = v2.encode_entry(SegmentationMask(arr, {f"organ_{i}": 1}, space), f"organ_{i}", level=3)
+        info, payload = encode_mask(SegmentationMask(arr, {f"organ_{i}": 1}, space), f"organ_{i}", level=3)
         items.append((info, (lambda p=payload: p)))
     write_v2(many, "archive", space, items)
     out["many_build_s"] = round(time.perf_counter() - t, 2)

@@ -43,6 +43,8 @@ class CaseResult:
     n_entries: int = 0
     seconds: float = 0.0
     error: str | None = None
+    image: str | None = None  # the scan the archive records (path relative to it), if any
+    note: str | None = None   # e.g. why a scan found next to the masks was not recorded
     reason: str | None = None  # why a case was skipped or cancelled
     skipped_files: list[str] = field(default_factory=list)  # files left out under skip_bad, with why
 
@@ -216,6 +218,7 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
 def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_bad: bool) -> CaseResult:
     import warnings
 
+    from .convert.image_link import ImageNotRecordedWarning
     from .convert.nifti_folder import nifti_folder_to_archive
     from .errors import SkippedFileWarning
 
@@ -225,22 +228,26 @@ def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_
         src_bytes = _nifti_bytes(src_dir)
         dst_path.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale_temps(dst_path)
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught:  # workers' warnings would be lost: keep them
             warnings.simplefilter("always", SkippedFileWarning)
-            nifti_folder_to_archive(src_dir, dst_path, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+            warnings.simplefilter("always", ImageNotRecordedWarning)
+            nifti_folder_to_archive(src_dir, dst_path, voxel_tolerance=voxel_tolerance,  # records <case>/ct.nii.gz
+                                    skip_bad=skip_bad)
         skipped = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, SkippedFileWarning)]
+        note = "; ".join(str(w.message) for w in caught if issubclass(w.category, ImageNotRecordedWarning)) or None
         for w in caught:
-            if not issubclass(w.category, SkippedFileWarning):
+            if not issubclass(w.category, (SkippedFileWarning, ImageNotRecordedWarning)):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         from .storage.reader import ContainerReader
 
         reader = ContainerReader(dst_path)
         try:
             n = len(reader.names)
+            image = reader.image.path if reader.image is not None else None
         finally:
             reader.close()
         return CaseResult(case, "converted", src_bytes, dst_path.stat().st_size, n, time.perf_counter() - start,
-                          skipped_files=skipped)
+                          image=image, note=note, skipped_files=skipped)
     except Exception as exc:  # one bad case must not stop the dataset
         msg = str(exc) or type(exc).__name__
         if not hasattr(exc, "problem"):
@@ -421,6 +428,14 @@ def format_summary(summary: BatchSummary) -> str:
         ratio = summary.src_bytes / summary.dst_bytes if summary.dst_bytes else float("inf")
         lines.append(f"size:  {_human(summary.src_bytes)} of NIfTI -> {_human(summary.dst_bytes)} of .mska "
                      f"({ratio:.1f}x smaller)")
+    with_scan = [r for r in summary.converted if r.image]
+    if with_scan:
+        lines.append(f"scans: {len(with_scan)} of {len(summary.converted)} converted cases record their scan "
+                     f"(e.g. {with_scan[0].case}: {with_scan[0].image})")
+    notes = [r for r in summary.results if r.note]
+    if notes:
+        lines.append("notes:")
+        lines += [f"  {r.case}: {r.note}" for r in notes]
     left_out = [(r.case, f) for r in summary.results for f in r.skipped_files]
     if left_out:
         lines.append("files left out (--skip-bad):")

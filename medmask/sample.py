@@ -1,4 +1,15 @@
-"""A deterministic synthetic phantom: a dozen organs, twelve ribs and group entries.
+"""Sample data: a real CT with its organs (bundled), and a deterministic synthetic phantom.
+
+    >>> ct_path, archive_path = aorta_case()          # real TotalSegmentator case, see below
+
+The real case (``medmask/data/totalseg_aorta/``, Apache-2.0, TotalSegmentator: see the
+README.md next to it) is a contrast CT of the heart and aorta, 120 x 126 x 164 voxels of
+1.5 mm, int16 HU, stored as ``ct.nrrd`` with exactly the voxels and geometry of the
+original ``ct.nii.gz``; ``organs.mska`` holds its 18 TotalSegmentator masks (aorta, its
+true and false lumens, ``organ_aorta_T264`` overlap; three entries are empty) and records
+``ct.nrrd`` as their scan.
+
+The phantom: a dozen organs, twelve ribs and group entries.
 
 Pure numpy (no Qt, no randomness): the same shape always gives byte-identical
 arrays. The geometry is deliberately non-trivial so viewers and converters get
@@ -21,6 +32,28 @@ import numpy as np
 from spacetransformer import Space
 
 from .core.colors import color_for
+
+AORTA_DIR = "totalseg_aorta"
+AORTA_FILES = {"ct": "ct.nrrd", "archive": "organs.mska", "readme": "README.md"}
+
+
+def aorta_case() -> tuple[str, str]:
+    """(CT path, archive path) of the bundled real case; read-only files inside the package.
+
+    The archive's ``image_reference`` resolves to the CT. Copy both files (keeping their
+    names, side by side) before editing the archive.
+    """
+    from pathlib import Path
+
+    from .errors import MedMaskError
+
+    folder = Path(__file__).resolve().parent / "data" / AORTA_DIR
+    ct, archive = folder / AORTA_FILES["ct"], folder / AORTA_FILES["archive"]
+    missing = [p.name for p in (ct, archive) if not p.is_file()]
+    if missing:
+        raise MedMaskError(f"the sample data {missing} is not installed (package data missing from this "
+                           f"installation of medmask)", folder)
+    return str(ct), str(archive)
 
 # physical extent (mm) along array axes z, y, x; spacing = extent / shape
 EXTENT_MM = (240.0, 160.0, 224.0)
@@ -146,5 +179,5 @@ def write_phantom(masks, path: str | os.PathLike) -> str:
     return path
 
 
-__all__ = ["make_phantom", "phantom_arrays", "phantom_space", "write_phantom", "ENTRY_NAMES",
+__all__ = ["aorta_case", "AORTA_DIR", "AORTA_FILES", "make_phantom", "phantom_arrays", "phantom_space", "write_phantom", "ENTRY_NAMES",
            "ORGANS", "RIBS", "GROUPS", "PHANTOM_VERSION"]

@@ -76,7 +76,7 @@ def grid_difference(a, b) -> str:
 
 def image_link(archive, archive_path: str | os.PathLike) -> ImageLink:
     """What the archive records about its scan, checked against the disk (header only)."""
-    from medmask.convert.image_io import check_image
+    from medmask.convert.image_link import check_image
 
     ref = archive.image_reference
     if ref is None:

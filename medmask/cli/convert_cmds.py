@@ -5,7 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import add_overwrite_flags, add_progress_flags, human, progress_enabled
+from ._common import UsageError, add_overwrite_flags, add_progress_flags, human, progress_enabled
 from .names import resolve_names
 
 
@@ -18,10 +18,21 @@ def _size(dst: Path) -> int:
 def cmd_convert(args) -> int:
     from ..convert import convert
 
+    if args.image and args.no_image:
+        raise UsageError("--image and --no-image contradict each other")
+    image = False if args.no_image else args.image
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
-                  overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize)
+                  overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
+                  image=image, force_image=args.force_image)
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
+        if str(dst).lower().endswith(".mska"):
+            from .. import MaskArchive
+
+            with MaskArchive(dst) as archive:
+                ref = archive.image_reference
+            if ref is not None:
+                print(f"  scan: {ref.path} (relative to the archive's folder)")
     return 0
 
 
@@ -101,7 +112,11 @@ def register(sub) -> None:
                               "  medmask convert mr_ml.nii.gz ml.msk --labels total_mr\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
-                              "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n")
+                              "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
+                              "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n\n"
+                              "A .mska records the scan its masks belong to (path relative to the archive + "
+                              "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
+                              "when SRC is <case>/segmentations.\n")
     c.add_argument("src", metavar="SRC")
     c.add_argument("dst", metavar="DST")
     c.add_argument("--labels", metavar="SPEC",
@@ -120,6 +135,13 @@ def register(sub) -> None:
                         "another grid, instead of stopping")
     add_overwrite_flags(c)
     add_orthonormalize_flag(c)
+    c.add_argument("--image", metavar="SCAN",
+                   help="the scan (.nii/.nii.gz/.nrrd/.nhdr) the masks were drawn on; a .mska DST records it. "
+                        "Its grid must be the masks' grid (see --force-image)")
+    c.add_argument("--no-image", action="store_true",
+                   help="record no scan, not even TotalSegmentator's <case>/ct.nii.gz")
+    c.add_argument("--force-image", action="store_true",
+                   help="record the scan even if its grid differs from the masks' (a warning instead of an error)")
     c.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(c)
     c.set_defaults(func=cmd_convert)

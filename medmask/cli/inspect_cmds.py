@@ -37,9 +37,20 @@ def _info_dict(path: str) -> dict:
                 "metadata_keys": sorted(info.metadata) if info.metadata else [],
             })
         return {"path": path, "kind": reader.kind, "format_version": reader.version,
-                "file_bytes": int(reader.file_size), "space": space_to_dict(reader.space), "entries": entries}
+                "file_bytes": int(reader.file_size), "space": space_to_dict(reader.space),
+                "image": _image_dict(reader.image, path), "entries": entries}
     finally:
         reader.close()
+
+
+def _image_dict(ref, path: str) -> dict | None:
+    """The recorded scan, where it resolves to and whether it is there with the recorded grid."""
+    if ref is None:
+        return None
+    from ..convert.image_link import check_image
+
+    check = check_image(ref, path)
+    return {**ref.to_json(), "resolved": str(check.path), "ok": check.ok, "problem": check.problem}
 
 
 def cmd_info(args) -> int:
@@ -59,6 +70,10 @@ def cmd_info(args) -> int:
         print(f"  origin (LPS mm)   {_fmt_vec(sp['origin'], 7)}")
         print(f"  axis directions   {_fmt_vec(sp['x_orientation'])} {_fmt_vec(sp['y_orientation'])} "
               f"{_fmt_vec(sp['z_orientation'])}")
+        image = d.get("image")
+        if image is not None:
+            state = "found, grid matches" if image["ok"] else image["problem"]
+            print(f"  scan              {image['path']}  ({state})")
         rows = []
         for e in d["entries"]:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(e["labels"].items(), key=lambda kv: kv[1]))

@@ -201,7 +201,7 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
-            orthonormalize: bool = False) -> Path:
+            orthonormalize: bool = False, image: Any = None, force_image: bool = False) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -209,7 +209,10 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     (see :func:`medmask.convert.label_names.read_label_names`), or, when many masks become one
     label map, picks each name's label value (``labels="total"`` writes TotalSegmentator's
     multi-label numbering) and ``overlap`` what happens to voxels two of them claim
-    (see :func:`merge_items`). Returns ``dst``.
+    (see :func:`merge_items`). ``image`` (``.mska`` output only): the scan the masks belong
+    to, recorded as ``MaskArchive.image_reference``; its grid must be the masks' grid unless
+    ``force_image``. None records TotalSegmentator's ``<case>/ct.nii.gz`` for a
+    ``<case>/segmentations`` source, False records nothing. Returns ``dst``.
 
     A NIfTI's own label table wins over ``labels``; a contradiction is an error, and so is
     a volume that looks like an image, unless ``force``. In a folder of masks, a file
@@ -227,9 +230,13 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if Path(src).resolve() == dst.resolve():
         raise ConversionError("source and destination are the same path", dst)
     check_output(dst, overwrite=overwrite, folder=dst_kind == "niftidir")
+    if image not in (None, False) and dst_kind != "mska":
+        raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
+                              f"the output is a {KIND_NAMES[dst_kind]}", dst)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
-        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force)
+        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force,
+                                                    image=image, force_image=force_image)
     if src_kind == "mska" and dst_kind == "niftidir":
         nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize)
         return dst
@@ -237,26 +244,32 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
                                  skip_bad=skip_bad)
+    ref = None
+    if dst_kind == "mska":
+        from .image_link import conversion_image_reference
+
+        ref = conversion_image_reference(image, src, dst, space, force=force_image)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
-                overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize)
+                overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, orthonormalize: bool = False) -> Path:
+                source=None, orthonormalize: bool = False, image=None) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
-    (see :func:`merge_items`).
+    (see :func:`merge_items`). ``image``: an ImageReference a ``.mska`` records.
     """
     from .. import save_mask
 
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
     if dst_kind == "mska":
-        write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items])
+        write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items],
+                      image=image)
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":

@@ -17,16 +17,13 @@ through pynrrd, which may hold the data twice while reading.
 from __future__ import annotations
 
 import os
-import warnings
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from spacetransformer import Space
 
-from ..core.image_ref import ImageReference
-from ..errors import ConversionError, GeometryError, MedMaskError
+from ..errors import ConversionError, MedMaskError
 from ..optional import require
 from ._geometry import space_from_nrrd_geometry, space_from_ras_affine
 
@@ -308,64 +305,4 @@ def _inflate_into(fh, out: memoryview, skip: int, path: Path) -> None:
         raise ConversionError(f"compressed voxel data is damaged ({exc})", path) from None
 
 
-# ---------------------------------------------------------------------------------------------
-# references between archives and scans
-
-def image_reference_for(image_path: str | os.PathLike, archive_path: str | os.PathLike,
-                        mask_space: Space | None = None, *, tol: float | None = None,
-                        force: bool = False) -> ImageReference:
-    """An :class:`ImageReference` to ``image_path`` for an archive at ``archive_path``.
-
-    Reads the image's header only. With ``mask_space``, the image's grid must be the masks'
-    grid within ``tol`` mm (see :meth:`ImageReference.differences`): GeometryError naming
-    both files otherwise, unless ``force`` (then a warning).
-    """
-    space = read_image_header(image_path)
-    ref = ImageReference.from_image(image_path, space, archive_path)
-    if mask_space is not None:
-        diffs = ImageReference.from_image(image_path, mask_space, archive_path).differences(space, tol)
-        if diffs:
-            msg = (f"the image's grid is not the masks' grid: {'; '.join(diffs)} "
-                   f"(image {os.fspath(image_path)})")
-            if not force:
-                raise GeometryError(msg + "; pass force to record it anyway", archive_path)
-            warnings.warn(f"{os.fspath(archive_path)}: {msg}; recorded anyway (forced)", stacklevel=2)
-    return ref
-
-
-@dataclass(frozen=True)
-class ImageCheck:
-    """Outcome of looking for an archive's scan: ``ok``, or ``problem`` says what is wrong."""
-
-    path: Path            # where the reference points to
-    ok: bool
-    problem: str = ""     # '' | 'missing: ...' | 'unreadable: ...' | 'mismatch: ...'
-    space: Space | None = None  # the found image's grid, when it could be read
-
-
-def check_image(ref: ImageReference, archive_path: str | os.PathLike, *, tol: float | None = None) -> ImageCheck:
-    """Resolve ``ref`` next to ``archive_path`` and compare the file's header to the fingerprint."""
-    path = ref.resolve(archive_path)
-    if not path.is_file():
-        return ImageCheck(path, False, f"missing: no image at {path} (recorded as {ref.path!r})")
-    try:
-        space = read_image_header(path)
-    except MedMaskError as exc:
-        return ImageCheck(path, False, f"unreadable: {exc.problem}")
-    diffs = ref.differences(space, tol)
-    if diffs:
-        return ImageCheck(path, False, f"mismatch: {path} is not the recorded image: {'; '.join(diffs)}", space)
-    return ImageCheck(path, True, "", space)
-
-
-def totalseg_image_for(masks_folder: str | os.PathLike) -> Path | None:
-    """``<case>/ct.nii.gz`` for TotalSegmentator's ``<case>/segmentations/`` layout, if present."""
-    folder = Path(os.path.abspath(masks_folder))
-    if folder.name != "segmentations":
-        return None
-    candidate = folder.parent / "ct.nii.gz"
-    return candidate if candidate.is_file() else None
-
-
-__all__ = ["read_image", "read_image_header", "image_format", "is_image_path", "image_reference_for",
-           "check_image", "ImageCheck", "totalseg_image_for", "NIFTI_SUFFIXES", "NRRD_SUFFIXES"]
+__all__ = ["read_image", "read_image_header", "image_format", "is_image_path", "NIFTI_SUFFIXES", "NRRD_SUFFIXES"]

@@ -198,14 +198,23 @@ def _space_key(space: Space) -> list:
 
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
                             voxel_tolerance: float = 0.1, progress: bool = False, skip_bad: bool = False,
-                            force: bool = False) -> Path:
-    """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically)."""
+                            force: bool = False, image=None, force_image: bool = False) -> Path:
+    """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
+
+    ``image``: the scan to record (path), None to record TotalSegmentator's
+    ``<case>/ct.nii.gz`` when present, False for none (see
+    :func:`medmask.convert.image_link.conversion_image_reference`). ``skip_bad``, ``force``:
+    see :func:`iter_nifti_folder`.
+    """
+    from .image_link import conversion_image_reference
+
     dst = Path(dst)
     if dst.exists() and not overwrite:
         raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
     space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
                                      force=force)
-    write_archive(dst, space, masks)
+    ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
+    write_archive(dst, space, masks, image=ref)
     return dst
 
 

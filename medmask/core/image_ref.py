@@ -106,11 +106,12 @@ class ImageReference:
         """The image's grid as a Space."""
         return space_of_fingerprint(self.fingerprint)
 
-    def differences(self, space: Space, tol: float | None = None) -> list[str]:
+    def differences(self, space: Space, tol: float | None = None, *, ours: str = "the recorded") -> list[str]:
         """How ``space`` differs from the recorded grid, one sentence each; [] if it matches.
 
         ``tol``: largest allowed displacement in mm of any corner voxel between the two
         grids (default: a tenth of the smallest voxel spacing). The shape must be equal.
+        ``ours`` names the recorded grid in the sentences.
         """
         fp = self.fingerprint
         other = fingerprint_of(space)
@@ -127,12 +128,12 @@ class ImageReference:
             out.append(f"spacing {_fmt(sp_b)} mm instead of {_fmt(sp_a)} mm")
         shift = float(np.linalg.norm(np.asarray(fp["origin"]) - np.asarray(other["origin"])))
         if shift > tol:
-            out.append(f"origin {_fmt(other['origin'])} is {shift:.3g} mm from the recorded {_fmt(fp['origin'])}")
+            out.append(f"origin {_fmt(other['origin'])} is {shift:.3g} mm from {ours} {_fmt(fp['origin'])}")
         angles = [_angle_deg(a, b) for a, b in zip(fp["direction"], other["direction"])]
         if max(angles) > 1e-3:
             worst = int(np.argmax(angles))
             out.append(f"axis {worst} direction {_fmt(other['direction'][worst])} is {angles[worst]:.3g} deg "
-                       f"from the recorded {_fmt(fp['direction'][worst])}")
+                       f"from {ours} {_fmt(fp['direction'][worst])}")
         if fp["shape"] == other["shape"]:
             corner = _max_corner_distance(fp, other)
             if corner > tol:

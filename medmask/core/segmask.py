@@ -3,23 +3,33 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import GeometryError, LabelError, MaskOverlapWarning, OverlapError
+from ..errors import GeometryError, LabelError, MaskOverlapWarning, MedMaskError, OverlapError
+from .dtypes import BIT_DEPTH_DTYPES, DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from .geometry import BBox, bbox_shape, bbox_slices, compute_bbox, crop_space, spaces_equal
 from .mapping import LabelMapping
 
-BIT_DEPTH_DTYPES: dict[int, np.dtype] = {
-    1: np.dtype(bool),
-    8: np.dtype(np.uint8),
-    16: np.dtype(np.uint16),
-    32: np.dtype(np.uint32),
-}
-DTYPE_BIT_DEPTHS = {dt: bits for bits, dt in BIT_DEPTH_DTYPES.items()}
 OVERLAP_POLICIES = ("raise", "overwrite", "keep")
+
+# .msk reading and writing live in medmask.storage, which builds on this module; it registers
+# its two functions here, so mask.save() / SegmentationMask.load() need no import cycle.
+_file_io: dict[str, Callable[..., Any]] = {}
+
+
+def register_file_io(save: Callable[..., None], load: Callable[..., "SegmentationMask"]) -> None:
+    """Called once by medmask.storage.maskfile: the functions behind save() and load()."""
+    _file_io.update(save=save, load=load)
+
+
+def _io(what: str) -> Callable[..., Any]:
+    try:
+        return _file_io[what]
+    except KeyError:  # only if someone imports medmask.core without the medmask package
+        raise MedMaskError("medmask.storage is not loaded; import medmask first") from None
 
 Color = tuple[float, float, float, float]
 
@@ -187,7 +197,7 @@ class SegmentationMask:
         dtype = self.dtype
         if dtype == bool and label != 1:
             raise LabelError(f"a 1-bit mask can only hold label 1, got {label}")
-        if label <= 0 or label > np.iinfo(np.uint8 if dtype == bool else dtype).max:
+        if label <= 0 or label > dtype_max(dtype):
             raise LabelError(f"label {label} does not fit a {self.bit_depth}-bit mask")
         if name in self._mapping and self._mapping[name] != label:
             raise LabelError(f"name {name!r} already has label {self._mapping[name]}")
@@ -245,13 +255,13 @@ class SegmentationMask:
 
     # persistence ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, **kwargs) -> None:
-        from ..storage.maskfile import save_mask
-        save_mask(self, path, **kwargs)
+        """Write a .msk file; same as :func:`medmask.save_mask`."""
+        _io("save")(self, path, **kwargs)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SegmentationMask":
-        from ..storage.maskfile import load_mask
-        return load_mask(path)
+        """Read a .msk file; same as :func:`medmask.load_mask`."""
+        return _io("load")(path)
 
     def same_content(self, other: "SegmentationMask") -> bool:
         """Same labels, names and geometry (what a lossless round trip must keep)."""
@@ -266,7 +276,7 @@ class SegmentationMask:
 
 def _check_labels_fit(mapping: LabelMapping, dtype: np.dtype) -> None:
     """A name for a label the array cannot hold would be written and then refused on reading."""
-    top = 1 if dtype == bool else int(np.iinfo(dtype).max)
+    top = dtype_max(dtype)
     too_big = {n: v for n, v in mapping.items() if v > top}
     if too_big:
         raise LabelError(f"labels {too_big} do not fit a {dtype} mask (largest label {top}); "
@@ -283,9 +293,10 @@ def _as_label_array(array: Any) -> np.ndarray:
         lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
         if lo < 0:
             raise LabelError(f"labels must be >= 0, the array holds {lo}")
-        for dt in (np.uint8, np.uint16, np.uint32):
-            if hi <= np.iinfo(dt).max:
-                return arr.astype(dt)
+        try:
+            return arr.astype(smallest_label_dtype(hi))
+        except ValueError:
+            pass
     raise LabelError(f"mask dtype {arr.dtype} is not supported; use bool, uint8, uint16 or uint32")
 
 

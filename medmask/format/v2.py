@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,10 +22,11 @@ import zstandard
 from .. import limits
 from ..codecs import RunLengthCodec, ZstdRawCodec, get_codec
 from ..codecs.base import MAX_ZSTD_RATIO
+from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
 from ..core.image_ref import ImageReference
-from ..core.segmask import DTYPE_BIT_DEPTHS, SegmentationMask
-from ..errors import ChecksumError, FormatError, GeometryError, LabelError, LimitError, UnsupportedVersionError
+from ..errors import (ChecksumError, CodecError, FormatError, GeometryError, LabelError, LimitError,
+                      UnsupportedVersionError)
 from .records import EntryInfo
 
 MAGIC_MASK = b"MSK1"
@@ -34,9 +35,8 @@ VERSION = (2, 0)
 HEADER_SIZE = 64
 _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset, index_length, index_crc32
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
-DTYPES = {str(np.dtype(dt)) for dt in DTYPE_BIT_DEPTHS}
+DTYPES = LABEL_DTYPE_NAMES
 DEFAULT_LEVEL = 19
-_DTYPE_MAX = {"bool": 1, "uint8": 255, "uint16": 65535, "uint32": 2**32 - 1}
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise FormatError(f"{where}: unsupported dtype {dtype!r}", path)
     mapping = r.get("mapping")
-    top = _DTYPE_MAX[dtype]
+    top = dtype_max(dtype)
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and k and _is_int(v) and 0 < v <= top for k, v in mapping.items()) \
             or len(set(mapping.values())) != len(mapping):
         raise FormatError(f"{where}: invalid mapping {mapping!r:.120}", path)
@@ -205,18 +205,24 @@ def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
                      colors={k: tuple(float(x) for x in c) for k, c in colors.items()}, metadata=metadata)
 
 
-def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL,
+def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_LEVEL,
                  path: str | None = None) -> tuple[EntryInfo, bytes]:
-    """Crop, pick the smallest codec, and describe the entry (offset filled in by the writer)."""
-    check_text(name, "entry name", path)
-    for label in mask.mapping.to_dict():
-        check_text(label, f"entry {name!r}: label name", path)
-    metadata = json_safe_metadata(mask.metadata, name, path)
-    crop = mask.crop_data
-    bbox = mask.bbox
-    if bbox is None:
+    """Code ``crop`` (the labels inside ``info.bbox``; None when empty) with the smallest codec.
+
+    ``info`` says what the entry is (name, dtype, mapping, bbox, counts, colours, metadata);
+    the returned copy adds codec, length and crc32 (the offset is the writer's business).
+    Names and metadata that cannot be stored as UTF-8 JSON are refused, naming ``path``.
+    """
+    check_text(info.name, "entry name", path)
+    for label in info.mapping:
+        check_text(label, f"entry {info.name!r}: label name", path)
+    metadata = json_safe_metadata(info.metadata, info.name, path)
+    if info.bbox is None:
         codec_cfg, payload = None, b""
     else:
+        if crop is None or tuple(crop.shape) != info.crop_shape or str(crop.dtype) != info.dtype:
+            got = None if crop is None else (tuple(crop.shape), str(crop.dtype))
+            raise FormatError(f"entry {info.name!r}: crop {got} does not match bbox {info.bbox} / dtype {info.dtype}")
         codec, payload = RunLengthCodec.best_for(crop, level)
         # raw bytes win only for noisy crops; a fast low-level try tells whether the slow
         # high-level one is worth it (it cost 80 % of writing TotalSegmentator output)
@@ -230,30 +236,24 @@ def encode_entry(mask: SegmentationMask, name: str, level: int = DEFAULT_LEVEL,
                 if len(raw_payload) < len(payload):
                     codec, payload = raw, raw_payload
         codec_cfg = codec.get_config()
-    info = EntryInfo(
-        name=name, dtype=str(mask.dtype), mapping=mask.mapping.to_dict(), bbox=bbox, codec=codec_cfg,
-        offset=0, length=len(payload), crc32=zlib.crc32(payload), counts=mask.voxel_counts(),
-        colors=dict(mask.colors), metadata=metadata,
-    )
-    return info, payload
+    coded = replace(info, codec=codec_cfg, offset=0, length=len(payload), crc32=zlib.crc32(payload),
+                    metadata=metadata)
+    return coded, payload
 
 
-def decode_entry(info: EntryInfo, payload: bytes, space, path: str | None = None) -> SegmentationMask:
-    """Verify and decode one entry's payload into a crop-backed SegmentationMask."""
+def decode_entry(info: EntryInfo, payload: bytes, path: str | None = None) -> np.ndarray | None:
+    """Verify one entry's payload and decode its bbox crop (None for an empty entry)."""
     if len(payload) != info.length:
         raise FormatError(f"entry {info.name!r}: read {len(payload)} of {info.length} bytes (truncated file)", path)
     if zlib.crc32(payload) != info.crc32:
         raise ChecksumError(f"entry {info.name!r}: checksum mismatch, its stored bytes are damaged", path)
-    crop = None
-    if info.bbox is not None:
-        from ..errors import CodecError
-        try:
-            codec = get_codec(info.codec)
-            crop = codec.decode(payload, info.crop_shape, np.dtype(info.dtype))
-        except CodecError as exc:
-            raise CodecError(f"entry {info.name!r}: {exc.problem}", path) from None
-    return SegmentationMask.from_crop(crop, info.bbox, info.mapping, space, info.dtype,
-                                      colors=info.colors, metadata=info.metadata)
+    if info.bbox is None:
+        return None
+    try:
+        codec = get_codec(info.codec)
+        return codec.decode(payload, info.crop_shape, np.dtype(info.dtype))
+    except CodecError as exc:
+        raise CodecError(f"entry {info.name!r}: {exc.problem}", path) from None
 
 
 def check_text(text: str, what: str, path: str | None = None) -> None:

@@ -106,7 +106,7 @@ class ImageRegion:
 
 def check_same_grid(image: ImageRegion, source: MaskSource) -> None:
     """The image must lie on the masks' grid (same rule as recording an image reference)."""
-    from ..convert.image_io import image_reference_for
+    from ..convert.image_link import image_reference_for
 
     try:
         image_reference_for(image.path, source.path, source.space)

@@ -15,10 +15,10 @@ from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExists
 from ..format import v2
 from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
+from .container import Container, StagedEntry, preview_names
+from .entries import decode_mask, encode_mask
 from .locking import FileIdentity, commit_lock
-from .reader import V1_CODEC, ContainerReader, preview_names
-from .maskfile import warn_v1_drops
-from .writer import write_v1_archive, write_v2
+from .reader import container_class, open_container
 
 MODES = ("r", "w", "a")
 
@@ -42,12 +42,12 @@ class MaskArchive:
                  format_version: int | None = None, level: int = v2.DEFAULT_LEVEL):
         if mode not in MODES:
             raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", path)
-        if format_version not in (None, 1, 2):
-            raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path)
+        if format_version is not None:
+            container_class(format_version, path)  # refuse an unknown version before touching anything
         self.path = os.fspath(path)
         self.mode = mode
         self.level = level
-        self._reader: ContainerReader | None = None
+        self._reader: Container | None = None
         # name -> (record, pending payload); (None, None) = as on disk, record parsed on first use
         self._entries: dict[str, tuple[EntryInfo | None, bytes | None]] = {}
         self._depth = 0
@@ -75,7 +75,7 @@ class MaskArchive:
         if self._reader is not None:
             self._reader.close()
         self._reader = None
-        reader = ContainerReader(self.path)
+        reader = open_container(self.path)
         self._reader = reader
         self._identity = reader.identity()
         self._space = reader.space
@@ -94,7 +94,7 @@ class MaskArchive:
         Set it in "w"/"a" mode (None removes it); like any change it is written atomically
         at once, or at the end of a ``with`` block. Format version 1 cannot store it.
         Build one with :meth:`ImageReference.from_image` or
-        :func:`medmask.convert.image_io.image_reference_for`.
+        :func:`medmask.convert.image_link.image_reference_for`.
         """
         self._check_open()
         return self._image
@@ -121,9 +121,7 @@ class MaskArchive:
 
     def entry_info(self, name: str) -> EntryInfo:
         info, payload = self._get(name)
-        if payload is None and info.codec is V1_CODEC:
-            return self._reader.info(name)  # type: ignore[union-attr]
-        return info
+        return self._reader.info(name) if payload is None else info  # type: ignore[union-attr]
 
     def entries(self) -> list[EntryInfo]:
         return [self.entry_info(n) for n in self._entries]
@@ -133,7 +131,7 @@ class MaskArchive:
         info, payload = self._get(name)
         if payload is None:
             return self._reader.load(name)  # type: ignore[union-attr]
-        return v2.decode_entry(info, payload, self._space, self.path)
+        return decode_mask(info, payload, self._space, self.path)
 
     __getitem__ = load_segmask
 
@@ -189,7 +187,7 @@ class MaskArchive:
             self._space = mask.space
         elif not spaces_equal(mask.space, self._space):
             raise GeometryError(f"mask {name!r} has space {mask.space}, the archive has {self._space}", self.path)
-        info, payload = v2.encode_entry(mask, name, self.level, self.path)
+        info, payload = encode_mask(mask, name, self.level, self.path)
         self._entries[name] = (info, payload)
         self._changed()
         return info
@@ -224,10 +222,8 @@ class MaskArchive:
         if new in self._entries and new != old:
             raise EntryExistsError(f"cannot rename {old!r} to {new!r}: that entry exists", self.path)
         if payload is None:  # the reader knows the bytes by the old name: take them along
-            if info.codec is V1_CODEC:
-                info, payload = v2.encode_entry(self._reader.load(old), new, self.level)  # type: ignore[union-attr]
-            else:
-                payload = self._reader.raw_payload(old)  # type: ignore[union-attr]
+            info, source = self._reader.staged(old, self.level).v2_item()  # type: ignore[union-attr]
+            payload = source()
         self._entries = {(new if n == old else n): ((replace(info, name=new), payload) if n == old else v)
                          for n, v in self._entries.items()}
         self._changed()
@@ -237,7 +233,7 @@ class MaskArchive:
         """Change an entry's colours and/or metadata without touching its stored voxels."""
         self._check_writable()
         info, payload = self._get(name)
-        if info.codec is V1_CODEC:
+        if payload is None and not self._reader.stores_attributes:  # type: ignore[union-attr]
             raise ArchiveModeError("format version 1 files cannot store colours or metadata", self.path)
         changes: dict[str, Any] = {}
         if colors is not None:
@@ -332,20 +328,24 @@ class MaskArchive:
         self._rollback()
 
     def _write(self) -> None:
-        if self.format_version == 1:
-            for n, (info, payload) in self._entries.items():
-                if payload is not None and info is not None:  # new in this write: say what v1 drops
-                    warn_v1_drops(info.colors, info.metadata, self.path, n)
-            arrays = [(n, self._get(n)[0].mapping, self.load_segmask(n).data) for n in self._entries]
-            write_v1_archive(self.path, self._space, arrays)
-        else:
-            items = []
-            for name in self._entries:
-                info, payload = self._get(name)
-                if info.codec is V1_CODEC:  # upgrading a v1 file: re-code its entries
-                    info, payload = v2.encode_entry(self.load_segmask(name), name, self.level)
-                items.append((info, _source(self, name, payload)))
-            write_v2(self.path, "archive", self._space, items, image=self._image)
+        container_class(self.format_version).write_archive(self.path, self._space,
+                                                           [self._staged(n) for n in self._entries], self._image)
+
+    def _staged(self, name: str) -> StagedEntry:
+        info, payload = self._get(name)
+        if payload is not None:
+            return StagedEntry(info, True, lambda: (info, lambda: payload),
+                               lambda: decode_mask(info, payload, self._space, self.path))
+        staged = self._reader.staged(name, self.level)  # type: ignore[union-attr]
+        if self._entries[name][0] is None:
+            return staged
+        # stored voxels with a changed record (set_attributes): the new record, the old bytes
+
+        def mask() -> SegmentationMask:
+            m = staged.mask()
+            m.colors, m.metadata = dict(info.colors), dict(info.metadata)
+            return m
+        return StagedEntry(info, True, lambda: (info, staged.v2_item()[1]), mask)
 
     # lifetime ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -391,9 +391,3 @@ class MaskArchive:
 
     def __repr__(self) -> str:
         return f"MaskArchive({self.path!r}, mode={self.mode!r}, entries={len(self._entries)})"
-
-
-def _source(archive: MaskArchive, name: str, payload: bytes | None):
-    if payload is not None:
-        return lambda: payload
-    return lambda: archive._reader.raw_payload(name)  # type: ignore[union-attr]

@@ -9,8 +9,10 @@ from spacetransformer import Space
 from .archive import MaskArchive
 
 
-def write_archive(dst: Path, space: Space, masks: Iterable[tuple[str, Any]]) -> None:
+def write_archive(dst: Path, space: Space, masks: Iterable[tuple[str, Any]], *, image=None) -> None:
     """Write (name, mask) pairs to a fresh archive at ``dst`` in one atomic commit.
+
+    ``image``: an :class:`~medmask.core.image_ref.ImageReference` to record with them.
 
     Nothing appears under ``dst`` until every entry is encoded: a crash leaves the old
     file (or none), never a partial one, which is what makes batch runs resumable.
@@ -20,10 +22,12 @@ def write_archive(dst: Path, space: Space, masks: Iterable[tuple[str, Any]]) -> 
     it = iter(masks)
     first = next(it, None)
     if first is None:
-        with MaskArchive(dst, mode="w", space=space):
+        with MaskArchive(dst, mode="w", space=space) as archive:
+            archive.image_reference = image
             return
     # no space given: MaskArchive writes nothing until the block ends (it takes the masks' space)
     with MaskArchive(dst, mode="w") as archive:
+        archive.image_reference = image
         archive.add_segmask(first[1], first[0])
         for name, mask in it:
             archive.add_segmask(mask, name)

@@ -134,7 +134,7 @@ def test_with_block_writes_once_and_drops_on_error(tmp_path, masks, monkeypatch)
     p = tmp_path / "a.mska"
     calls = []
     real = writer.write_v2
-    monkeypatch.setattr("medmask.storage.archive.write_v2", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr("medmask.storage.container_v2.write_v2", lambda *a, **k: calls.append(1) or real(*a, **k))
     space = masks["liver"].space
     with MaskArchive(p, mode="w", space=space) as a:
         for name, m in masks.items():

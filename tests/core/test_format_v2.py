@@ -7,6 +7,12 @@ import pytest
 from medmask import ChecksumError, FormatError, UnsupportedVersionError
 from medmask.format import v2
 from medmask.format.records import EntryInfo
+from medmask.storage.entries import describe_mask, mask_from_entry
+
+
+def encode(mask, name):
+    """The format layer codes (record, crop) pairs: describe the mask as one first."""
+    return v2.encode_entry(*describe_mask(mask, name))
 
 
 def test_header_pack_unpack_inverse():
@@ -36,7 +42,7 @@ def test_entry_and_index_round_trip(masks):
     infos, payloads = [], []
     pos = v2.HEADER_SIZE
     for name, mask in masks.items():
-        info, payload = v2.encode_entry(mask, name)
+        info, payload = encode(mask, name)
         from dataclasses import replace
         infos.append(replace(info, offset=pos))
         payloads.append(payload)
@@ -49,12 +55,14 @@ def test_entry_and_index_round_trip(masks):
     for info, payload, (name, mask) in zip(infos, payloads, masks.items()):
         parsed = v2.parse_record(records[name], space.shape, pos, None)
         assert parsed == info
-        back = v2.decode_entry(parsed, payload, space2)
+        crop = v2.decode_entry(parsed, payload)
+        assert (crop is None) == (mask.bbox is None)
+        back = mask_from_entry(parsed, crop, space2)
         assert back.same_content(mask) and back.colors == mask.colors and back.metadata == mask.metadata
 
 
 def test_empty_entry_costs_no_payload(masks):
-    info, payload = v2.encode_entry(masks["empty"], "empty")
+    info, payload = encode(masks["empty"], "empty")
     assert payload == b"" and info.bbox is None and info.codec is None and info.counts == {}
 
 
@@ -62,7 +70,7 @@ def test_metadata_must_be_json(masks):
     m = masks["liver"]
     m.metadata["bad"] = object()
     with pytest.raises(FormatError, match="JSON"):
-        v2.encode_entry(m, "liver")
+        encode(m, "liver")
 
 
 def test_index_checksum_and_json_errors(masks):
@@ -91,7 +99,7 @@ def test_index_checksum_and_json_errors(masks):
     ("metadata", [], "metadata"),
 ])
 def test_parse_record_rejects(masks, field, value, match):
-    info, _ = v2.encode_entry(masks["liver"], "liver")
+    info, _ = encode(masks["liver"], "liver")
     rec = v2._record_to_json(info)
     rec["offset"] = 64
     rec[field] = value
@@ -100,15 +108,15 @@ def test_parse_record_rejects(masks, field, value, match):
 
 
 def test_entry_checksum_names_entry(masks):
-    info, payload = v2.encode_entry(masks["liver"], "liver")
+    info, payload = encode(masks["liver"], "liver")
     bad = bytearray(payload)
     bad[len(bad) // 2] ^= 0x40
     with pytest.raises(ChecksumError, match="entry 'liver'.*checksum"):
-        v2.decode_entry(info, bytes(bad), masks["liver"].space, "a.mska")
+        v2.decode_entry(info, bytes(bad), "a.mska")
 
 
 def test_record_fields(masks):
-    info, _ = v2.encode_entry(masks["ribs"], "ribs")
+    info, _ = encode(masks["ribs"], "ribs")
     assert isinstance(info, EntryInfo) and info.dtype == "uint16"
     assert info.counts == {300 + i: 26 * 8 for i in range(5)} and info.voxel_count == 5 * 26 * 8
     assert info.codec["id"] in ("rle-zstd", "zstd") and info.crop_shape == (13, 26, 8)

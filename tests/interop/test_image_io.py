@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from medmask import MaskArchive
-from medmask.convert.image_io import (check_image, image_reference_for, is_image_path, read_image,
-                                      read_image_header, totalseg_image_for)
+from medmask.convert.image_io import is_image_path, read_image, read_image_header
+from medmask.convert.image_link import check_image, image_reference_for, totalseg_image_for
 from medmask.core.geometry import index_to_world_affine, spaces_equal
 from medmask.errors import ConversionError, GeometryError
 
@@ -217,7 +217,7 @@ def test_reference_for_an_image_checks_the_masks_grid(tmp_path):
     shifted[:3, 3] += 3.0
     other = tmp_path / "case" / "other.nii.gz"
     nib.save(nib.Nifti1Image(data, shifted), str(other))
-    with pytest.raises(GeometryError, match="not the masks' grid.*origin"):
+    with pytest.raises(GeometryError, match="not on the masks. grid.*origin"):
         image_reference_for(other, archive, space)
     with pytest.warns(UserWarning, match="forced"):
         image_reference_for(other, archive, space, force=True)

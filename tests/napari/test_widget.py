@@ -276,7 +276,7 @@ def test_one_archive_handle_per_session(make_napari_viewer, phantom_path, monkey
 def _case_with_reference(tmp_path, case="oblique"):
     """A scan and an archive of its mask that records it (as `medmask convert --image` does)."""
     from medmask.convert import convert
-    from medmask.convert.image_io import image_reference_for
+    from medmask.convert.image_link import image_reference_for
 
     from napari_cases import write_case
 

@@ -7,6 +7,7 @@ from spacetransformer import Space
 
 from medmask import MaskArchive, SegmentationMask
 from medmask.format import v2
+from medmask.storage.entries import encode_mask
 from medmask.storage.writer import write_v2
 
 
@@ -16,7 +17,7 @@ def test_many_entries_open_and_read_one(tmp_path):
     for i in range(1000):
         arr = np.zeros((32, 32, 32), np.uint8)
         arr[i % 28:i % 28 + 4, 5:9, (i * 3) % 28:(i * 3) % 28 + 4] = 1
-        info, payload = v2.encode_entry(SegmentationMask(arr, {f"o{i}": 1}, space), f"o{i}", level=1)
+        info, payload = encode_mask(SegmentationMask(arr, {f"o{i}": 1}, space), f"o{i}", level=1)
         items.append((info, (lambda p=payload: p)))
     path = str(tmp_path / "many.mska")
     write_v2(path, "archive", space, items)

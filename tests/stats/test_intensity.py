@@ -77,7 +77,7 @@ def test_template_reference_and_errors(tmp_path):
     with pytest.raises(MedMaskError, match="records no image"):
         medmask.compute_stats(cases / "c1.mska", intensity=True)
     # the scan recorded in the archive
-    from medmask.convert.image_io import image_reference_for
+    from medmask.convert.image_link import image_reference_for
 
     with MaskArchive(cases / "c1.mska", "a") as a:
         a.image_reference = image_reference_for(tmp_path / "scans" / "c1" / "ct.nii", cases / "c1.mska", a.space)

@@ -1,0 +1,116 @@
+"""The one interface both on-disk format versions offer (see container_v1 / container_v2).
+
+A container is an open file of one format version: header and index read, entries
+decoded on demand. Callers (MaskArchive, load_mask, the CLI) never ask which version
+it is; what differs between versions lives in the two subclasses.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Sequence
+
+from ..core.image_ref import ImageReference
+from ..core.segmask import SegmentationMask
+from ..errors import FormatError
+from ..format.records import EntryInfo
+from .bytesource import ByteSource
+from .locking import FileIdentity
+
+PayloadSource = Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class StagedEntry:
+    """One entry on its way into a new file.
+
+    ``info`` is the record as known now (for a v1 entry: name and mapping only);
+    ``new`` says it changed since the file was read; ``v2_item`` gives its v2 record and
+    a payload source (coding it if needed); ``mask`` decodes it.
+    """
+
+    info: EntryInfo
+    new: bool
+    v2_item: Callable[[], tuple[EntryInfo, PayloadSource]]
+    mask: Callable[[], SegmentationMask]
+
+
+class Container:
+    """An open .msk/.mska file of one format version."""
+
+    version: ClassVar[int]
+    stores_attributes: ClassVar[bool]  # colours and metadata per entry
+
+    kind: str           # "mask" (.msk) or "archive" (.mska)
+    space: object       # spacetransformer Space, array axis order
+    names: list[str]
+    image: ImageReference | None = None  # the scan the masks were drawn on (v2 archives)
+
+    def __init__(self, source: ByteSource, kind: str, head: bytes):
+        self.source = source
+        self.path = source.name
+        self.file_size = source.size
+        self.kind = kind
+        self._open(head)
+
+    def _open(self, head: bytes) -> None:
+        raise NotImplementedError
+
+    # reading ------------------------------------------------------------------------------
+    def identity(self) -> FileIdentity:
+        """Inode, size, mtime and header of the file this container holds (for change detection)."""
+        return self.source.identity()
+
+    def pread(self, offset: int, length: int) -> bytes:
+        return self.source.read_at(offset, length)
+
+    def raw_payload(self, name: str) -> bytes:
+        """An entry's stored bytes, as in the file."""
+        info = self.info(name, exact=False)
+        data = self.pread(info.offset, info.length)
+        if len(data) != info.length:
+            raise FormatError(f"entry {name!r}: file ends after {len(data)} of {info.length} bytes (truncated)", self.path)
+        return data
+
+    def info(self, name: str, exact: bool = True) -> EntryInfo:
+        """The entry's record; ``exact=False`` allows a cheaper one without bbox/counts (v1)."""
+        raise NotImplementedError
+
+    def load(self, name: str) -> SegmentationMask:
+        raise NotImplementedError
+
+    def verify(self, name: str) -> None:
+        """Check one entry as far as the format allows (v2: checksum and decode; v1: decode)."""
+        self.load(name)
+
+    def staged(self, name: str, level: int) -> StagedEntry:
+        """The on-disk entry ``name`` ready to be written into a new file."""
+        raise NotImplementedError
+
+    # writing whole files ------------------------------------------------------------------
+    @classmethod
+    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
+                      image: ImageReference | None = None) -> None:
+        """Write a whole .mska file; ``image`` is the scan the masks were drawn on."""
+        raise NotImplementedError
+
+    # lifetime -----------------------------------------------------------------------------
+    def close(self) -> None:
+        self.source.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def preview_names(names, n: int = 8) -> str:
+    """'a', 'b', ... (N in all): the entry names an error message lists."""
+    names = list(names)
+    more = f" ... ({len(names)} in all)" if len(names) > n else ""
+    return ", ".join(repr(x) for x in names[:n]) + more if names else "(none)"
