@@ -61,9 +61,14 @@ def _one_line_warnings() -> None:
 
     debug = bool(os.environ.get("MEDMASK_DEBUG"))
     original = warnings.showwarning
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def ours(category, filename) -> bool:
+        return (issubclass(category, MedMaskWarning) or category.__module__.startswith("medmask")
+                or (category is UserWarning and os.path.abspath(filename).startswith(package)))
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, MedMaskWarning):
+        if ours(category, filename):
             print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
         elif debug:
             original(message, category, filename, lineno, file, line)
