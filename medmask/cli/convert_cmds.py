@@ -68,11 +68,13 @@ def cmd_extract(args) -> int:
     if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(src):
         raise ConversionError("source and destination are the same file; extract to a new path", src)
     check_output(args.output, overwrite=args.overwrite, folder=kind == "niftidir")
+    ref = None
     if low.endswith(".mska"):
         with MaskArchive(src, mode="r") as archive:
             names = resolve_names(args.names, list(archive.all_names()), what="entry", path=src)
             items = [(n, archive.load_segmask(n)) for n in names]
             space = archive.space
+            ref = archive.image_reference
         if kind in ("msk", "nifti") and len(items) == 1:
             items = [(None, items[0][1])]
         default = names[0]
@@ -82,8 +84,12 @@ def cmd_extract(args) -> int:
         items = [(None, _select_labels(mask, names))]
         space = mask.space
         default = _stem(src)
+    if ref is not None and kind == "mska":  # the extract still knows its scan, from where it is written
+        ref = ref.relocated(src, args.output)
+    else:
+        ref = None
     write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
-                progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize)
+                progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize, image=ref)
     if not args.quiet:
         what = "entr" + ("y" if len(names) == 1 else "ies") if low.endswith(".mska") else \
             "label" + ("" if len(names) == 1 else "s")
