@@ -1,12 +1,14 @@
-"""Demo: build the phantom archive, open it in napari with the MedMask dock.
+"""Demo: the bundled real CT with its organs in napari, plus the phantom's conversion round trips.
 
-    python -m napari_medmask.demo --out OUTDIR [--screenshot PNG]
+    python -m napari_medmask.demo --out OUTDIR [--screenshot PNG] [--skip-convert]
 
-Writes OUTDIR/phantom.mska, converts it with ``medmask.convert`` when that
-module offers ``convert_examples`` (NIfTI, Slicer ...), opens the archive in
-napari with the "MedMask archive" dock widget and a few organs shown. With
-``--screenshot`` it saves a full-window screenshot (1400x850) and exits;
-otherwise it runs the napari event loop.
+1. Writes OUTDIR/phantom.mska (synthetic) and runs ``medmask.convert.convert_examples`` on it
+   (NIfTI folder and 3D Slicer .seg.nrrd and back, checked identical).
+2. Copies the bundled real case (TotalSegmentator's aorta CT and its 18 masks, Apache-2.0) to
+   OUTDIR/totalseg_aorta/ and opens the archive in napari with the "MedMask archive" dock, which
+   opens the CT the archive records under the organs; coronal view through the aorta.
+With ``--screenshot`` it saves a full-window screenshot (1400x850) and exits; otherwise it runs
+the napari event loop.
 """
 from __future__ import annotations
 
@@ -15,19 +17,6 @@ import os
 import sys
 
 WINDOW = (1400, 850)
-
-
-def convert_examples(archive_path: str, outdir: str) -> list[str]:
-    """Hook for the conversion steps (NIfTI, Slicer ...): calls medmask.convert.convert_examples if present."""
-    try:
-        from medmask.convert import convert_examples as _convert  # type: ignore[attr-defined]
-    except Exception:
-        print("medmask.convert.convert_examples not available yet: skipping conversions")
-        return []
-    written = _convert(archive_path, outdir) or []
-    for path in written:
-        print(f"converted: {path}")
-    return list(written)
 
 
 def build(outdir: str) -> str:
@@ -42,6 +31,15 @@ def build(outdir: str) -> str:
     return path
 
 
+def convert_examples(archive_path: str, outdir: str) -> list[str]:
+    from medmask.convert import convert_examples as run
+
+    written = [str(p) for p in run(archive_path, outdir)]
+    for path in written:
+        print(f"converted: {path}")
+    return written
+
+
 def show(path: str, screenshot: str | None = None, *, image: str | None = None, shown=None):
     """Open the archive (and its scan) with the dock, a coronal view through the organs."""
     import napari
@@ -53,12 +51,16 @@ def show(path: str, screenshot: str | None = None, *, image: str | None = None, 
     viewer.open(path, plugin="medmask")  # one composite layer draws every organ; the dock finds it
     if image:
         widget.open_image(widget.session.path, image)
-    for _ in range(5):
+    for _ in range(50):  # the dock opens the recorded scan one event-loop turn after the archive
         QApplication.processEvents()
+        if len(viewer.layers) > 1:
+            break
     if shown is not None:
         model = widget.model
         model.set_many({n: n in shown for n in model.entries})
     widget.tree.expandAll()
+    if widget.session.composite_layer is not None:  # its label controls, not the CT's
+        viewer.layers.selection.active = widget.session.composite_layer
     _coronal_view(viewer, widget)
     if screenshot:
         for _ in range(5):
@@ -90,14 +92,18 @@ def _coronal_view(viewer, widget) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m napari_medmask.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="output folder (phantom.mska and conversions go here)")
+    parser.add_argument("--out", required=True, help="output folder (phantom, conversions, the real case)")
     parser.add_argument("--screenshot", help="save a full-window PNG here and exit")
-    parser.add_argument("--skip-convert", action="store_true", help="do not run the conversion examples")
+    parser.add_argument("--skip-convert", action="store_true", help="do not run the conversion round trips")
     args = parser.parse_args(argv)
-    path = build(args.out)
+    phantom = build(args.out)
     if not args.skip_convert:
-        convert_examples(path, args.out)
-    viewer = show(path, args.screenshot)
+        convert_examples(phantom, args.out)
+    from ._sample import aorta_paths
+
+    ct, archive = aorta_paths(os.path.join(args.out, "totalseg_aorta"))
+    print(f"real case: {archive} (records its scan {os.path.basename(ct)})")
+    viewer = show(archive, args.screenshot)
     if viewer is not None:
         import napari
 
