@@ -24,6 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .reporting import human_bytes, progress_bar
+from .storage.atomic import remove_stale_temporaries
+
 __all__ = ["CaseResult", "BatchSummary", "find_cases", "convert_case", "convert_dataset", "format_summary"]
 
 
@@ -131,15 +134,6 @@ def _is_finished(path: Path) -> bool:
         return False
 
 
-def _clean_stale_temps(dst: Path) -> None:
-    for tmp in dst.parent.glob(f".{dst.name}.*.tmp"):
-        try:
-            if time.time() - tmp.stat().st_mtime > 60:
-                tmp.unlink()
-        except OSError:
-            pass
-
-
 def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathLike, *,
                  voxel_tolerance: float = 0.1) -> CaseResult:
     """Convert one case; never raises for a bad case (the error goes in the result).
@@ -157,7 +151,7 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
     try:
         src_bytes = _nifti_bytes(src_dir)
         dst_path.parent.mkdir(parents=True, exist_ok=True)
-        _clean_stale_temps(dst_path)
+        remove_stale_temporaries(dst_path)
         with warnings.catch_warnings(record=True) as caught:  # workers' warnings would be lost: keep them
             warnings.simplefilter("always", ImageNotRecordedWarning)
             nifti_folder_to_archive(src_dir, dst_path, voxel_tolerance=voxel_tolerance)  # records <case>/ct.nii.gz
@@ -210,11 +204,7 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
         else:
             todo.append((case, folder, dst))
 
-    bar = None
-    if progress and todo:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(todo), desc="cases", unit="case")
+    bar = progress_bar(progress and bool(todo), "cases", total=len(todo), unit="case")
 
     def record(result: CaseResult) -> None:
         summary.results.append(result)
@@ -247,21 +237,13 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
     return summary
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 def format_summary(summary: BatchSummary) -> str:
     """A short human summary: counts, bytes before/after, and every failure."""
     lines = [f"cases: {len(summary.converted)} converted, {len(summary.skipped)} already done, "
              f"{len(summary.failed)} failed  ({summary.seconds:.1f} s)"]
     if summary.src_bytes:
         ratio = summary.src_bytes / summary.dst_bytes if summary.dst_bytes else float("inf")
-        lines.append(f"size:  {_human(summary.src_bytes)} of NIfTI -> {_human(summary.dst_bytes)} of .mska "
+        lines.append(f"size:  {human_bytes(summary.src_bytes)} of NIfTI -> {human_bytes(summary.dst_bytes)} of .mska "
                      f"({ratio:.1f}x smaller)")
     with_scan = [r for r in summary.converted if r.image]
     if with_scan:

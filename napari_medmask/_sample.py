@@ -19,9 +19,7 @@ def ensure_phantom(path: str | None = None) -> str:
 
     path = path or phantom_path()
     if not os.path.exists(path):
-        tmp = path + ".building"
-        make_phantom(tmp)
-        os.replace(tmp, path)
+        make_phantom(path)  # one atomic archive write (storage/atomic.py): never a half-built file
     return path
 
 

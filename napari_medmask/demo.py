@@ -2,8 +2,8 @@
 
     python -m napari_medmask.demo --out OUTDIR [--screenshot PNG]
 
-Writes OUTDIR/phantom.mska, converts it with ``medmask.convert`` when that
-module offers ``convert_examples`` (NIfTI, Slicer ...), opens the archive in
+Writes OUTDIR/phantom.mska, converts it with ``medmask.convert.convert_examples``
+(NIfTI, Slicer ...), opens the archive in
 napari with the "MedMask archive" dock widget and a few organs shown. With
 ``--screenshot`` it saves a full-window screenshot (1400x850) and exits;
 otherwise it runs the napari event loop.
@@ -17,27 +17,12 @@ import sys
 WINDOW = (1400, 850)
 
 
-def convert_examples(archive_path: str, outdir: str) -> list[str]:
-    """Hook for the conversion steps (NIfTI, Slicer ...): calls medmask.convert.convert_examples if present."""
-    try:
-        from medmask.convert import convert_examples as _convert  # type: ignore[attr-defined]
-    except Exception:
-        print("medmask.convert.convert_examples not available yet: skipping conversions")
-        return []
-    written = _convert(archive_path, outdir) or []
-    for path in written:
-        print(f"converted: {path}")
-    return list(written)
-
-
 def build(outdir: str) -> str:
     from medmask.sample import make_phantom
 
     os.makedirs(outdir, exist_ok=True)
     path = os.path.join(outdir, "phantom.mska")
-    tmp = path + ".tmp"
-    make_phantom(tmp)
-    os.replace(tmp, path)
+    make_phantom(path)  # one atomic archive write (storage/atomic.py)
     print(f"wrote {path} ({os.path.getsize(path):,} bytes)")
     return path
 
@@ -96,7 +81,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     path = build(args.out)
     if not args.skip_convert:
-        convert_examples(path, args.out)
+        from medmask.convert import convert_examples
+
+        for written in convert_examples(path, args.out):
+            print(f"converted: {written}")
     viewer = show(path, args.screenshot)
     if viewer is not None:
         import napari

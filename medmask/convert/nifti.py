@@ -12,6 +12,7 @@ gives the very same affine, codes and dtype, bit for bit.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import zlib
@@ -22,7 +23,9 @@ import nibabel as nib
 import numpy as np
 from spacetransformer import Space
 
+from ..core.dtypes import smallest_label_dtype
 from ..errors import ConversionError, MedMaskError
+from ..storage.atomic import atomic_write
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import read_label_names
 from .nifti_label_table import embedded_label_names, label_table_extension
@@ -220,12 +223,10 @@ def _as_labels(data: np.ndarray, path) -> np.ndarray:
 def _shrink(data: np.ndarray) -> np.ndarray:
     """Smallest unsigned dtype (bool for 0/1 data) that holds ``data``."""
     hi = int(data.max()) if data.size else 0
-    if hi <= 1:
-        return data.astype(bool, copy=False)
-    for dt in (np.uint8, np.uint16, np.uint32):
-        if hi <= np.iinfo(dt).max:
-            return data.astype(dt, copy=False)
-    raise ConversionError(f"label value {hi} does not fit 32 bits")
+    try:
+        return data.astype(smallest_label_dtype(hi, allow_bool=True), copy=False)
+    except ValueError:
+        raise ConversionError(f"label value {hi} does not fit 32 bits") from None
 
 
 # ------------------------------------------------------------------------------------------
@@ -336,14 +337,11 @@ def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: b
 
 
 def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
+    """What nib.save writes (gzip level 1, mtime 0 for .gz), through storage.atomic.atomic_write."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if str(path).lower().endswith(".gz") else ".nii"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
-    try:
-        nib.save(img, str(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        if str(path).lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0) as gz:
+                img.to_file_map(img.make_file_map({"image": gz}))
+        else:
+            img.to_file_map(img.make_file_map({"image": f}))

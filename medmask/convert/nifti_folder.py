@@ -14,6 +14,8 @@ from typing import Any, Iterable
 import numpy as np
 from spacetransformer import Space
 
+from ..core.dtypes import smallest_label_dtype
+from ..reporting import progress
 from ..errors import ConversionError, MedMaskError
 from ..storage.archive_builder import write_archive
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
@@ -22,11 +24,7 @@ from .nifti import (NIFTI_META_KEY, _load, header_record, list_nifti_files, nift
 
 
 def _progress(iterable, enabled: bool, desc: str, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="file", leave=False)
+    return progress(iterable, enabled, desc, total=total, unit="file")
 
 
 def _header_space(path: Path) -> tuple[Space, dict[str, Any]]:
@@ -117,8 +115,7 @@ def binary_file_mask(path: str | os.PathLike, space: Space):
     else:
         mapping, dtype = {f"{name}_{v}": v for v in present}, None
     if dtype is None:
-        hi = max(present)
-        dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+        dtype = smallest_label_dtype(max(present))
     if crop is not None:
         crop = crop.astype(dtype, copy=False)
     try:

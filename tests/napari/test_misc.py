@@ -89,10 +89,3 @@ def test_demo_script_writes_archive_and_screenshot(tmp_path):
 
     image = QImage(str(png))
     assert (image.width(), image.height()) == (1400, 850)
-
-
-def test_convert_examples_hook_is_optional(tmp_path, monkeypatch):
-    from napari_medmask import demo
-
-    monkeypatch.setitem(sys.modules, "medmask.convert", None)  # as if the module did not exist
-    assert demo.convert_examples(str(tmp_path / "x.mska"), str(tmp_path)) == []
