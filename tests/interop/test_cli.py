@@ -170,6 +170,7 @@ def test_batch_command(tmp_path, case):
     assert d["skipped"] == 2 and d["failed"] == 1
 
 
+@pytest.mark.slow
 def test_extract_refuses_to_overwrite_its_source(tmp_path, case):
     arch = tmp_path / "c.mska"
     run("convert", case, arch)
@@ -179,6 +180,7 @@ def test_extract_refuses_to_overwrite_its_source(tmp_path, case):
     assert arch.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_single_entry_label_map_uses_the_class_map(tmp_path, case):
     arch = tmp_path / "c.mska"
     run("convert", case, arch)
