@@ -49,10 +49,15 @@ def cmd_extract(args) -> int:
                                   f"entries: {preview_names(archive.all_names())}", args.archive)
         items = [(n, archive.load_segmask(n)) for n in args.names]
         space = archive.space
+        ref = archive.image_reference
+    if ref is not None and kind == "mska":  # the extract still knows its scan, from where it is written
+        ref = ref.relocated(args.archive, args.output)
+    else:
+        ref = None
     if kind in ("msk", "nifti") and len(items) == 1:
         items = [(None, items[0][1])]
     write_items(items, space, args.output, default_name=args.names[0], labels=args.labels, overlap=args.overlap,
-                progress=progress_enabled(args), source=args.archive)
+                progress=progress_enabled(args), source=args.archive, image=ref)
     if not args.quiet:
         print(f"wrote {args.output} ({len(items)} entr{'y' if len(items) == 1 else 'ies'})")
     return 0

@@ -5,11 +5,13 @@ grid the masks describe: the geometry comes from the same mappings the mask conv
 use (:mod:`medmask.convert._geometry`), and the array is in medmask's axis order
 (``array.shape == space.shape``; for NIfTI that is nibabel's array transposed (2, 1, 0)).
 
-Memory: the voxels are inflated straight into the one array returned (a 512x512x1000
-int16 CT costs its 500 MB once, not once for the inflated bytes and again for the
-array). Only NIfTI files with a non-trivial float ``scl_slope``/``scl_inter`` pay for a
-float32 copy, and NRRD files in rare encodings (ascii, bzip2, ``byte skip -1``) go
-through pynrrd, which may hold the data twice while reading.
+Memory: gzip and bzip2 data are inflated straight into the one array returned (a
+512x512x1000 int16 CT costs its 500 MB once, plus a few MB of buffers, not once for the
+inflated bytes and again for the array); uncompressed files are memory-mapped. Only NIfTI
+files with a non-integer ``scl_slope``/``scl_inter`` pay for a float32 copy, and NRRD files
+in rare encodings (ascii, ``byte skip -1``, multi-file) go through pynrrd, which may hold
+the data twice while reading. ``benchmarks/bench_image_io.py`` measures it against nibabel
+and pynrrd.
 
     >>> array, space = read_image("case/ct.nii.gz")
     >>> space = read_image_header("case/ct.nii.gz")     # header only: milliseconds
@@ -65,17 +67,19 @@ def read_image_header(path: str | os.PathLike) -> Space:
     return _nrrd_header(path)[1]
 
 
-def read_image(path: str | os.PathLike) -> tuple[np.ndarray, Space]:
+def read_image(path: str | os.PathLike, *, mmap: bool = True) -> tuple[np.ndarray, Space]:
     """(voxels in medmask axis order, Space) of a 3D NIfTI or NRRD scan.
 
     Voxel values are as stored (HU for a CT), with NIfTI's ``scl_slope``/``scl_inter``
     applied: in place when the result stays whole numbers of the stored type, else as
-    float32. Big-endian data is swapped in place to native order.
+    float32. Big-endian data is swapped in place to native order. Uncompressed files
+    (``.nii``, raw ``.nrrd``/``.nhdr``) whose bytes are the array as is come back as a
+    read-only ``numpy.memmap`` (no copy in memory at all) unless ``mmap=False``.
     """
     path = Path(path)
     if image_format(path) == "nifti":
-        return _read_nifti(path)
-    return _read_nrrd(path)
+        return _read_nifti(path, mmap)
+    return _read_nrrd(path, mmap)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,12 +112,15 @@ def _nifti_header(path: Path):
     return img, shape
 
 
-def _read_nifti(path: Path) -> tuple[np.ndarray, Space]:
+def _read_nifti(path: Path, mmap: bool = True) -> tuple[np.ndarray, Space]:
     img, shape = _nifti_header(path)
     space = space_from_ras_affine(img.affine, shape, path=path)
     proxy = img.dataobj
     dtype = img.get_data_dtype()
+    slope, inter = float(proxy.slope), float(proxy.inter)
     # nibabel's array is (i, j, k) in Fortran order: its bytes are medmask's (k, j, i) in C order
+    if mmap and not str(path).lower().endswith(".gz") and dtype.isnative and slope == 1.0 and inter == 0.0:
+        return _map(path, int(proxy.offset), tuple(reversed(shape)), dtype), space
     out = _empty(tuple(reversed(shape)), dtype, path)
     with _open(path) as fh:
         if str(path).lower().endswith(".gz"):
@@ -122,7 +129,6 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, Space]:
             fh.seek(int(proxy.offset))
             _read_into(fh, _bytes_of(out), path)
     out = _native(out)
-    slope, inter = float(proxy.slope), float(proxy.inter)
     if slope != 1.0 or inter != 0.0:
         out = _apply_scaling(out, slope, inter, path)
     return out, space
@@ -176,7 +182,7 @@ def _nrrd_header(path: Path):
     return header, space, data_start
 
 
-def _read_nrrd(path: Path) -> tuple[np.ndarray, Space]:
+def _read_nrrd(path: Path, mmap: bool = True) -> tuple[np.ndarray, Space]:
     import nrrd
 
     header, space, data_start = _nrrd_header(path)
@@ -191,7 +197,7 @@ def _read_nrrd(path: Path) -> tuple[np.ndarray, Space]:
     byte_skip = int(header.get("byte skip", header.get("byteskip", 0)))
     line_skip = int(header.get("line skip", header.get("lineskip", 0)))
     data_file = header.get("data file", header.get("datafile"))
-    simple = (encoding in ("raw", "gzip", "gz") and byte_skip >= 0 and line_skip == 0
+    simple = (encoding in ("raw", "gzip", "gz", "bzip2", "bz2") and byte_skip >= 0 and line_skip == 0
               and (data_file is None or (isinstance(data_file, str) and not data_file.startswith("LIST")
                                          and "%" not in data_file and " " not in data_file.strip())))
     shape = tuple(space.shape)
@@ -203,13 +209,17 @@ def _read_nrrd(path: Path) -> tuple[np.ndarray, Space]:
         if data.shape != shape:
             raise ConversionError(f"NRRD data shape {data.shape} does not match its sizes {shape}", path)
         return _native(np.ascontiguousarray(data)), space
-    out = _empty(shape, dtype, path)
     source = path if data_file is None else path.parent / str(data_file).strip()
+    start = (data_start if data_file is None else 0) + (byte_skip if encoding == "raw" else 0)
+    if mmap and encoding == "raw" and dtype.isnative:
+        return _map(source, start, shape, dtype), space
+    out = _empty(shape, dtype, path)
     with _open(source) as fh:
-        fh.seek(data_start if data_file is None else 0)
+        fh.seek(start)
         if encoding == "raw":
-            fh.seek(byte_skip, os.SEEK_CUR)
             _read_into(fh, _bytes_of(out), source)
+        elif encoding in ("bzip2", "bz2"):
+            _bunzip_into(fh, _bytes_of(out), byte_skip, source)
         else:
             _inflate_into(fh, _bytes_of(out), byte_skip, source)
     return _native(out), space
@@ -251,6 +261,52 @@ def _open(path: Path):
         raise ConversionError("is a folder, not an image file", path) from None
     except PermissionError as exc:
         raise ConversionError(f"cannot read ({exc.strerror})", path) from None
+
+
+def _map(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The voxels as a read-only memory map of the file (checked to be long enough)."""
+    from .. import limits
+
+    n = int(np.prod(shape, dtype=np.int64))
+    if n > limits.MAX_VOXELS:
+        raise ConversionError(f"image of shape {shape} has {n} voxels, more than the limit {limits.MAX_VOXELS}",
+                              path)
+    with _open(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+    if offset + n * dtype.itemsize > size:
+        raise ConversionError(f"file ends after {max(size - offset, 0)} of {n * dtype.itemsize} voxel bytes "
+                              f"(truncated)", path)
+    if n == 0:
+        return np.empty(shape, dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
+
+
+def _bunzip_into(fh, out: memoryview, skip: int, path: Path) -> None:
+    """Like :func:`_inflate_into` for bzip2 (each bzip2 block carries its own checksum)."""
+    import bz2
+
+    need, pos = len(out), 0
+    d = bz2.BZ2Decompressor()
+    feed = b""
+    try:
+        while pos < need:
+            data = b""
+            if d.needs_input:
+                data, feed = (feed or fh.read(_IN_CHUNK)), b""
+                if not data:
+                    raise ConversionError(f"compressed data ends after {pos} of {need} voxel bytes (truncated)", path)
+            piece = d.decompress(data, min(_OUT_CHUNK, need - pos + skip))
+            if d.eof:  # next stream (pbzip2 writes several)
+                feed = d.unused_data
+                d = bz2.BZ2Decompressor()
+            view = memoryview(piece)
+            if skip:
+                k = min(skip, len(view))
+                view, skip = view[k:], skip - k
+            out[pos:pos + len(view)] = view
+            pos += len(view)
+    except (OSError, EOFError, ValueError) as exc:
+        raise ConversionError(f"compressed voxel data is damaged ({exc})", path) from None
 
 
 def _read_into(fh, out: memoryview, path: Path) -> None:

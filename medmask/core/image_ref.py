@@ -59,6 +59,15 @@ def _archive_dir(archive_path: str | os.PathLike) -> str:
     return os.path.dirname(os.path.abspath(os.fspath(archive_path)))
 
 
+def _path_from(archive_path: str | os.PathLike, image_path: str | os.PathLike) -> str:
+    """POSIX path of ``image_path`` relative to the archive's folder (absolute if none exists)."""
+    image = os.path.abspath(os.fspath(image_path))
+    try:
+        return Path(os.path.relpath(image, _archive_dir(archive_path))).as_posix()
+    except ValueError:  # Windows: another drive, no relative path exists
+        return Path(image).as_posix()
+
+
 def _is_absolute(path: str) -> bool:
     return PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute()
 
@@ -87,12 +96,11 @@ class ImageReference:
         Paths are made absolute against the current folder but symlinks are kept, so the
         reference follows the folder layout the user sees.
         """
-        image = os.path.abspath(os.fspath(image_path))
-        try:
-            rel = os.path.relpath(image, _archive_dir(archive_path))
-        except ValueError:  # Windows: another drive, no relative path exists
-            return cls(Path(image).as_posix(), fingerprint_of(space))
-        return cls(Path(rel).as_posix(), fingerprint_of(space))
+        return cls(_path_from(archive_path, image_path), fingerprint_of(space))
+
+    def relocated(self, old_archive: str | os.PathLike, new_archive: str | os.PathLike) -> "ImageReference":
+        """The same image seen from an archive written elsewhere (a copy, an extract)."""
+        return ImageReference(_path_from(new_archive, self.resolve(old_archive)), self.fingerprint)
 
     # using -----------------------------------------------------------------------------------
     def resolve(self, archive_path: str | os.PathLike) -> Path:

@@ -34,6 +34,13 @@ def test_relative_input_paths_are_taken_from_the_current_folder(tmp_path, monkey
     assert ref.resolve("case/organs.mska") == tmp_path / "case" / "ct.nii.gz"
 
 
+def test_relocated_points_to_the_same_file_from_another_archive(tmp_path):
+    ref = ImageReference.from_image(tmp_path / "case" / "ct.nii.gz", oblique_space(), tmp_path / "case" / "a.mska")
+    moved = ref.relocated(tmp_path / "case" / "a.mska", tmp_path / "out" / "sub" / "b.mska")
+    assert moved.path == "../../case/ct.nii.gz" and moved.fingerprint == ref.fingerprint
+    assert moved.resolve(tmp_path / "out" / "sub" / "b.mska") == tmp_path / "case" / "ct.nii.gz"
+
+
 def test_absolute_path_is_kept_and_resolved_as_is():
     ref = ImageReference("/data/ct.nii.gz", fingerprint_of(oblique_space()))
     assert ref.resolve("/elsewhere/a.mska") == Path("/data/ct.nii.gz")
@@ -165,6 +172,10 @@ def test_version1_archive_cannot_store_a_reference(tmp_path):
     with MaskArchive(path, "a", format_version=2) as a:  # upgrading on write is the way
         a.image_reference = _ref(tmp_path)
     assert MaskArchive(path).image_reference == _ref(tmp_path)
+    with pytest.warns(UserWarning, match="cannot store the image reference"):  # downgrading says what it drops
+        with MaskArchive(path, "a", format_version=1) as a:
+            a.rename("liver", "hepar")
+    assert MaskArchive(path).image_reference is None
 
 
 def test_files_without_a_reference_are_unchanged_and_old_files_read(tmp_path):

@@ -118,6 +118,16 @@ def test_image_option_errors(tmp_path):
         convert(case / "segmentations", tmp_path / "o.mska", image=tmp_path / "x.seg.nrrd")
 
 
+def test_extract_keeps_the_scan_from_its_new_place(tmp_path):
+    case = make_case(tmp_path)
+    run("convert", "s0001/segmentations", "s0001/organs.mska", cwd=tmp_path)
+    run("extract", "s0001/organs.mska", "liver", "-o", "picked/liver.mska", cwd=tmp_path)
+    with MaskArchive(tmp_path / "picked" / "liver.mska") as a:
+        assert a.image_reference.path == "../s0001/ct.nii.gz"
+        assert a.image_reference.resolve(tmp_path / "picked" / "liver.mska") == case / "ct.nii.gz"
+    run("extract", "s0001/organs.mska", "liver", "-o", "picked/liver.seg.nrrd", cwd=tmp_path)  # no scan there
+
+
 def test_python_api_records_the_scan_from_other_sources(tmp_path):
     case = make_case(tmp_path)
     convert(case / "segmentations", tmp_path / "a.mska", image=False)

@@ -167,6 +167,42 @@ def test_bad_inputs_give_one_clear_error(tmp_path):
         read_image(tmp_path / "text.nii")
 
 
+def test_uncompressed_files_are_memory_mapped_read_only(tmp_path):
+    data = _scan()
+    nib.save(nib.Nifti1Image(data, _affine("oblique")), str(tmp_path / "a.nii"))
+    nrrd.write(str(tmp_path / "a.nrrd"), data, {**_nrrd_header("oblique"), "encoding": "raw"}, index_order="F")
+    nrrd.write(str(tmp_path / "b.nhdr"), data, {**_nrrd_header("oblique"), "encoding": "raw"}, index_order="F",
+               detached_header=True)
+    for name in ("a.nii", "a.nrrd", "b.nhdr"):
+        mapped, space = read_image(tmp_path / name)
+        loaded, space2 = read_image(tmp_path / name, mmap=False)
+        assert isinstance(mapped, np.memmap) and not mapped.flags.writeable, name
+        assert not isinstance(loaded, np.memmap) and loaded.flags.writeable
+        assert np.array_equal(mapped, data.transpose(2, 1, 0)) and np.array_equal(loaded, mapped)
+        assert spaces_equal(space, space2)
+    raw = (tmp_path / "a.nii").read_bytes()
+    (tmp_path / "cut.nii").write_bytes(raw[:-100])
+    with pytest.raises(ConversionError, match="truncated"):
+        read_image(tmp_path / "cut.nii")
+
+
+def test_bzip2_nrrd_with_several_streams(tmp_path):
+    import bz2
+
+    data = _scan()
+    nrrd.write(str(tmp_path / "one.nrrd"), data, {**_nrrd_header("sagittal"), "encoding": "bzip2"}, index_order="F")
+    assert np.array_equal(read_image(tmp_path / "one.nrrd")[0], data.transpose(2, 1, 0))
+    raw = (tmp_path / "one.nrrd").read_bytes()
+    head, body = raw.split(b"\n\n", 1)
+    plain = bz2.decompress(body)
+    half = len(plain) // 3
+    (tmp_path / "multi.nrrd").write_bytes(head + b"\n\n" + bz2.compress(plain[:half]) + bz2.compress(plain[half:]))
+    assert np.array_equal(read_image(tmp_path / "multi.nrrd")[0], data.transpose(2, 1, 0))
+    (tmp_path / "cut.nrrd").write_bytes(raw[: len(raw) - 200])
+    with pytest.raises(ConversionError, match="truncated|damaged"):
+        read_image(tmp_path / "cut.nrrd")
+
+
 def test_multi_member_gzip(tmp_path):
     data = _scan()
     plain = tmp_path / "scan.nii"
@@ -177,15 +213,16 @@ def test_multi_member_gzip(tmp_path):
     assert np.array_equal(read_image(tmp_path / "pigz.nii.gz")[0], read_image(plain)[0])
 
 
-@pytest.mark.parametrize("suffix", [".nii.gz", ".nii", ".nrrd"])
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii", ".nrrd", ".bz2.nrrd"])
 def test_holds_one_copy_of_the_voxels(tmp_path, suffix):
     """The array is the only full-size allocation (the inflate buffer is bounded, a few MB)."""
     shape = (200, 256, 256)  # 26 MB int16
     data = np.zeros(shape, np.int16)
     data[50:150, 60:200, 60:200] = 40
     path = tmp_path / f"big{suffix}"
-    if suffix == ".nrrd":
-        nrrd.write(str(path), data, {**_nrrd_header("flipped"), "encoding": "gzip"}, index_order="F")
+    if suffix.endswith(".nrrd"):
+        encoding = "bzip2" if suffix.startswith(".bz2") else "gzip"
+        nrrd.write(str(path), data, {**_nrrd_header("flipped"), "encoding": encoding}, index_order="F")
     else:
         nib.save(nib.Nifti1Image(data, _affine("flipped")), str(path))
     del data
@@ -257,3 +294,24 @@ def test_masks_converted_from_nifti_and_the_image_share_one_space(tmp_path, aort
         assert spaces_equal(archive.space, space)
         aorta = archive.load_segmask("aorta").data.astype(bool)
     assert ct.shape == aorta.shape and float(ct[aorta].mean()) > 150
+
+
+@pytest.mark.parametrize("kind", ["oblique", "flipped", "sagittal"])
+def test_masks_and_scan_written_on_one_grid_get_equal_spaces(tmp_path, kind):
+    """No shared data needed: a synthetic case in TotalSegmentator's layout, each orientation."""
+    from medmask.convert import convert
+
+    case = tmp_path / "case"
+    (case / "segmentations").mkdir(parents=True)
+    data = _scan()
+    nib.save(nib.Nifti1Image(data, _affine(kind)), str(case / "ct.nii.gz"))
+    organ = np.zeros(data.shape, np.uint8)
+    organ[4:9, 3:12, 2:6] = 1
+    nib.save(nib.Nifti1Image(organ, _affine(kind)), str(case / "segmentations" / "organ.nii.gz"))
+    convert(case / "segmentations", case / "organs.mska")
+    ct, space = read_image(case / "ct.nii.gz")
+    with MaskArchive(case / "organs.mska") as archive:
+        assert spaces_equal(archive.space, space)
+        assert archive.image_reference.path == "ct.nii.gz" and archive.image_reference.matches(space, tol=0.0)
+        mask = archive.load_segmask("organ").data.astype(bool)
+    assert np.array_equal(ct[mask], data.transpose(2, 1, 0)[organ.transpose(2, 1, 0) > 0])
