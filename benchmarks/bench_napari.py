@@ -1,23 +1,32 @@
-"""Benchmark of the napari plugin on a real TotalSegmentator case (117 organs).
+"""Benchmark of the napari plugin: open -> every organ drawn, toggles, memory; a big CT's memory.
 
-    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python benchmarks/bench_napari.py [--runs 3]
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python benchmarks/bench_napari.py [--runs 3] [--no-big-ct]
 
-1. Converts ../shared/data/totalseg_s0000/*.nii.gz into one archive with
-   medmask's own converter (``medmask.convert.convert``), one entry per organ.
-2. In a fresh process per run (so RSS is not polluted by the previous run):
-   - open -> overview: ``viewer.open(archive)`` until the overview layer (every
-     non-empty organ in one label map) is drawn (one forced canvas render) - the target;
-   - open -> all entry layers: until the dock has created every per-entry cropped
-     layer in the background and removed the overview;
-   - toggle entry: uncheck, check one organ in the dock widget; each toggle
-     timed to its return (layers only) and through one event-loop turn (the
-     window repaint, what a user waits for), plus with a forced canvas render;
-   - toggle group: the same for the group with the most non-empty members;
-   - lazy create: a layer removed, then checked again (read + add layer);
-   - RSS growth of the process from before the open to after the background load.
-   The same process then adds the non-empty organs as *full-volume* layers, which
-   is what you get without cropping, and records that RSS growth too.
-Prints medians over ``--runs`` runs.
+Cases (archives built once, then measured in a fresh process per run so RSS is clean):
+
+* ``s0000``: ../shared/data/totalseg_s0000 (117 TotalSegmentator masks, 18 degrees oblique) made
+  into an archive by the command line, ``medmask convert <folder> s0000.mska``.
+* ``synthetic117``: 117 entries named like TotalSegmentator's classes, 110 non-empty (ellipsoids
+  of 0.2-200 ml, many overlapping), 7 empty, on a 300x256x256 grid of 1.5x1x1 mm.
+
+Per run, with the MedMask dock already open (as a user has it):
+
+* open -> all drawn: ``viewer.open(archive)`` until one forced canvas render shows the composite
+  layer; then it checks that every non-empty organ is drawn (its colour in the colormap) and
+  reports how many, and whether ``rib_right_12`` is;
+* idle after: how long the event loop stays busy after that (the plugin schedules no background
+  work; this shows napari's own settling);
+* toggle: hiding then showing one entry (the largest, and ``rib_right_12`` or the smallest), timed
+  to the call's return, through one event-loop turn (the window repaint) and through a forced
+  canvas render; the same for the largest group;
+* edit: first ``Edit`` of an entry (its own cropped layer);
+* RSS growth from before the open to after the toggles, and the composite's bytes;
+* side by side, the previous design: one cropped Labels layer per non-empty entry (time to create
+  them all and RSS growth).
+
+Big CT: a 512x512x1000 int16 NIfTI (uncompressed, 500 MiB) opened with the plugin's reader into an
+Image layer and rendered: peak RSS growth over the array's size (1.0 = one copy).
+Prints medians over ``--runs`` runs. The machine may be shared: compare figures of one run only.
 """
 from __future__ import annotations
 
@@ -35,77 +44,45 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "totalseg_s0000"
 
 
-def convert(folder: Path, out: Path) -> dict:
+# -- building the archives --------------------------------------------------------------------------
+def build_s0000(out: Path) -> None:
+    subprocess.run([sys.executable, "-m", "medmask", "convert", str(DATA), str(out)], check=True,
+                   capture_output=True, text=True)
+
+
+def build_synthetic(out: Path, n_entries: int = 117, n_empty: int = 7, shape=(300, 256, 256)) -> None:
     import numpy as np
 
-    from medmask import MaskArchive
-    from medmask.convert import convert as medmask_convert
+    from medmask import MaskArchive, SegmentationMask, axial_space
+    from medmask.core.totalseg import TOTALSEG_COLORS
 
-    t0 = time.perf_counter()
-    medmask_convert(folder, out)
-    seconds = time.perf_counter() - t0
-    with MaskArchive(out) as archive:
-        shape = [int(v) for v in archive.space.shape]
-        organs = len(archive.entries())
-    return {"organs": organs, "shape": shape, "seconds": seconds, "archive_bytes": out.stat().st_size,
-            "full_volume_bytes": int(np.prod(shape))}
+    names = list(TOTALSEG_COLORS)[:n_entries]
+    space = axial_space(shape, spacing=(1.5, 1.0, 1.0), origin=(-128.0, -128.0, -200.0))
+    rng = np.random.default_rng(117)
+    zz, yy, xx = (np.arange(n, dtype=np.float32) for n in shape)
+    with MaskArchive(out, "w", space=space) as archive:
+        for k, name in enumerate(names):
+            arr = np.zeros(shape, np.uint8)
+            if k < n_entries - n_empty:
+                r = rng.uniform(3, 30, size=3) * np.array([0.67, 1.0, 1.0])  # radii in voxels
+                c = rng.uniform(r + 1, np.array(shape) - r - 1)
+                lo = np.maximum(0, np.floor(c - r)).astype(int)
+                hi = np.minimum(shape, np.ceil(c + r) + 1).astype(int)
+                sub = ((zz[lo[0]:hi[0], None, None] - c[0]) / r[0]) ** 2 + \
+                      ((yy[None, lo[1]:hi[1], None] - c[1]) / r[1]) ** 2 + \
+                      ((xx[None, None, lo[2]:hi[2]] - c[2]) / r[2]) ** 2 <= 1
+                arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = sub
+            archive.add_segmask(SegmentationMask(arr, {name: 1}, space=space), name)
 
 
-# --------------------------------------------------------------------------------------------------
-def child_full(archive: str) -> dict:
-    """The alternative without cropping, in a fresh process: every non-empty organ as a full volume."""
-    import psutil
+# -- measured in a child process ------------------------------------------------------------------------
+def _viewer(dock: bool = True):
+    import napari
     from qtpy.QtWidgets import QApplication
 
-    import napari
-
-    from medmask import MaskArchive
-    from napari_medmask._layers import mask_to_layer_data
-
-    proc = psutil.Process()
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1400, 850)
-
-    def draw():
-        QApplication.processEvents()
-        viewer.screenshot(canvas_only=True, flash=False)
-
-    draw()
-    rss0 = proc.memory_info().rss
-    t = time.perf_counter()
-    full_bytes = 0
-    n = 0
-    with MaskArchive(archive) as ar:
-        for info in ar.entries():
-            if info.bbox is None:
-                continue
-            data, kwargs, _ = mask_to_layer_data(ar.load_segmask(info.name), name=info.name, crop=False)
-            full_bytes += data.nbytes
-            n += 1
-            viewer.add_labels(data, **kwargs)
-    draw()
-    t_full = time.perf_counter() - t
-    rss1 = proc.memory_info().rss
-    viewer.close()
-    return {"full_open_s": t_full, "rss_full_mb": (rss1 - rss0) / 2**20, "full_data_mb": full_bytes / 2**20,
-            "full_layers": n}
-
-
-def child(archive: str) -> dict:
-    """One measured run in this (fresh) process; returns the figures as a dict."""
-    import statistics
-
-    import psutil
-    from qtpy.QtWidgets import QApplication
-
-    os.environ["NAPARI_MEDMASK_AUTO_DOCK"] = "1"
-    import napari
-
-    from napari_medmask._qt.archive_widget import ArchiveWidget
-
-    proc = psutil.Process()
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1400, 850)
+    widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")[1] if dock else None
     for _ in range(3):
         QApplication.processEvents()
 
@@ -114,125 +91,245 @@ def child(archive: str) -> dict:
         viewer.screenshot(canvas_only=True, flash=False)  # forces one full render of the canvas
 
     draw()
-    rss0 = proc.memory_info().rss
+    return viewer, widget, draw
+
+
+def _idle_after() -> float:
+    """Seconds until three event-loop turns in a row take < 5 ms each."""
+    from qtpy.QtWidgets import QApplication
+
     t0 = time.perf_counter()
-    layers = viewer.open(archive, plugin="medmask")
-    draw()
-    t_overview = time.perf_counter() - t0
-    (widget,) = ArchiveWidget.instances_for(viewer)
-    assert len(layers) == 1 and layers[0].name.endswith("(overview)"), [l.name for l in layers]
-    while widget.loading:
+    quiet = 0
+    while quiet < 3 and time.perf_counter() - t0 < 10:
+        t = time.perf_counter()
         QApplication.processEvents()
+        quiet = quiet + 1 if time.perf_counter() - t < 0.005 else 0
+        time.sleep(0.002)
+    return time.perf_counter() - t0
+
+
+def child(archive: str, warm: bool = False) -> dict:
+    import numpy as np
+    import psutil
+    from qtpy.QtWidgets import QApplication
+
+    proc = psutil.Process()
+    viewer, widget, draw = _viewer()
+    if warm:  # napari's one-time set-up (first layer of a session: units registry, shaders) done before
+        viewer.layers.remove(viewer.add_labels(np.zeros((2, 2, 2), np.uint8)))
+        draw()
+    rss0 = proc.memory_info().rss
+    t0, c0 = time.perf_counter(), time.process_time()
+    viewer.open(archive, plugin="medmask")
     draw()
-    t_all = time.perf_counter() - t0
-    rss1 = proc.memory_info().rss
+    t_open, c_open = time.perf_counter() - t0, time.process_time() - c0
+    idle = _idle_after()
+    s = widget.session
+    comp, layer = s.composite, s.composite_layer
+    cmap = layer.colormap
     non_empty = [r.name for r in widget.model if not r.empty]
-    assert len(viewer.layers) == len(non_empty), (len(viewer.layers), len(non_empty))
-    crop_bytes = sum(l.data.nbytes for l in viewer.layers)
+
+    def drawn(name):
+        values = [v for v in range(1, len(comp.combos)) if any(comp.items[k].entry == name for k in comp.combos[v])]
+        return bool(values) and bool((cmap.map(np.array(values))[:, 3] > 0).any())
+
+    n_drawn = sum(drawn(n) for n in non_empty)
+    rib12 = drawn("rib_right_12") if "rib_right_12" in non_empty else None
 
     def timed(fn, how):
         t = time.perf_counter()
         fn()
         if how == "turn":
-            QApplication.processEvents()  # one event-loop turn: the window repaint after the change
+            QApplication.processEvents()
         elif how == "render":
             draw()
         return time.perf_counter() - t
 
-    def toggles(set_visible, key, how, n=5):
-        """Median time of one toggle (hide or show) over n hide+show pairs."""
+    def toggles(fn, key, how, n=5):
         out = []
         for _ in range(n):
-            out.append(timed(lambda: set_visible(key, False), how))
-            out.append(timed(lambda: set_visible(key, True), how))
+            out.append(timed(lambda: fn(key, False), how))
+            out.append(timed(lambda: fn(key, True), how))
         return statistics.median(out)
 
+    big = max(non_empty, key=lambda n: widget.model[n].voxels)
+    small = "rib_right_12" if "rib_right_12" in non_empty else min(non_empty, key=lambda n: widget.model[n].voxels)
     groups = widget.model.groups()
     group = max(groups, key=lambda k: sum(not widget.model[m].empty for m in groups[k]))
-    n_group = sum(not widget.model[m].empty for m in groups[group])
-    big = sorted(non_empty, key=lambda n: -widget.model[n].voxels)
-    entry, lazy = big[0], big[1]
     res = {}
-    for how in ("layers", "turn", "render"):
-        res[f"toggle_entry_{how}_s"] = toggles(widget.set_entry_visible, entry, how)
+    for how in ("call", "turn", "render"):
+        res[f"toggle_big_{how}_s"] = toggles(widget.set_entry_visible, big, how)
+        res[f"toggle_small_{how}_s"] = toggles(widget.set_entry_visible, small, how)
         res[f"toggle_group_{how}_s"] = toggles(widget.set_group_visible, group, how)
-    draw()
-    t_render = timed(lambda: None, "render")
-    viewer.layers.remove(viewer.layers[lazy])
-    t_lazy = timed(lambda: widget.set_entry_visible(lazy, True), "render")
+    t_edit = timed(lambda: widget.edit(small), "render")
+    rss1 = proc.memory_info().rss
     viewer.close()
-    return {"overview_s": t_overview, "all_layers_s": t_all, **res, "lazy_create_s": t_lazy,
-            "render_s": t_render, "group": group, "group_n": n_group,
-            "rss_open_mb": (rss1 - rss0) / 2**20, "crop_data_mb": crop_bytes / 2**20,
-            "layers": len(non_empty), "entries": len(widget.model), "entry": entry, "lazy": lazy}
+    if warm:
+        return {"warm_open_s": t_open, "warm_open_cpu_s": c_open}
+    return {"open_s": t_open, "open_cpu_s": c_open, "idle_s": idle, "drawn": n_drawn, "non_empty": len(non_empty),
+            "entries": len(widget.model), "rib_right_12_drawn": rib12, **res, "edit_s": t_edit,
+            "rss_mb": (rss1 - rss0) / 2**20, "composite_mb": layer.data.nbytes / 2**20,
+            "combos": len(comp.combos), "big": big, "small": small, "group": group,
+            "group_n": sum(not widget.model[m].empty for m in groups[group])}
+
+
+def child_layers(archive: str) -> dict:
+    """The previous design, side by side: one cropped Labels layer per non-empty entry."""
+    import psutil
+
+    from medmask import MaskArchive
+    from napari_medmask._layers import mask_to_layer_data
+
+    proc = psutil.Process()
+    viewer, _, draw = _viewer(dock=False)
+    rss0 = proc.memory_info().rss
+    t, c = time.perf_counter(), time.process_time()
+    n = 0
+    with MaskArchive(archive) as ar:
+        for info in ar.entries():
+            if info.bbox is None:
+                continue
+            data, kwargs, _ = mask_to_layer_data(ar.load_segmask(info.name), name=info.name)
+            viewer.add_labels(data, **kwargs)
+            n += 1
+    draw()
+    t_layers, c_layers = time.perf_counter() - t, time.process_time() - c
+    rss1 = proc.memory_info().rss
+    viewer.close()
+    return {"layers_open_s": t_layers, "layers_open_cpu_s": c_layers, "layers_rss_mb": (rss1 - rss0) / 2**20, "layers_n": n}
+
+
+def child_big_ct(path: str) -> dict:
+    import resource
+
+    import psutil
+
+    proc = psutil.Process()
+    viewer, _, draw = _viewer(dock=False)
+    rss0 = proc.memory_info().rss
+    peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t = time.perf_counter()
+    (layer,) = viewer.open(path, plugin="medmask")
+    draw()
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss1 = proc.memory_info().rss
+    nbytes = layer.data.nbytes
+    limits = list(layer.contrast_limits)
+    viewer.close()
+    return {"ct_open_s": seconds, "ct_mb": nbytes / 2**20, "ct_rss_mb": (rss1 - rss0) / 2**20,
+            "ct_peak_mb": (max(peak, peak0) - rss0) / 2**20, "ct_limits": limits}
+
+
+def write_big_ct(path: Path, shape=(512, 512, 1000)) -> None:
+    import nibabel as nib
+    import numpy as np
+
+    data = np.full(shape, -1000, np.int16)
+    data[64:448, 96:416, 50:950] = 40
+    data[200:300, 200:260, 100:900] = 700  # "bone"
+    nib.save(nib.Nifti1Image(data, np.diag([0.8, 0.8, 1.0, 1.0])), str(path))
+
+
+# -- driver -----------------------------------------------------------------------------------------------
+def _run_child(args: list[str]) -> dict:
+    env = {**os.environ, "QT_API": os.environ.get("QT_API", "pyqt6")}
+    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, timeout=1800)
+    line = [l for l in res.stdout.splitlines() if l.startswith("RESULT ")]
+    if res.returncode != 0 or not line:
+        raise RuntimeError(res.stdout[-3000:] + res.stderr[-3000:])
+    return json.loads(line[0][7:])
+
+
+def _median(runs: list[dict]) -> dict:
+    return {k: statistics.median(r[k] for r in runs) if isinstance(v, float) else v for k, v in runs[0].items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--data", default=str(DATA))
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-big-ct", action="store_true", help="skip the 512x512x1000 CT (500 MiB on /tmp)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print("RESULT " + json.dumps(child_full(args.child) if args.full else child(args.child)))
+        kind, path = args.child
+        fn = {"archive": child, "warm": lambda p: child(p, warm=True), "layers": child_layers,
+              "ct": child_big_ct}[kind]
+        print("RESULT " + json.dumps(fn(path)))
         return 0
     if not os.environ.get("DISPLAY"):
         print("needs a display: run under xvfb-run -a -s '-screen 0 1400x900x24'", file=sys.stderr)
         return 2
+    results = {}
     with tempfile.TemporaryDirectory(prefix="bench-napari-") as tmp:
-        archive = Path(tmp) / "totalseg_s0000.mska"
-        conv = convert(Path(args.data), archive)
-        print(f"converted {conv['organs']} organs, shape {conv['shape']} in {conv['seconds']:.1f} s -> "
-              f"{conv['archive_bytes'] / 1024:.0f} KiB archive; one full uint8 volume is "
-              f"{conv['full_volume_bytes'] / 2**20:.1f} MiB, 117 of them "
-              f"{conv['organs'] * conv['full_volume_bytes'] / 2**20:.0f} MiB")
-        runs = []
-        env = {**os.environ, "QT_API": os.environ.get("QT_API", "pyqt6")}
-        for i in range(args.runs):
-            result = {}
-            for extra in ([], ["--full"]):
-                res = subprocess.run([sys.executable, __file__, "--child", str(archive), *extra],
-                                     capture_output=True, text=True, env=env, timeout=900)
-                line = [l for l in res.stdout.splitlines() if l.startswith("RESULT ")]
-                if res.returncode != 0 or not line:
-                    print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)
-                    return 1
-                result.update(json.loads(line[0][7:]))
-            runs.append(result)
-            print(f"run {i + 1}/{args.runs}: overview {result['overview_s']:.2f} s, all layers "
-                  f"{result['all_layers_s']:.2f} s (full volumes {result['full_open_s']:.2f} s)", flush=True)
-    med = {k: statistics.median(r[k] for r in runs) if isinstance(v, float) else v for k, v in runs[0].items()}
-    ms = lambda k: f"{med[k] * 1000:.0f} ms"  # noqa: E731
-    rows = [
-        ("viewer.open -> overview drawn (all non-empty organs)", f"{med['overview_s']:.2f} s",
-         "one full-volume label layer"),
-        ("viewer.open -> all per-entry layers created", f"{med['all_layers_s']:.2f} s",
-         f"{int(med['layers'])} cropped layers, in the background"),
-        ("toggle one entry (call returns)", ms("toggle_entry_layers_s"), med["entry"]),
-        ("toggle one entry (+ one event-loop turn: repaint)", ms("toggle_entry_turn_s"), med["entry"]),
-        ("toggle one entry (+ forced canvas render)", ms("toggle_entry_render_s"), med["entry"]),
-        ("toggle a group (call returns)", ms("toggle_group_layers_s"),
-         f"{med['group']}, {med['group_n']} non-empty layers"),
-        ("toggle a group (+ one event-loop turn: repaint)", ms("toggle_group_turn_s"), med["group"]),
-        ("toggle a group (+ forced canvas render)", ms("toggle_group_render_s"), med["group"]),
-        ("one canvas render (software GL, 1400x850)", ms("render_s"), "for scale"),
-        ("first check of an entry (lazy layer)", ms("lazy_create_s"), med["lazy"]),
-        ("RSS growth, open + background load", f"{med['rss_open_mb']:.0f} MiB",
-         f"layer data {med['crop_data_mb']:.1f} MiB"),
-        (f"RSS growth, {med['full_layers']} full-volume layers instead", f"{med['rss_full_mb']:.0f} MiB",
-         f"layer data {med['full_data_mb']:.0f} MiB; drawn in {med['full_open_s']:.1f} s"),
-    ]
-    w0 = max(len(r[0]) for r in rows)
-    w1 = max(len(r[1]) for r in rows)
-    print(f"\nnapari plugin, totalseg_s0000 ({int(med['entries'])} entries, {int(med['layers'])} non-empty), "
-          f"median of {args.runs} runs; 117 full uint8 volumes would hold "
-          f"{conv['organs'] * conv['full_volume_bytes'] / 2**20:.0f} MiB of layer data")
-    print(f"{'measure':<{w0}}  {'value':>{w1}}  notes")
-    print(f"{'-' * w0}  {'-' * w1}  -----")
-    for a, b, c in rows:
-        print(f"{a:<{w0}}  {b:>{w1}}  {c}")
+        cases = {}
+        if DATA.is_dir():
+            cases["s0000"] = Path(tmp) / "s0000.mska"
+            build_s0000(cases["s0000"])
+        else:
+            print(f"skipping s0000: {DATA} not found")
+        cases["synthetic117"] = Path(tmp) / "synthetic117.mska"
+        build_synthetic(cases["synthetic117"])
+        for name, path in cases.items():
+            runs = []
+            for i in range(args.runs):
+                r = _run_child(["--child", "archive", str(path)])
+                r.update(_run_child(["--child", "warm", str(path)]))
+                r.update(_run_child(["--child", "layers", str(path)]))
+                runs.append(r)
+                print(f"{name} run {i + 1}/{args.runs}: open -> all drawn {r['open_s']:.2f} s "
+                      f"({r['drawn']}/{r['non_empty']} organs); one layer per entry {r['layers_open_s']:.2f} s",
+                      flush=True)
+            results[name] = _median(runs)
+        if not args.no_big_ct:
+            ct = Path(tmp) / "big_ct.nii"
+            write_big_ct(ct)
+            results["big_ct"] = _run_child(["--child", "ct", str(ct)])
+    _print(results, args.runs)
     return 0
+
+
+def _print(results: dict, runs: int) -> None:
+    ms = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
+    for name in ("s0000", "synthetic117"):
+        if name not in results:
+            continue
+        m = results[name]
+        print(f"\n{name}: {int(m['entries'])} entries, {int(m['non_empty'])} non-empty, "
+              f"{int(m['combos'])} label combinations; median of {runs} runs")
+        rows = [
+            ("viewer.open -> every non-empty organ drawn (forced render)",
+             f"{m['open_s']:.2f} s (CPU {m['open_cpu_s']:.2f} s)",
+             f"{int(m['drawn'])}/{int(m['non_empty'])} drawn; rib_right_12 drawn: {m['rib_right_12_drawn']}; "
+             f"first layer of the napari session"),
+            ("  the same, napari already warmed up by an earlier layer",
+             f"{m['warm_open_s']:.2f} s (CPU {m['warm_open_cpu_s']:.2f} s)", ""),
+            ("event loop busy after that (background work)", f"{m['idle_s']:.2f} s", "plugin schedules none"),
+            ("toggle largest entry: call / + repaint turn / + render",
+             f"{ms(m['toggle_big_call_s'])} / {ms(m['toggle_big_turn_s'])} / {ms(m['toggle_big_render_s'])}",
+             m["big"]),
+            ("toggle small entry: call / + repaint turn / + render",
+             f"{ms(m['toggle_small_call_s'])} / {ms(m['toggle_small_turn_s'])} / {ms(m['toggle_small_render_s'])}",
+             m["small"]),
+            ("toggle group: call / + repaint turn / + render",
+             f"{ms(m['toggle_group_call_s'])} / {ms(m['toggle_group_turn_s'])} / {ms(m['toggle_group_render_s'])}",
+             f"{m['group']} ({int(m['group_n'])} non-empty)"),
+            ("Edit: entry's own layer (+ render)", ms(m["edit_s"]), m["small"]),
+            ("RSS growth: open + toggles + one edit layer", f"{m['rss_mb']:.0f} MiB",
+             f"composite {m['composite_mb']:.1f} MiB = one volume"),
+            ("previous design: one cropped layer per non-empty entry",
+             f"{m['layers_open_s']:.2f} s (CPU {m['layers_open_cpu_s']:.2f} s)",
+             f"{int(m['layers_n'])} layers, RSS +{m['layers_rss_mb']:.0f} MiB"),
+        ]
+        w0 = max(len(r[0]) for r in rows)
+        w1 = max(len(r[1]) for r in rows)
+        for a, b, c in rows:
+            print(f"  {a:<{w0}}  {b:>{w1}}  {c}")
+    if "big_ct" in results:
+        c = results["big_ct"]
+        print(f"\nbig CT 512x512x1000 int16 ({c['ct_mb']:.0f} MiB): open + render {c['ct_open_s']:.1f} s, "
+              f"peak RSS growth {c['ct_peak_mb']:.0f} MiB ({c['ct_peak_mb'] / c['ct_mb']:.2f} copies), "
+              f"after {c['ct_rss_mb']:.0f} MiB; window {c['ct_limits']}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ As napari's plugin template has it, :func:`get_reader` returns a function or Non
 function only returns layer data: it opens no widget, keeps no state and touches no viewer.
 The "MedMask archive" dock finds what it manages from ``layer.metadata["medmask"]``.
 
-* An archive becomes one Labels layer, ``<archive> organs``: the composite label volume of every
+* An archive becomes one Labels layer named like the file (``organs.mska``): the composite label volume of every
   non-empty entry (:mod:`napari_medmask.composite`), overlaps included, drawn in the entries'
   colours; entries mostly drawn by smaller ones (aggregates, duplicates) start hidden.
 * A ``.msk`` becomes one Labels layer.
@@ -21,7 +21,6 @@ from typing import Callable
 
 from ._layers import META_KEY, image_layer_data, mask_to_layer_data
 
-COMPOSITE_SUFFIX = " organs"
 IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr")
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr")
 
@@ -84,7 +83,7 @@ def composite_layer_data(archive, path: str, frame=None) -> tuple:
     geometry, p = geometry_meta(archive.space, frame)
     meta = {"kind": "composite", **geometry, "archive": path, "entry": None, "offset": [0, 0, 0],
             "composite": comp.to_meta(), "shown": shown, "dtype": str(comp.data.dtype)}
-    kwargs = {"name": _stem(path) + COMPOSITE_SUFFIX, "scale": list(p.scale),
+    kwargs = {"name": os.path.basename(path), "scale": list(p.scale),
               "translate": crop_translate(p, (0, 0, 0)), "colormap": comp.colormap(hidden),
               "features": comp.features(), "metadata": {META_KEY: meta}, "opacity": 0.6}
     return p.layer_array(comp.data), kwargs, "labels"

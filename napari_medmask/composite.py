@@ -46,7 +46,8 @@ class Composite:
     data: np.ndarray  # combination id per voxel, medmask array order
     items: list[Item]
     combos: list[tuple[int, ...]]  # id -> item indices, topmost first (combos[0] == ())
-    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # voxels per combination id
+    # voxels per combination id; ids whose voxels all moved on to a larger combination keep a 0 count
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def entries(self) -> list[str]:
@@ -101,13 +102,15 @@ class Composite:
     def to_meta(self) -> dict:
         """Plain description for ``layer.metadata`` (the dock rebuilds colormaps from it)."""
         return {"items": [[i.entry, i.label, i.value, list(i.color), i.voxels] for i in self.items],
-                "combos": [list(c) for c in self.combos]}
+                "combos": [list(c) for c in self.combos], "counts": [int(n) for n in self.counts]}
 
     @classmethod
     def from_meta(cls, data: np.ndarray, meta: Mapping[str, Any]) -> "Composite":
         items = [Item(str(e), str(lb), int(v), tuple(float(c) for c in col), int(n))  # type: ignore[arg-type]
                  for e, lb, v, col, n in meta.get("items", [])]
-        return cls(data, items, [tuple(int(k) for k in c) for c in meta.get("combos", [[]])])
+        combos = [tuple(int(k) for k in c) for c in meta.get("combos", [[]])]
+        counts = np.asarray(meta.get("counts") or np.zeros(len(combos)), dtype=np.int64)
+        return cls(data, items, combos, counts)
 
 
 def build_composite(archive, names: Iterable[str] | None = None) -> Composite:
@@ -128,6 +131,7 @@ def build_composite(archive, names: Iterable[str] | None = None) -> Composite:
     shape = tuple(int(v) for v in archive.space.shape)
     data = np.zeros(shape, dtype=np.uint8 if len(items) < 255 else np.uint16)
     combos: list[tuple[int, ...]] = [()]
+    moved: dict[int, int] = {0: int(np.prod(shape))}
     index: dict[tuple[int, ...], int] = {(): 0}
     k = 0
     for info in infos:
@@ -142,8 +146,9 @@ def build_composite(archive, names: Iterable[str] | None = None) -> Composite:
             item = items[k]
             hit = crop != 0 if single else crop == item.value
             old = region[hit]
-            present = np.flatnonzero(np.bincount(old, minlength=1)) if old.size else np.zeros(0, np.intp)
-            lut = np.arange(int(old.max()) + 1 if old.size else 1, dtype=np.int64)
+            hist = np.bincount(old) if old.size else np.zeros(1, np.intp)
+            present = np.flatnonzero(hist)
+            lut = np.arange(len(hist), dtype=np.int64)
             for u in present:
                 key = tuple(sorted(combos[int(u)] + (k,), key=rank.__getitem__))
                 cid = index.get(key)
@@ -151,18 +156,15 @@ def build_composite(archive, names: Iterable[str] | None = None) -> Composite:
                     cid = index[key] = len(combos)
                     combos.append(key)
                 lut[int(u)] = cid
+                n = int(hist[u])  # voxels that move from combination u to cid (no pass over the volume)
+                moved[int(u)] = moved.get(int(u), 0) - n
+                moved[cid] = moved.get(cid, 0) + n
             if len(combos) - 1 > np.iinfo(data.dtype).max:
                 data = data.astype(np.uint16 if len(combos) <= 65536 else np.uint32)
                 region = data[tuple(slice(a, b) for a, b in mask.bbox)]
             region[hit] = lut[old]
             k += 1
-    counts = np.bincount(data.ravel(), minlength=len(combos))
-    if (counts[1:] == 0).any():  # combinations later overpainted by a further entry: drop their ids
-        keep = np.flatnonzero(counts)
-        keep = keep if keep.size and keep[0] == 0 else np.r_[0, keep]
-        lut = np.zeros(len(combos), dtype=data.dtype)
-        lut[keep] = np.arange(len(keep), dtype=data.dtype)
-        np.take(lut, data, out=data)
-        combos = [combos[int(i)] for i in keep]
-        counts = counts[keep]
+    counts = np.zeros(len(combos), np.int64)
+    for cid, n in moved.items():
+        counts[cid] += n
     return Composite(data, items, combos, counts)

@@ -1,12 +1,22 @@
-"""Demo: build the phantom archive, open it in napari with the MedMask dock.
+"""Demo: the bundled real CT with its organs in napari, plus the phantom's conversion round trips.
 
-    python -m napari_medmask.demo --out OUTDIR [--screenshot PNG]
+    python -m napari_medmask.demo --out OUTDIR [--screenshot PNG] [--skip-convert]
 
+<<<<<<< HEAD
 Writes OUTDIR/phantom.mska, converts it with ``medmask.convert.convert_examples``
 (NIfTI, Slicer ...), opens the archive in
 napari with the "MedMask archive" dock widget and a few organs shown. With
 ``--screenshot`` it saves a full-window screenshot (1400x850) and exits;
 otherwise it runs the napari event loop.
+=======
+1. Writes OUTDIR/phantom.mska (synthetic) and runs ``medmask.convert.convert_examples`` on it
+   (NIfTI folder and 3D Slicer .seg.nrrd and back, checked identical).
+2. Copies the bundled real case (TotalSegmentator's aorta CT and its 18 masks, Apache-2.0) to
+   OUTDIR/totalseg_aorta/ and opens the archive in napari with the "MedMask archive" dock, which
+   opens the CT the archive records under the organs; coronal view through the aorta.
+With ``--screenshot`` it saves a full-window screenshot (1400x850) and exits; otherwise it runs
+the napari event loop.
+>>>>>>> main
 """
 from __future__ import annotations
 
@@ -27,6 +37,15 @@ def build(outdir: str) -> str:
     return path
 
 
+def convert_examples(archive_path: str, outdir: str) -> list[str]:
+    from medmask.convert import convert_examples as run
+
+    written = [str(p) for p in run(archive_path, outdir)]
+    for path in written:
+        print(f"converted: {path}")
+    return written
+
+
 def show(path: str, screenshot: str | None = None, *, image: str | None = None, shown=None):
     """Open the archive (and its scan) with the dock, a coronal view through the organs."""
     import napari
@@ -38,12 +57,16 @@ def show(path: str, screenshot: str | None = None, *, image: str | None = None, 
     viewer.open(path, plugin="medmask")  # one composite layer draws every organ; the dock finds it
     if image:
         widget.open_image(widget.session.path, image)
-    for _ in range(5):
+    for _ in range(50):  # the dock opens the recorded scan one event-loop turn after the archive
         QApplication.processEvents()
+        if len(viewer.layers) > 1:
+            break
     if shown is not None:
         model = widget.model
         model.set_many({n: n in shown for n in model.entries})
     widget.tree.expandAll()
+    if widget.session.composite_layer is not None:  # its label controls, not the CT's
+        viewer.layers.selection.active = widget.session.composite_layer
     _coronal_view(viewer, widget)
     if screenshot:
         for _ in range(5):
@@ -75,17 +98,26 @@ def _coronal_view(viewer, widget) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m napari_medmask.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="output folder (phantom.mska and conversions go here)")
+    parser.add_argument("--out", required=True, help="output folder (phantom, conversions, the real case)")
     parser.add_argument("--screenshot", help="save a full-window PNG here and exit")
-    parser.add_argument("--skip-convert", action="store_true", help="do not run the conversion examples")
+    parser.add_argument("--skip-convert", action="store_true", help="do not run the conversion round trips")
     args = parser.parse_args(argv)
-    path = build(args.out)
+    phantom = build(args.out)
     if not args.skip_convert:
+<<<<<<< HEAD
         from medmask.convert import convert_examples
 
         for written in convert_examples(path, args.out):
             print(f"converted: {written}")
     viewer = show(path, args.screenshot)
+=======
+        convert_examples(phantom, args.out)
+    from ._sample import aorta_paths
+
+    ct, archive = aorta_paths(os.path.join(args.out, "totalseg_aorta"))
+    print(f"real case: {archive} (records its scan {os.path.basename(ct)})")
+    viewer = show(archive, args.screenshot)
+>>>>>>> main
     if viewer is not None:
         import napari
 

@@ -76,11 +76,11 @@ def grid_difference(a, b) -> str:
 
 def image_link(archive, archive_path: str | os.PathLike) -> ImageLink:
     """What the archive records about its scan, checked against the disk (header only)."""
+    ref = archive.image_reference
+    if ref is None:  # before importing the image readers (nibabel, pynrrd: ~0.3 s)
+        return ImageLink("none", None)
     from medmask.convert.image_link import check_image
 
-    ref = archive.image_reference
-    if ref is None:
-        return ImageLink("none", None)
     check = check_image(ref, archive_path)
     if check.ok:
         return ImageLink("ok", Path(check.path), ref.path)

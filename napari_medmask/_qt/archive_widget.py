@@ -152,6 +152,8 @@ class ArchiveWidget(QWidget):
         self.setMinimumWidth(360)  # TotalSegmentator names are long ("gluteus_maximus_left/_right")
 
         self.patient_status = PatientStatus(self.viewer, lambda: self.frame, lambda: list(self.sessions.values()))
+        status = self.patient_status
+        self.destroyed.connect(lambda *_: status.disconnect())  # the dock closed: napari's status again
         self.viewer.dims.events.order.connect(self._on_view_change)
         self.viewer.dims.events.ndisplay.connect(self._on_view_change)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
@@ -322,9 +324,10 @@ class ArchiveWidget(QWidget):
         if self.viewer.dims.ndisplay != 2 or self.viewer.dims.ndim != 3:
             return
         camera = self.viewer.scene.camera if hasattr(self.viewer, "scene") else self.viewer.camera
-        vertical = vertical_orientation(int(self.viewer.dims.displayed[0]))
+        wanted = (vertical_orientation(int(self.viewer.dims.displayed[0])), "right")
         try:
-            camera.orientation2d = (vertical, "right")
+            if tuple(str(v) for v in camera.orientation2d) != wanted:  # setting it costs ~0.1 s (scipy)
+                camera.orientation2d = wanted
         except Exception:  # a napari without orientable cameras: leave the view as it is
             pass
 

@@ -49,6 +49,7 @@ def test_every_voxel_knows_every_entry_covering_it(overlapping):
         holds = [v for v in range(1, len(comp.combos)) if any(t.split(":")[0] == name for t in comp.names_at(v))]
         np.testing.assert_array_equal(np.isin(comp.data, holds), arr > 0)
     assert comp.counts.sum() == comp.data.size
+    np.testing.assert_array_equal(comp.counts, np.bincount(comp.data.ravel(), minlength=len(comp.combos)))
 
 
 def test_colormap_draws_topmost_shown_entry(overlapping):

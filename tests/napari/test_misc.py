@@ -31,7 +31,7 @@ def test_manifest_contributions():
     patterns = manifest.contributions.readers[0].filename_patterns
     assert set(patterns) == {"*.mska", "*.msk", "*.nii", "*.nii.gz", "*.nrrd", "*.nhdr"}
     assert manifest.contributions.writers[0].filename_extensions == [".msk"]
-    assert manifest.contributions.sample_data[0].key == "phantom"
+    assert [s.key for s in manifest.contributions.sample_data] == ["aorta_ct", "phantom"]
 
 
 def test_open_sample_builds_phantom(make_napari_viewer, tmp_path, monkeypatch):
@@ -44,7 +44,7 @@ def test_open_sample_builds_phantom(make_napari_viewer, tmp_path, monkeypatch):
     _, widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
     viewer.open_sample("medmask", "phantom")
     assert target.exists()
-    assert [l.name for l in viewer.layers] == ["phantom organs"]
+    assert [l.name for l in viewer.layers] == ["phantom.mska"]
     shown = set(widget.model.visible_names())
     assert {"liver", "spleen", "kidney_left", "kidney_right", "lung_left", "lung_right", "heart", "aorta"} <= shown
     assert {f"rib_right_{k}" for k in range(1, 7)} <= shown
@@ -90,3 +90,43 @@ def test_demo_script_writes_archive_and_screenshot(tmp_path):
 
     image = QImage(str(png))
     assert (image.width(), image.height()) == (1400, 850)
+
+
+def test_opening_scan_and_archive_together(make_napari_viewer, tmp_path):
+    """What `napari ct.nii.gz organs.mska --plugin medmask` does: both through the plugin, aligned."""
+    from medmask.convert import convert
+
+    from napari_cases import write_case
+
+    img, msk, marker, _ = write_case(tmp_path, "oblique")
+    seg = tmp_path / "segmentations"
+    seg.mkdir()
+    (seg / "marker.nii.gz").write_bytes(msk.read_bytes())
+    archive = convert(seg, tmp_path / "organs.mska")
+    viewer = make_napari_viewer()
+    layers = viewer.open([str(img), str(archive)], plugin="medmask")
+    assert [l.__class__.__name__ for l in layers] == ["Image", "Labels"]
+    scan, organs = layers
+    idx = np.array(marker[::-1])
+    np.testing.assert_allclose(scan.data_to_world(idx[scan.metadata["medmask"]["axes"]]),
+                               organs.data_to_world(idx[organs.metadata["medmask"]["axes"]]), atol=1e-9)
+
+
+def test_open_sample_real_ct_with_its_organs(make_napari_viewer, tmp_path, monkeypatch, qtbot):
+    import napari_medmask._sample as sample
+
+    monkeypatch.setattr(sample, "_user_folder", lambda: str(tmp_path))
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("medmask", "MedMask archive")
+    viewer.open_sample("medmask", "aorta_ct")
+    assert [l.__class__.__name__ for l in viewer.layers] == ["Image", "Labels"]  # the CT under its organs
+    ct, organs = viewer.layers
+    assert ct.metadata["medmask"]["modality"] == "ct" and tuple(ct.contrast_limits) == (-160.0, 240.0)
+    assert len(widget.model) == 18 and widget.session.path == str(tmp_path / "totalseg_aorta" / "organs.mska")
+    qtbot.wait(100)
+    assert len(viewer.layers) == 2  # the dock found the recorded CT already open: not opened twice
+    assert "ct.nrrd" in widget.image_label.text() and "shown" in widget.image_label.text()
+    # the copy is editable: an edit saves back
+    layer = widget.edit("vertebrae_T12")
+    layer.paint(np.array([0, 0, 0]), 1, refresh=True)
+    assert widget.save() == ["vertebrae_T12"]

@@ -40,7 +40,7 @@ def test_reader_returns_layer_data_and_touches_no_viewer(phantom_master, monkeyp
 def test_archive_opens_as_one_composite_layer_at_patient_position(make_napari_viewer, phantom_master):
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(phantom_master), plugin=None)  # auto-detected
-    assert layer.name == "phantom organs" and layer.__class__.__name__ == "Labels"
+    assert layer.name == "phantom.mska" and layer.__class__.__name__ == "Labels"
     with MaskArchive(phantom_master) as archive:
         space = archive.space
         liver = archive.load_segmask("liver")

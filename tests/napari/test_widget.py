@@ -100,7 +100,7 @@ def test_overlapping_entry_shows_through_when_the_one_on_top_is_hidden(make_napa
     s = w.session
     w.set_entry_visible("ribs_all", True)
     comp = s.composite
-    rib = next(v for v in range(1, len(comp.combos)) if comp.names_at(v)[:1] == ["rib_left_1"])
+    rib = next(v for v in range(1, len(comp.combos)) if comp.names_at(v)[:1] == ["rib_left_1"] and comp.counts[v])
     cmap = lambda: tuple(float(c) for c in s.composite_layer.colormap.map(np.array([rib]))[0])  # noqa: E731
     assert cmap()[3] > 0
     w.set_entry_visible("rib_left_1", False)
@@ -120,7 +120,7 @@ def test_edit_gives_an_entry_its_own_layer_and_save_keeps_others_identical(make_
     assert w.session.layers["spleen"].unique_id == spleen.unique_id
     assert _drawn(viewer, w, "spleen")
     comp = w.session.composite
-    v = next(v for v in range(1, len(comp.combos)) if comp.names_at(v) == ["spleen"])
+    v = next(v for v in range(1, len(comp.combos)) if comp.names_at(v) == ["spleen"] and comp.counts[v])
     assert w.session.composite_layer.colormap.map(np.array([v]))[0][3] == 0  # drawn by its own layer now
     spleen.brush_size = 1
     data = spleen.data
@@ -296,7 +296,7 @@ def test_dock_opens_the_recorded_scan_under_the_organs(make_napari_viewer, tmp_p
     viewer = make_napari_viewer()
     w = _open(viewer, archive)
     qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=20000)
-    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs organs"]  # the scan is below
+    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs.mska"]  # the scan is below
     assert "oblique_ct.nii.gz" in w.image_label.text() and "shown" in w.image_label.text()
     assert not w.image_btn.isVisible()
 
@@ -329,3 +329,25 @@ def test_mismatching_scan_is_not_opened(make_napari_viewer, tmp_path, qtbot):
     assert len(viewer.layers) == 1
     assert "not the scan these organs were made on" in w.image_label.text()
     assert not w.image_btn.isHidden()
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2), (2, 0, 1)], ids=["axial", "coronal", "sagittal"])
+def test_whole_volume_in_view_with_the_dock_open(make_napari_viewer, phantom_path, qtbot, order):
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1400, 850)
+    w = _open(viewer, phantom_path)
+    qtbot.wait(50)
+    viewer.dims.order = order
+    qtbot.wait(50)
+    height, width = viewer.screenshot(canvas_only=True, flash=False).shape[:2]
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    extent = np.asarray(w.session.composite_layer.extent.world)  # (2, 3): min and max corner
+    rows, cols = viewer.dims.displayed
+    span_v = (extent[1, rows] - extent[0, rows]) * camera.zoom
+    span_h = (extent[1, cols] - extent[0, cols]) * camera.zoom
+    assert span_v <= height + 1 and span_h <= width + 1, (span_v, span_h, height, width)
+    assert max(span_v / height, span_h / width) > 0.8  # and not lost in the middle
+    centre = camera.center[-2:]
+    assert extent[0, rows] <= centre[0] <= extent[1, rows] and extent[0, cols] <= centre[1] <= extent[1, cols]
+    # radiological orientation: superior up in coronal/sagittal, anterior up in axial
+    assert camera.orientation2d[0] == ("down" if rows == 1 else "up")
