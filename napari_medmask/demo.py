@@ -2,13 +2,6 @@
 
     python -m napari_medmask.demo --out OUTDIR [--screenshot PNG] [--skip-convert]
 
-<<<<<<< HEAD
-Writes OUTDIR/phantom.mska, converts it with ``medmask.convert.convert_examples``
-(NIfTI, Slicer ...), opens the archive in
-napari with the "MedMask archive" dock widget and a few organs shown. With
-``--screenshot`` it saves a full-window screenshot (1400x850) and exits;
-otherwise it runs the napari event loop.
-=======
 1. Writes OUTDIR/phantom.mska (synthetic) and runs ``medmask.convert.convert_examples`` on it
    (NIfTI folder and 3D Slicer .seg.nrrd and back, checked identical).
 2. Copies the bundled real case (TotalSegmentator's aorta CT and its 18 masks, Apache-2.0) to
@@ -16,7 +9,6 @@ otherwise it runs the napari event loop.
    opens the CT the archive records under the organs; coronal view through the aorta.
 With ``--screenshot`` it saves a full-window screenshot (1400x850) and exits; otherwise it runs
 the napari event loop.
->>>>>>> main
 """
 from __future__ import annotations
 
@@ -104,20 +96,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     phantom = build(args.out)
     if not args.skip_convert:
-<<<<<<< HEAD
-        from medmask.convert import convert_examples
-
-        for written in convert_examples(path, args.out):
-            print(f"converted: {written}")
-    viewer = show(path, args.screenshot)
-=======
         convert_examples(phantom, args.out)
     from ._sample import aorta_paths
 
     ct, archive = aorta_paths(os.path.join(args.out, "totalseg_aorta"))
     print(f"real case: {archive} (records its scan {os.path.basename(ct)})")
     viewer = show(archive, args.screenshot)
->>>>>>> main
     if viewer is not None:
         import napari
 
