@@ -125,3 +125,15 @@ def test_full_volume_read_matches_crop(organs, tmp_path):
         assert np.array_equal(r[n].data, m.data) and np.array_equal(r[n].crop_data, m.crop_data)
         for label in m.mapping.to_dict():
             assert np.array_equal(r[n].get_binary_mask_by_names(label), m.get_binary_mask_by_names(label))
+
+
+def test_info_shows_attributes(organs, tmp_path, capsys):
+    from medmask.cli import main
+    p = tmp_path / "a.mska"
+    with MaskArchive(p, "w", space=organs["liver"].space) as a:
+        a.add_segmask(organs["liver"], "liver")
+        a.attributes = {"study": "s0000"}
+    main(["info", str(p)])
+    assert 'attributes        {"study": "s0000"}' in capsys.readouterr().out
+    main(["info", "--json", str(p)])
+    assert json.loads(capsys.readouterr().out)["attributes"] == {"study": "s0000"}
