@@ -26,7 +26,8 @@ examples:
   medmask convert ml.nii.gz ml.msk --labels total     # TotalSegmentator --ml output -> .msk
   medmask info s0000.mska
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
-  medmask verify data/*.mska
+  medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
+  medmask upgrade old/*.mska                          # format v1 -> v2 with checksums, in place
   medmask batch Totalsegmentator_dataset/ archives/ -j 2
   medmask stats archives/ -o volumes.csv
   medmask compare model_v1/ model_v2/ -o agreement.csv --plot agreement.png
