@@ -16,7 +16,7 @@ from .nifti_folder import archive_to_nifti_folder, nifti_folder_to_archive, read
 from .dicom_seg import archive_to_dicom_seg, dicom_seg_to_archive, read_dicom_seg, write_dicom_seg
 from .dicom_series import read_dicom_series, read_dicom_series_header
 from .seg_nrrd import (archive_to_seg_nrrd, mask_to_seg_nrrd, medmask_to_seg_nrrd, read_seg_nrrd,
-                     seg_nrrd_to_archive, seg_nrrd_to_mask, seg_nrrd_to_mask_file, write_seg_nrrd)
+                     seg_nrrd_to_archive, seg_nrrd_to_mask, write_seg_nrrd)
 
 __all__ = [
     "convert", "convert_examples", "load_items", "merge_items", "path_kind",
@@ -24,7 +24,7 @@ __all__ = [
     "archive_to_nifti_folder", "load_nifti_mask", "mask_to_nifti_image", "nifti_folder_to_archive",
     "read_label_names", "read_nifti_folder", "save_nifti_mask",
     "archive_to_seg_nrrd", "mask_to_seg_nrrd", "medmask_to_seg_nrrd", "read_seg_nrrd", "seg_nrrd_to_archive",
-    "seg_nrrd_to_mask", "seg_nrrd_to_mask_file", "write_seg_nrrd",
+    "seg_nrrd_to_mask", "write_seg_nrrd",
     "archive_to_dicom_seg", "dicom_seg_to_archive", "read_dicom_seg", "write_dicom_seg",
     "read_dicom_series", "read_dicom_series_header",
 ]
