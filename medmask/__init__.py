@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from .core.geometry import axial_space
+from .core.image_ref import ImageReference
 from .core.mapping import LabelMapping
 from .core.segmask import SegmentationMask
 from .errors import (ChecksumError, CodecError, ConcurrentModificationError, EntryNotFoundError, FormatError,
@@ -23,7 +24,7 @@ except Exception:  # pragma: no cover - running from a source tree without insta
 
 __all__ = [
     "SegmentationMask", "LabelMapping", "axial_space", "MaskArchive", "EntryInfo", "save_mask", "load_mask",
-    "compute_stats", "compare",
+    "compute_stats", "compare", "ImageReference",
     "MedMaskError", "FormatError", "ChecksumError", "CodecError", "UnsupportedVersionError",
     "EntryNotFoundError", "GeometryError", "LabelError", "OverlapError", "MaskOverlapWarning",
     "ConcurrentModificationError", "LimitError", "WriteError",

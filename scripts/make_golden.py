@@ -1,4 +1,12 @@
-"""Write tests/data/golden_v2_* and their JSON. Run once per new format feature; never regenerate old ones."""
+"""Write golden files of the current format into tests/data, with JSON of what they decode to.
+
+Run once per new format feature; never regenerate old ones (the script refuses to overwrite):
+tests decode every golden file forever, so later releases keep reading what this one wrote.
+
+- golden_v2_archive.mska / golden_v2_mask.msk: format 2.0 (medmask 0.2.0), codec rle-zstd.
+- golden_v2_1_archive.mska / golden_v2_1_mask.msk: format 2.1, codec rowdelta-zstd in both
+  axis orders and in both value modes, archive attributes and a shared-metadata table.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -11,29 +19,61 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from medmask import MaskArchive, save_mask  # noqa: E402
+from medmask import MaskArchive, SegmentationMask, save_mask  # noqa: E402
 from medmask.core.geometry import space_to_dict  # noqa: E402
 from tests.conftest import organ_masks  # noqa: E402
 
+OUT = ROOT / "tests" / "data"
+NIFTI = {"dtype": "uint8", "sform_code": 2, "qform_code": 0, "pixdim": [1.0, 2.5, 0.8, 0.7]}
+
 
 def describe(masks):
-    return {n: {"dtype": str(m.dtype), "mapping": m.mapping.to_dict(),
+    return {n: {"dtype": str(m.dtype), "mapping": m.mapping.to_dict(), "metadata": m.metadata,
                 "array_sha256": hashlib.sha256(np.ascontiguousarray(m.data).tobytes()).hexdigest()}
             for n, m in masks.items()}
 
 
+def organ_shapes(space):
+    """Masks shaped like organs (outlines drifting row to row), so rowdelta's prediction is exercised."""
+    z, y, x = np.indices(space.shape)
+    kidney = ((z - 10) / 8) ** 2 + ((y - 12) / 9) ** 2 + ((x - 15 - z / 3) / 7) ** 2 < 1
+    vessel = (abs(y - 20 - z / 4) < 2) & (abs(x - 30 + z / 5) < 2)  # runs along axis 0: order [1, 0, 2] wins
+    lobes = np.zeros(space.shape, np.uint8)
+    lobes[kidney] = 1
+    lobes[kidney & (x > 17)] = 2  # two labels that touch: values stored
+    return {
+        "kidney": SegmentationMask(kidney, {"kidney": 1}, space=space, metadata={"nifti": NIFTI}),
+        "vessel": SegmentationMask(vessel, {"vessel": 1}, space=space, metadata={"nifti": NIFTI, "rater": "A"}),
+        "kidney_lobes": SegmentationMask(lobes, {"upper": 1, "lower": 2}, space=space,
+                                         colors={"upper": (0.9, 0.2, 0.1, 1.0)}, metadata={"nifti": NIFTI}),
+    }
+
+
+def write(path: Path, write_fn, masks, space, **extra) -> None:
+    if path.exists():
+        raise SystemExit(f"{path} exists: golden files are never regenerated")
+    write_fn()
+    (path.parent / f"{path.name}.json").write_text(json.dumps(
+        {"space": space_to_dict(space), **extra, "entries": describe(masks)}, indent=1))
+    print("wrote", path)
+
+
 def main() -> None:
-    out = ROOT / "tests" / "data"
     masks = organ_masks()
     space = masks["liver"].space
-    with MaskArchive(out / "golden_v2_archive.mska", mode="w", space=space) as a:
-        for n, m in masks.items():
-            a.add_segmask(m, n)
-    (out / "golden_v2_archive.mska.json").write_text(json.dumps(
-        {"space": space_to_dict(space), "entries": describe(masks)}, indent=1))
-    save_mask(masks["ribs"], out / "golden_v2_mask.msk")
-    (out / "golden_v2_mask.msk.json").write_text(json.dumps(
-        {"space": space_to_dict(space), "entries": describe({"mask": masks["ribs"]})}, indent=1))
+    masks.update(organ_shapes(space))
+    attributes = {"study": "golden", "model": {"name": "hand-made", "version": "1"}}
+    archive = OUT / "golden_v2_1_archive.mska"
+
+    def write_archive():
+        with MaskArchive(archive, mode="w", space=space) as a:
+            for n, m in masks.items():
+                a.add_segmask(m, n)
+            a.attributes = attributes
+
+    write(archive, write_archive, masks, space, attributes=attributes)
+    single = OUT / "golden_v2_1_mask.msk"
+    write(single, lambda: save_mask(masks["kidney_lobes"], single), {"mask": masks["kidney_lobes"]}, space)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
 from pathlib import Path
 
 from ._common import UsageError, add_progress_flags, human, progress_enabled
@@ -15,8 +17,12 @@ def cmd_convert(args) -> int:
     if args.image and args.no_image:
         raise UsageError("--image and --no-image contradict each other")
     image = False if args.no_image else args.image
-    dst = convert(args.src, args.dst, labels=labels, progress=progress_enabled(args), overwrite=not args.no_overwrite,
-                  overlap=args.overlap, image=image, force_image=args.force_image)
+    with warnings.catch_warnings(record=True) as caught:  # one plain line each, not Python's source echo
+        warnings.simplefilter("default")
+        dst = convert(args.src, args.dst, labels=labels, progress=progress_enabled(args),
+                      overwrite=not args.no_overwrite, overlap=args.overlap, image=image, force_image=args.force_image)
+    for w in caught:
+        print(f"medmask: warning: {w.message}", file=sys.stderr)
     if not args.quiet:
         size = sum(p.stat().st_size for p in Path(dst).rglob("*") if p.is_file()) if Path(dst).is_dir() \
             else Path(dst).stat().st_size

@@ -38,7 +38,8 @@ def _info_dict(path: str) -> dict:
             })
         return {"path": path, "kind": reader.kind, "format_version": reader.version,
                 "file_bytes": int(reader.file_size), "space": space_to_dict(reader.space),
-                "image": _image_dict(reader.image, path), "entries": entries}
+                "image": _image_dict(reader.image, path), "attributes": dict(reader.attributes),
+                "entries": entries}
     finally:
         reader.close()
 
@@ -74,6 +75,9 @@ def cmd_info(args) -> int:
         if image is not None:
             state = "found, grid matches" if image["ok"] else image["problem"]
             print(f"  scan              {image['path']}  ({state})")
+        if d.get("attributes"):
+            text = json.dumps(d["attributes"], ensure_ascii=False)
+            print(f"  attributes        {text if len(text) <= 100 else text[:97] + '...'}")
         rows = []
         for e in d["entries"]:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(e["labels"].items(), key=lambda kv: kv[1]))

@@ -11,6 +11,7 @@ from ..errors import CodecError
 from .base import Codec
 from .bitpack import BitPackCodec
 from .rle import RunLengthCodec
+from .rowdelta import RowDeltaCodec
 from .zstd_raw import ZstdRawCodec
 
 _REGISTRY: dict[str, Type[Codec]] = {}
@@ -21,7 +22,7 @@ def register_codec(cls: Type[Codec]) -> Type[Codec]:
     return cls
 
 
-for _cls in (ZstdRawCodec, BitPackCodec, RunLengthCodec):
+for _cls in (ZstdRawCodec, BitPackCodec, RunLengthCodec, RowDeltaCodec):
     register_codec(_cls)
 
 
@@ -40,4 +41,4 @@ def registered_codecs() -> list[str]:
 
 
 __all__ = ["Codec", "get_codec", "register_codec", "registered_codecs",
-           "ZstdRawCodec", "BitPackCodec", "RunLengthCodec"]
+           "ZstdRawCodec", "BitPackCodec", "RunLengthCodec", "RowDeltaCodec"]

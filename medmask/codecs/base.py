@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,18 +47,33 @@ def zstd_compress(data: bytes, level: int) -> bytes:
     return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
 
 
-def zstd_decompress_exact(payload: bytes, size: int, what: str) -> bytes:
-    """Decompress to exactly ``size`` bytes, refusing before allocating if the payload cannot hold that."""
+_local = threading.local()
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    """One decompressor per thread (making one per payload costs more than decoding a small crop)."""
+    d = getattr(_local, "decompressor", None)
+    if d is None:
+        d = _local.decompressor = zstandard.ZstdDecompressor()
+    return d
+
+
+def zstd_decompress_exact(payload: bytes, size: int, what: str, checked: bool = False) -> bytes:
+    """Decompress to exactly ``size`` bytes, refusing before allocating if the payload cannot hold that.
+
+    ``checked``: the caller already read ``size`` from this frame's header.
+    """
     if size > max(len(payload), 1) * MAX_ZSTD_RATIO:
         raise CodecError(f"{what}: {len(payload)} compressed bytes cannot expand to {size} bytes")
+    if not checked:
+        try:
+            params = zstandard.get_frame_parameters(payload)
+        except zstandard.ZstdError as exc:
+            raise CodecError(f"{what}: not a zstd frame ({exc})") from None
+        if params.content_size not in (size, zstandard.CONTENTSIZE_UNKNOWN):
+            raise CodecError(f"{what}: zstd frame holds {params.content_size} bytes, expected {size}")
     try:
-        params = zstandard.get_frame_parameters(payload)
-    except zstandard.ZstdError as exc:
-        raise CodecError(f"{what}: not a zstd frame ({exc})") from None
-    if params.content_size not in (size, zstandard.CONTENTSIZE_UNKNOWN):
-        raise CodecError(f"{what}: zstd frame holds {params.content_size} bytes, expected {size}")
-    try:
-        out = zstandard.ZstdDecompressor().decompress(payload, max_output_size=size)
+        out = _decompressor().decompress(payload, max_output_size=size)
     except zstandard.ZstdError as exc:
         raise CodecError(f"{what}: zstd payload is corrupt ({exc})") from None
     if len(out) != size:

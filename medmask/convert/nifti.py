@@ -65,11 +65,17 @@ def safe_file_stem(name: str) -> str:
     return stem
 
 
+try:  # zlib-ng (extra "fast") inflates TotalSegmentator's masks ~10x faster than zlib, same results
+    from zlib_ng import zlib_ng as _inflater
+except ImportError:  # pragma: no cover - depends on the installation
+    _inflater = zlib
+
+
 def _gunzip(raw: bytes) -> bytes:
     """All members of a gzip stream, in one call (much faster than streaming through gzip.GzipFile)."""
     parts = []
     while raw:
-        d = zlib.decompressobj(31)
+        d = _inflater.decompressobj(31)
         parts.append(d.decompress(raw))
         parts.append(d.flush())
         if not d.eof:

@@ -174,6 +174,12 @@ class SegmentationMask:
         crop = self.crop_data
         if crop.size == 0:
             return {}
+        if crop.dtype == bool:  # counting beats sorting (np.unique sorts the whole crop)
+            n = int(np.count_nonzero(crop))
+            return {1: n} if n else {}
+        if crop.dtype == np.uint8:
+            counts = np.bincount(crop.ravel(), minlength=1)
+            return {int(v): int(counts[v]) for v in np.flatnonzero(counts) if v}
         values, counts = np.unique(crop, return_counts=True)
         return {int(v): int(c) for v, c in zip(values, counts) if v}
 

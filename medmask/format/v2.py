@@ -4,23 +4,26 @@ File layout::
 
     [0:64)    header: magic, version 2.0, flags, index offset/length/crc32, header crc32
     [64:...)  entry payloads, back to back, each covered by the crc32 in its index record
-    [index)   zstd-compressed UTF-8 JSON index: space + one record per entry
+    [index)   zstd-compressed UTF-8 JSON index: space, archive attributes, one record per entry
 
 The index sits at the end so adding an entry keeps every earlier payload at its offset.
+Version 2.1 added the ``rowdelta-zstd`` codec and the index keys ``attributes`` (archive-level
+facts) and ``shared`` (entry metadata common to every entry, stored once); 2.0 files read
+unchanged.
 """
 from __future__ import annotations
 
 import json
 import struct
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import zstandard
 
 from .. import limits
-from ..codecs import RunLengthCodec, ZstdRawCodec, get_codec
+from ..codecs import RowDeltaCodec, ZstdRawCodec, get_codec
 from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
@@ -31,7 +34,7 @@ from .records import EntryInfo
 
 MAGIC_MASK = b"MSK1"
 MAGIC_ARCHIVE = b"MSKA"
-VERSION = (2, 0)
+VERSION = (2, 1)
 HEADER_SIZE = 64
 _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset, index_length, index_crc32
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
@@ -71,20 +74,6 @@ def unpack_header(data: bytes, file_size: int, path: str | None = None) -> Heade
     return Header(magic, (major, minor), flags, off, length, icrc)
 
 
-def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
-                 image: ImageReference | None = None) -> bytes:
-    doc = {
-        "kind": kind,
-        "writer": writer,
-        "space": space_to_dict(space),
-        "entries": [_record_to_json(e) for e in entries],
-    }
-    if image is not None:  # absent, not null, when unset: files without one stay byte-identical
-        doc["image"] = image.to_json()
-    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
-
-
 @dataclass(frozen=True)
 class Index:
     """A decoded index: what :func:`decode_index` returns, plus the optional top-level keys."""
@@ -92,6 +81,50 @@ class Index:
     space: Any
     records: dict  # name -> raw record, parsed on first use by parse_record
     image: ImageReference | None = None
+    attributes: dict = field(default_factory=dict)  # archive-level facts (MaskArchive.attributes)
+    shared_metadata: list = field(default_factory=list)  # [(key, value)] rows records inherit
+
+
+def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]]]:
+    """Metadata items (key, value) that two or more entries carry, stored once.
+
+    Returns the table of shared items and, per entry, the table rows it inherits. A
+    TotalSegmentator folder gives two rows (its 117 files carry one of two float32
+    renderings of one affine) instead of 117 copies of ~450 bytes.
+    """
+    keyed = [{k: json.dumps(v, sort_keys=True, separators=(",", ":")) for k, v in e.metadata.items()}
+             for e in entries]
+    seen: dict[tuple[str, str], int] = {}
+    for items in keyed:
+        for item in items.items():
+            seen[item] = seen.get(item, 0) + 1
+    rows = {item: i for i, item in enumerate(item for item, n in seen.items() if n > 1)}
+    table: list[list] = [[]] * len(rows)
+    refs: list[list[int]] = []
+    for e, items in zip(entries, keyed):
+        mine = []
+        for k, text in items.items():
+            row = rows.get((k, text))
+            if row is not None:
+                table[row] = [k, e.metadata[k]]
+                mine.append(row)
+        refs.append(mine)
+    return table, refs
+
+
+def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
+                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
+    table, refs = share_metadata(entries)
+    doc: dict[str, Any] = {"kind": kind, "writer": writer, "space": space_to_dict(space)}
+    if image is not None:  # absent, not null, when unset: files without one stay byte-identical
+        doc["image"] = image.to_json()
+    if attributes:
+        doc["attributes"] = attributes
+    if table:
+        doc["shared"] = {"metadata": table}
+    doc["entries"] = [_record_to_json(e, [table[i][0] for i in r], r) for e, r in zip(entries, refs)]
+    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
 
 
 def decode_index(blob: bytes, header: Header, path: str | None = None):
@@ -125,23 +158,41 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     records = doc["entries"]
     if len(records) > limits.MAX_ENTRIES:
         raise LimitError(f"index lists {len(records)} entries", path)
-    by_name: dict[str, dict] = {}
-    for r in records:
-        name = r.get("name") if isinstance(r, dict) else None
-        if not isinstance(name, str) or not name:
-            raise FormatError(f"index record has no valid name: {r!r:.80}", path)
-        if name in by_name:
-            raise FormatError(f"index lists entry {name!r} twice", path)
-        by_name[name] = r
+    try:
+        names = [r["name"] for r in records]
+        by_name = dict(zip(names, records))
+    except (TypeError, KeyError):  # a record is not an object, has no name, or a name is unhashable
+        names, by_name = [], {}
+    if len(by_name) != len(records) or not all(type(n) is str and n for n in names):
+        _name_problem(records, path)
     if doc["kind"] == "mask" and len(by_name) != 1:
         raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
     image = doc.get("image")
     if image is not None:
         image = ImageReference.from_json(image, path)
-    return Index(doc["kind"], space, by_name, image)
+    attributes = doc.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise FormatError(f"index attributes must be an object, got {attributes!r:.80}", path)
+    shared = doc.get("shared", {})
+    table = shared.get("metadata", []) if isinstance(shared, dict) else None
+    if not isinstance(table, list) or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], str) for t in table):
+        raise FormatError(f"index 'shared' must hold a 'metadata' list of [key, value] pairs, got {shared!r:.80}", path)
+    return Index(doc["kind"], space, by_name, image, attributes, [tuple(t) for t in table])
 
 
-def _record_to_json(e: EntryInfo) -> dict[str, Any]:
+def _name_problem(records: list, path: str | None) -> None:
+    """Raise the FormatError that says which record's name is missing, invalid or repeated."""
+    seen: set[str] = set()
+    for r in records:
+        name = r.get("name") if isinstance(r, dict) else None
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"index record has no valid name: {r!r:.80}", path)
+        if name in seen:
+            raise FormatError(f"index lists entry {name!r} twice", path)
+        seen.add(name)
+
+
+def _record_to_json(e: EntryInfo, shared_keys=(), refs=()) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "name": e.name, "dtype": e.dtype, "mapping": e.mapping,
         "bbox": None if e.bbox is None else [list(p) for p in e.bbox],
@@ -150,8 +201,11 @@ def _record_to_json(e: EntryInfo) -> dict[str, Any]:
     }
     if e.colors:
         rec["colors"] = {k: list(v) for k, v in e.colors.items()}
-    if e.metadata:
-        rec["metadata"] = e.metadata
+    own = {k: v for k, v in e.metadata.items() if k not in shared_keys} if shared_keys else e.metadata
+    if own:
+        rec["metadata"] = own
+    if refs:
+        rec["shared_metadata"] = refs
     return rec
 
 
@@ -159,50 +213,83 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def parse_record(r: Any, shape, data_end: int, path: str | None) -> EntryInfo:
-    if not isinstance(r, dict):
+def parse_record(r: Any, shape, data_end: int, path: str | None,
+                 shared_metadata: list[tuple[str, Any]] = ()) -> EntryInfo:
+    """Validate one raw index record (JSON types only: ``type(v) is int`` excludes bools)."""
+    if type(r) is not dict:
         raise FormatError(f"index record is not an object: {r!r:.80}", path)
     name = r.get("name")
     where = f"entry {name!r}"
-    if not isinstance(name, str) or not name:
+    if type(name) is not str or not name:
         raise FormatError(f"index record has no valid name: {r!r:.80}", path)
     dtype = r.get("dtype")
-    if not isinstance(dtype, str) or dtype not in DTYPES:
+    if type(dtype) is not str or dtype not in DTYPES:
         raise FormatError(f"{where}: unsupported dtype {dtype!r}", path)
     mapping = r.get("mapping")
     top = dtype_max(dtype)
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and k and _is_int(v) and 0 < v <= top for k, v in mapping.items()) \
-            or len(set(mapping.values())) != len(mapping):
+    if type(mapping) is not dict or not _valid_mapping(mapping, top):
         raise FormatError(f"{where}: invalid mapping {mapping!r:.120}", path)
     bbox = r.get("bbox")
     if bbox is not None:
         try:
-            bbox = validate_bbox(bbox, shape)
+            bbox = _bbox(bbox, shape)
         except GeometryError as exc:
             raise FormatError(f"{where}: {exc.problem}", path) from None
     codec = r.get("codec")
-    if (bbox is None) != (codec is None) or (codec is not None and not isinstance(codec, dict)):
+    if (bbox is None) != (codec is None) or (codec is not None and type(codec) is not dict):
         raise FormatError(f"{where}: codec {codec!r} does not match bbox {bbox!r}", path)
     offset, length, crc = r.get("offset"), r.get("length"), r.get("crc32")
-    if not (_is_int(offset) and _is_int(length) and _is_int(crc)) or length < 0 or not 0 <= crc < 2**32:
+    if type(offset) is not int or type(length) is not int or type(crc) is not int or length < 0 \
+            or not 0 <= crc < 2**32:
         raise FormatError(f"{where}: invalid offset/length/crc32", path)
     if offset < HEADER_SIZE or offset + length > data_end:
         raise FormatError(f"{where}: bytes {offset}..{offset + length} lie outside the data region "
                           f"{HEADER_SIZE}..{data_end} (truncated or lying index)", path)
     counts = r.get("counts", {})
-    if not isinstance(counts, dict) or not all(isinstance(k, str) and k.isascii() and k.isdigit() and len(k) <= 20 and _is_int(v) and v >= 0 for k, v in counts.items()):
+    if type(counts) is not dict or not _valid_counts(counts):
         raise FormatError(f"{where}: invalid counts", path)
     colors = r.get("colors", {})
-    if not isinstance(colors, dict) or not all(
-            isinstance(c, list) and len(c) == 4 and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in c)
-            for c in colors.values()):
+    if type(colors) is not dict or (colors and not all(
+            type(c) is list and len(c) == 4 and all(type(x) in (int, float) and 0 <= x <= 1 for x in c)
+            for c in colors.values())):
         raise FormatError(f"{where}: invalid colors", path)
     metadata = r.get("metadata", {})
-    if not isinstance(metadata, dict):
+    if type(metadata) is not dict:
         raise FormatError(f"{where}: metadata must be an object", path)
+    refs = r.get("shared_metadata")
+    if refs is not None:
+        if type(refs) is not list or not all(type(i) is int and 0 <= i < len(shared_metadata) for i in refs):
+            raise FormatError(f"{where}: shared_metadata {refs!r:.80} names no rows of the "
+                              f"{len(shared_metadata)}-row shared table", path)
+        metadata = {**dict(shared_metadata[i] for i in refs), **metadata}
     return EntryInfo(name=name, dtype=dtype, mapping=dict(mapping), bbox=bbox, codec=codec, offset=offset,
                      length=length, crc32=crc, counts={int(k): v for k, v in counts.items()},
-                     colors={k: tuple(float(x) for x in c) for k, c in colors.items()}, metadata=metadata)
+                     colors={k: tuple(float(x) for x in c) for k, c in colors.items()} if colors else {},
+                     metadata=metadata)
+
+
+def _valid_mapping(mapping: dict, top: int) -> bool:
+    for k, v in mapping.items():
+        if type(k) is not str or not k or type(v) is not int or not 0 < v <= top:
+            return False
+    return len(set(mapping.values())) == len(mapping)
+
+
+def _valid_counts(counts: dict) -> bool:
+    for k, v in counts.items():
+        if type(v) is not int or v < 0 or not (k.isascii() and k.isdigit() and len(k) <= 20):
+            return False
+    return True
+
+
+def _bbox(bbox: Any, shape) -> tuple:
+    """A stored bbox as a tuple of pairs; the common well-formed case without the general checks."""
+    if type(bbox) is list and len(bbox) == 3:
+        (a0, b0), (a1, b1), (a2, b2) = bbox if all(type(p) is list and len(p) == 2 for p in bbox) else ((0, 0),) * 3
+        if all(type(v) is int for v in (a0, b0, a1, b1, a2, b2)) \
+                and 0 <= a0 < b0 <= shape[0] and 0 <= a1 < b1 <= shape[1] and 0 <= a2 < b2 <= shape[2]:
+            return (a0, b0), (a1, b1), (a2, b2)
+    return validate_bbox(bbox, shape)  # raises GeometryError naming what is wrong
 
 
 def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_LEVEL,
@@ -223,7 +310,7 @@ def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_
         if crop is None or tuple(crop.shape) != info.crop_shape or str(crop.dtype) != info.dtype:
             got = None if crop is None else (tuple(crop.shape), str(crop.dtype))
             raise FormatError(f"entry {info.name!r}: crop {got} does not match bbox {info.bbox} / dtype {info.dtype}")
-        codec, payload = RunLengthCodec.best_for(crop, level)
+        codec, payload = RowDeltaCodec.best_for(crop, level)
         # raw bytes win only for noisy crops; a fast low-level try tells whether the slow
         # high-level one is worth it (it cost 80 % of writing TotalSegmentator output)
         quick = ZstdRawCodec(min(level, 3))

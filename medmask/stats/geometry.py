@@ -18,36 +18,6 @@ def affine(space) -> np.ndarray:
     return hit[1]
 
 
-def world_bbox(space, bbox: BBox) -> tuple[list[float], list[float]]:
-    """LPS min and max corner of the box the voxels of ``bbox`` cover (voxel edges, not centres).
-
-    For an oblique grid this is the axis-aligned LPS box around the tilted voxel box.
-    """
-    m, t = _affine_lists(space)
-    lo, hi = [], []
-    for row, t0 in zip(m, t):  # a linear map's extremes over a box: per axis the smaller/larger end
-        a, b = t0, t0
-        for coef, (start, stop) in zip(row, bbox):
-            p, q = coef * (start - 0.5), coef * (stop - 0.5)
-            if p < q:
-                a, b = a + p, b + q
-            else:
-                a, b = a + q, b + p
-        lo.append(a)
-        hi.append(b)
-    return lo, hi
-
-
-def _affine_lists(space) -> tuple[list[list[float]], list[float]]:
-    aff = affine(space)
-    return aff[:3, :3].tolist(), aff[:3, 3].tolist()
-
-
-def extent_mm(space, bbox: BBox) -> list[float]:
-    """Length in mm of the box along array axes 0, 1, 2 (z, y, x of an axial scan)."""
-    return [float((b - a) * s) for (a, b), s in zip(bbox, space.spacing)]
-
-
 def index_centroid_to_world(space, centroid_index: np.ndarray) -> np.ndarray:
     aff = affine(space)
     return aff[:3, :3] @ centroid_index + aff[:3, 3]
@@ -69,3 +39,19 @@ def label_centroid_and_bbox(crop_region: np.ndarray, offset) -> tuple[np.ndarray
         box.append((int(idx[0]) + offset[axis], int(idx[-1]) + 1 + offset[axis]))
         centre.append(float(np.dot(np.arange(proj.size, dtype=float), proj)) / count + offset[axis])
     return np.array(centre), tuple(box), count  # type: ignore[return-value]
+
+
+def box_columns(space, boxes: list[BBox]) -> list[list[float]]:
+    """Per box: [start x3, stop x3, extent_mm x3, LPS min x3, LPS max x3] - one numpy pass per archive."""
+    if not boxes:
+        return []
+    b = np.asarray(boxes, dtype=float)  # (n, 3, 2)
+    aff = affine(space)
+    m, t = aff[:3, :3], aff[:3, 3]
+    lo_terms = (b[:, None, :, 0] - 0.5) * m[None]  # (n, world, axis)
+    hi_terms = (b[:, None, :, 1] - 0.5) * m[None]
+    lo = t + np.minimum(lo_terms, hi_terms).sum(axis=2)
+    hi = t + np.maximum(lo_terms, hi_terms).sum(axis=2)
+    extent = (b[:, :, 1] - b[:, :, 0]) * np.asarray(space.spacing, dtype=float)
+    out = np.concatenate([extent, lo, hi], axis=1).tolist()
+    return [[*(a for a, _ in box), *(z for _, z in box), *vals] for box, vals in zip(boxes, out)]

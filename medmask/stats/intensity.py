@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from .source import MaskSource
 from .volumes import entry_labels
 
 INTENSITY_COLUMNS = ["mean", "std", "median", "p5", "p95"]
-ImageSpec = "str | os.PathLike | Mapping[str, str | os.PathLike] | Callable[[str, Path], str | os.PathLike] | None"
 
 
 def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:

@@ -25,13 +25,11 @@ class MaskSource:
         self._reader = ContainerReader(self.path)
         self.space = self._reader.space
         self.names: list[str] = list(self._reader.names)
-
-    def info(self, name: str) -> EntryInfo:
-        """The index record; v1 files (no counts, no bbox in the index) are decoded once to learn them."""
-        return self._reader.info(name)
+        self.info = self._reader.info  # the index record; v1 files (no counts or bbox in the index)
+        #                                are decoded once to learn them
 
     def infos(self) -> list[EntryInfo]:
-        return [self._reader.info(n) for n in self.names]
+        return [self.info(n) for n in self.names]
 
     def crop(self, name: str) -> np.ndarray | None:
         """The entry's labels inside its bbox (None when empty), checksum verified."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.geometry import BBox
 from ..format.records import EntryInfo
-from .geometry import extent_mm, index_centroid_to_world, label_centroid_and_bbox, world_bbox
+from .geometry import box_columns, index_centroid_to_world, label_centroid_and_bbox
 from .source import MaskSource
 
 AXES = ("0", "1", "2")
@@ -49,10 +49,7 @@ def voxel_volume_ml(space) -> float:
 _BOX_KEYS = BASE_COLUMNS[6:]
 
 
-def _box_values(space, bbox: BBox) -> list:
-    """Values of the ``_BOX_KEYS`` columns, in their order."""
-    lo, hi = world_bbox(space, bbox)
-    return [*(a for a, _ in bbox), *(b for _, b in bbox), *extent_mm(space, bbox), *lo, *hi]
+
 
 
 def source_rows(source: MaskSource, *, entries: Iterable[str] | None = None,
@@ -65,8 +62,17 @@ def source_rows(source: MaskSource, *, entries: Iterable[str] | None = None,
     rows: list[dict[str, Any]] = []
     empty_row = dict.fromkeys(BASE_COLUMNS + (CENTROID_COLUMNS if centroid else []))
     empty_row.update(case=source.case, voxels=0, volume_ml=0.0)
+    info_of = source.info
+    boxed: list[tuple[dict[str, Any], BBox]] = []  # rows whose box columns are filled in one pass at the end
     for name in names:
-        info = source.info(name)
+        info = info_of(name)
+        mapping, counts = info.mapping, info.counts
+        if not counts and len(mapping) == 1:  # fast path: an empty single-label entry (most of a
+            ((label, value),) = mapping.items()  # TotalSegmentator case), nothing to compute
+            row = empty_row.copy()
+            row["entry"], row["label"], row["value"] = name, label, value
+            rows.append(row)
+            continue
         labels = entry_labels(info) or [(None, 0)]
         counts = info.counts or {}
         filled = [v for _, v in labels if counts.get(v)]
@@ -84,11 +90,12 @@ def source_rows(source: MaskSource, *, entries: Iterable[str] | None = None,
             row = empty_row.copy()
             row["entry"], row["label"], row["value"] = name, label, value
             if n:
-                box = per_label[value][1] if value in per_label else info.bbox
+                boxed.append((row, per_label[value][1] if value in per_label else info.bbox))
                 row["voxels"], row["volume_ml"] = n, n * ml
-                row.update(zip(_BOX_KEYS, _box_values(space, box)))  # type: ignore[arg-type]
                 if value in per_label:
                     world = index_centroid_to_world(space, per_label[value][0])
                     row.update(zip(CENTROID_COLUMNS, (float(v) for v in world)))
             rows.append(row)
+    for (row, _), values in zip(boxed, box_columns(space, [box for _, box in boxed])):
+        row.update(zip(_BOX_KEYS, values))
     return rows

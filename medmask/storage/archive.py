@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from dataclasses import replace
 from typing import Any, Iterator, Mapping, Sequence
@@ -57,6 +58,7 @@ class MaskArchive:
         self._identity: FileIdentity | None = None  # the file this handle's state came from
         self._written = False  # "w": the first commit overwrites whatever is there
         self._image: ImageReference | None = None
+        self._attributes: dict[str, Any] = {}
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
@@ -80,6 +82,7 @@ class MaskArchive:
         self._identity = reader.identity()
         self._space = reader.space
         self._image = reader.image
+        self._attributes = reader.attributes
         self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
 
@@ -111,6 +114,33 @@ class MaskArchive:
             raise ArchiveModeError("format version 1 files cannot store an image reference; "
                                    "open with format_version=2 to upgrade the file", self.path)
         self._image = ref
+        self._changed()
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Archive-level facts (a JSON object stored once in the index), e.g. the study, the
+        model that made the masks, a licence. A copy: assign a new dict in "w"/"a" mode to
+        change them (written atomically like any change). Format version 1 cannot store them.
+        """
+        self._check_open()
+        return copy.deepcopy(self._attributes)
+
+    @attributes.setter
+    def attributes(self, value: Mapping[str, Any]) -> None:
+        self._check_writable()
+        if not isinstance(value, Mapping):
+            raise MedMaskError(f"attributes must be a dict, got {type(value).__name__}", self.path)
+        try:
+            value = v2.json_safe_metadata(dict(value), "attributes")
+        except MedMaskError as exc:
+            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are"),
+                               self.path) from None
+        if value == self._attributes:
+            return
+        if value and self.format_version == 1:
+            raise ArchiveModeError("format version 1 files cannot store archive attributes; "
+                                   "open with format_version=2 to upgrade the file", self.path)
+        self._attributes = value
         self._changed()
 
     # reading ------------------------------------------------------------------------------
@@ -309,7 +339,7 @@ class MaskArchive:
     def _rollback(self) -> None:
         """After a failed commit: forget the failed change, show the file as it is on disk."""
         if self.mode == "w" and not self._written:
-            self._entries, self._image, self._dirty = {}, None, False
+            self._entries, self._image, self._attributes, self._dirty = {}, None, {}, False
             return
         try:
             if os.path.exists(self.path):
@@ -320,7 +350,7 @@ class MaskArchive:
         if self._reader is not None:
             self._reader.close()
         self._reader, self._identity, self._image = None, None, None
-        self._entries, self._dirty = {}, False
+        self._entries, self._attributes, self._dirty = {}, {}, False
 
     def reload(self) -> None:
         """Drop pending changes and read the file again (e.g. after ConcurrentModificationError)."""
@@ -329,7 +359,8 @@ class MaskArchive:
 
     def _write(self) -> None:
         container_class(self.format_version).write_archive(self.path, self._space,
-                                                           [self._staged(n) for n in self._entries], self._image)
+                                                           [self._staged(n) for n in self._entries], self._image,
+                                                           self._attributes)
 
     def _staged(self, name: str) -> StagedEntry:
         info, payload = self._get(name)

@@ -45,6 +45,7 @@ class Container:
     space: object       # spacetransformer Space, array axis order
     names: list[str]
     image: ImageReference | None = None  # the scan the masks were drawn on (v2 archives)
+    attributes: dict = {}  # archive-level facts (v2; replaced per instance, never mutated)
 
     def __init__(self, source: ByteSource, kind: str, head: bytes):
         self.source = source
@@ -94,8 +95,9 @@ class Container:
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None) -> None:
-        """Write a whole .mska file; ``image`` is the scan the masks were drawn on."""
+                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+        """Write a whole .mska file; ``image`` is the scan the masks were drawn on, ``attributes``
+        the archive-level facts (v2 only)."""
         raise NotImplementedError
 
     # lifetime -----------------------------------------------------------------------------

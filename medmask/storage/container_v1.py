@@ -80,7 +80,10 @@ class V1Container(Container):
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None) -> None:
+                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+        if attributes:  # MaskArchive refuses to set them on v1; a caller going around it is told here
+            warnings.warn(f"{os.fspath(path)}: format version 1 cannot store archive attributes; not written "
+                          f"(format_version=2 keeps them)", UserWarning, stacklevel=4)
         if image is not None:
             warnings.warn(f"{os.fspath(path)}: format version 1 cannot store the image reference; not written "
                           f"(format_version=2 keeps it)", UserWarning, stacklevel=4)

@@ -23,6 +23,7 @@ class V2Container(Container):
         blob = self.pread(header.index_offset, header.index_length)
         index = v2.decode_index_full(blob, header, self.path)
         kind, self.space, self._records, self.image = index.kind, index.space, index.records, index.image
+        self.attributes, self._shared_metadata = index.attributes, index.shared_metadata
         if kind != self.kind:
             raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
         self._data_end = header.index_offset
@@ -35,7 +36,8 @@ class V2Container(Container):
             record = self._records.get(name)
             if record is None:
                 raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self.names)}", self.path)
-            info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path)
+            info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path,
+                                                        self._shared_metadata)
         return info
 
     def load(self, name: str) -> SegmentationMask:
@@ -53,6 +55,6 @@ class V2Container(Container):
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None) -> None:
-        write_v2(path, "archive", space, [e.v2_item() for e in entries], image=image)
+                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+        write_v2(path, "archive", space, [e.v2_item() for e in entries], image=image, attributes=attributes)
 

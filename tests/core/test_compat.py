@@ -94,7 +94,8 @@ def test_writing_v1_archive_round_trips(masks, tmp_path):
 GOLDEN = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
 
 
-@pytest.mark.parametrize("stem", ["golden_v2_archive.mska", "golden_v2_mask.msk"])
+@pytest.mark.parametrize("stem", ["golden_v2_archive.mska", "golden_v2_mask.msk",
+                                  "golden_v2_1_archive.mska", "golden_v2_1_mask.msk"])
 def test_golden_v2_files_decode_forever(stem):
     """Files written by this release; later releases must keep decoding them identically."""
     exp = json.loads((GOLDEN / f"{stem}.json").read_text())
@@ -108,6 +109,19 @@ def test_golden_v2_files_decode_forever(stem):
         e = exp["entries"][n]
         assert sha(m.data) == e["array_sha256"] and m.mapping.to_dict() == e["mapping"] and str(m.dtype) == e["dtype"]
         assert space_to_dict(m.space) == exp["space"]
+        if "metadata" in e:
+            assert m.metadata == e["metadata"]
+    if stem.endswith(".mska"):
+        assert a.attributes == exp.get("attributes", {})
+
+
+def test_golden_v2_1_covers_the_new_codec():
+    """The 2.1 golden archive holds rowdelta-zstd in both axis orders and both value modes."""
+    a = MaskArchive(GOLDEN / "golden_v2_1_archive.mska")
+    rowdelta = [a.entry_info(n) for n in a if (a.entry_info(n).codec or {}).get("id") == "rowdelta-zstd"]
+    assert {tuple(i.codec["order"]) for i in rowdelta} >= {(0, 1, 2), (1, 0, 2)}
+    assert {i.dtype for i in rowdelta} >= {"bool", "uint8", "uint16"}
+    assert GOLDEN.joinpath("golden_v2_1_archive.mska").read_bytes()[4:6] == bytes([2, 1])
 
 
 def test_writing_v1_warns_about_colours_and_metadata(masks, tmp_path):

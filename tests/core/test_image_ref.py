@@ -18,6 +18,11 @@ from medmask.errors import ArchiveModeError, FormatError, GeometryError, MedMask
 from tests.conftest import COMPAT, REPO, oblique_space, organ_masks
 
 
+def test_exported_at_the_top_level():
+    import medmask
+    assert medmask.ImageReference is ImageReference
+
+
 def test_path_is_relative_posix_from_the_archive_folder(tmp_path):
     space = oblique_space()
     ref = ImageReference.from_image(tmp_path / "case" / "ct.nii.gz", space, tmp_path / "case" / "out" / "m.mska")
