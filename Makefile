@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 XVFB   := xvfb-run -a -s "-screen 0 1400x900x24"
 OUT    := out
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test bench clean slicer-wheel
 
 # Debian packages napari needs to open a window (real or virtual); skipped when present.
 system-deps:
@@ -37,3 +37,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
+
+# The wheel the 3D Slicer module installs into Slicer's Python (slicer/MedMask/wheels/).
+slicer-wheel:
+	rm -rf slicer/MedMask/wheels && $(PY) -m pip wheel -q --no-deps -w slicer/MedMask/wheels .

@@ -9,6 +9,13 @@ files whose index JSON is randomly edited but checksummed correctly. With --athe
 random phase is driven by atheris (coverage-guided) instead of the built-in mutator.
 Any exception other than a MedMaskError naming the file, or a traced allocation beyond
 hostile.memory_cap(), is a finding; the script prints them and exits 1.
+
+Bomb phase (--bombs SECONDS, default 10 % of --seconds): the index bombs and payload bombs of
+issue 12 (85 M empty objects, 134 M integers, a 250 MiB string, a million records, the densest
+index the cost rule admits, 2 Gi-voxel entries in every codec and in v1 blobs), then random
+ones (hostile.random_index_bomb / random_payload_bomb), with the memory budget set to
+--budget. A bomb must be refused with a LimitError naming the file within 100 MiB traced;
+the table prints time, peak and exception of each deterministic one.
 """
 from __future__ import annotations
 
@@ -55,7 +62,13 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--atheris", action="store_true", help="coverage-guided random phase (pip install atheris)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bombs", type=float, default=None, help="seconds of random bombs (default 10%% of --seconds)")
+    ap.add_argument("--budget", default="1G", help="medmask.limits.MEMORY_BUDGET during the bomb phase")
+    ap.add_argument("--only-bombs", action="store_true")
     args = ap.parse_args()
+    bomb_phase(args)
+    if args.only_bombs:
+        return 1 if findings else 0
     end = time.monotonic() + args.seconds
     d = tempfile.mkdtemp(prefix="medmask-fuzz-")
     files = {k: (p, open(p, "rb").read()) for k, p in H.make_samples(d).items()}
@@ -130,6 +143,62 @@ def main() -> int:
             check(os.path.join(d, f"case.{ext}"), blob, label, measure=rng.random() < 0.2)
     report(stats["cases"] - before, t1)
     return 1 if findings else 0
+
+
+def bomb_phase(args) -> None:
+    """Bombs: refused with LimitError naming the file, within 100 MiB traced (time is printed)."""
+    from medmask import limits
+
+    saved, limits.MEMORY_BUDGET = limits.MEMORY_BUDGET, limits.parse_size(args.budget)
+    d = tempfile.mkdtemp(prefix="medmask-bombs-")
+    rows = []
+
+    def one(label: str, data: bytes, ext: str, need: int | None = None) -> None:
+        path = H.write(os.path.join(d, f"bomb.{ext}"), data)
+        t = time.perf_counter()
+        try:
+            (kind, name), peak = H.measured_outcome(path)
+        except Exception as exc:  # noqa: BLE001
+            findings.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        elapsed = time.perf_counter() - t
+        rows.append((label, len(data), elapsed, peak, name if kind == "error" else "read (within budget)"))
+        if need is not None and need <= limits.MEMORY_BUDGET // 2:
+            cap = 16 * 2**20 + 3 * need  # a genuine volume within the budget: read, at a few copies of it
+        else:
+            cap = 100 * 2**20
+            if kind == "ok":
+                findings.append(f"{label}: read without error")
+        if peak > cap:
+            findings.append(f"{label}: {peak >> 20} MiB traced for a {len(data)}-byte file")
+
+    try:
+        for kind in H.INDEX_BOMBS:
+            one(f"index bomb: {kind}", H.index_bomb(kind), "mska")
+        for unit in H.BOMB_UNITS:
+            one(f"index at the limit: {unit.decode()}", H.index_bomb_at_limit(unit), "mska")
+        for label, data, ext, need in H.payload_bombs():
+            one(f"{label} ({need >> 20} MiB)", data, ext, need)
+        print(f"{'attack':58s} {'file':>9s} {'time s':>7s} {'peak MiB':>9s}  outcome")
+        for label, size, elapsed, peak, name in rows:
+            print(f"{label:58s} {size:9d} {elapsed:7.3f} {peak / 2**20:9.1f}  {name}")
+        rng = random.Random(args.seed)
+        end = time.monotonic() + (args.bombs if args.bombs is not None else args.seconds / 10)
+        rows.clear()
+        while time.monotonic() < end:
+            if rng.random() < 0.5:
+                label, data = H.random_index_bomb(rng)
+                one(label, data, "mska")
+            else:
+                label, data, ext, need = H.random_payload_bomb(rng)
+                one(label, data, ext, need)
+        if rows:
+            print("random bombs:", json.dumps({"cases": len(rows), "max_seconds": round(max(r[2] for r in rows), 3),
+                                               "max_peak_mib": round(max(r[3] for r in rows) / 2**20, 1),
+                                               "outcomes": sorted({r[4] for r in rows}),
+                                               "findings": len(findings)}))
+    finally:
+        limits.MEMORY_BUDGET = saved
 
 
 def report(random_cases: int, t1: float) -> None:

@@ -18,19 +18,26 @@ with no change to this code.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import multiprocessing
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["CaseResult", "BatchSummary", "find_cases", "convert_case", "convert_dataset", "format_summary"]
+from .optional import available, require
+
+__all__ = ["CaseResult", "BatchSummary", "BatchInterrupted", "find_cases", "convert_case", "convert_dataset",
+           "format_summary", "process_pool", "worker_init"]
 
 
 @dataclass
 class CaseResult:
     case: str
-    status: str  # "converted" | "skipped" | "failed"
+    status: str  # "converted" | "skipped" | "failed" | "cancelled"
     src_bytes: int = 0
     dst_bytes: int = 0
     n_entries: int = 0
@@ -38,6 +45,16 @@ class CaseResult:
     error: str | None = None
     image: str | None = None  # the scan the archive records (path relative to it), if any
     note: str | None = None   # e.g. why a scan found next to the masks was not recorded
+    reason: str | None = None  # why a case was skipped or cancelled
+    skipped_files: list[str] = field(default_factory=list)  # files left out under skip_bad, with why
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a batch run; ``summary`` holds what was done (pending cases are "cancelled")."""
+
+    def __init__(self, summary: "BatchSummary"):
+        super().__init__("interrupted")
+        self.summary = summary
 
 
 @dataclass
@@ -61,6 +78,10 @@ class BatchSummary:
         return self._of("failed")
 
     @property
+    def cancelled(self) -> list[CaseResult]:
+        return self._of("cancelled")
+
+    @property
     def src_bytes(self) -> int:
         return sum(r.src_bytes for r in self.results if r.status != "failed")
 
@@ -70,12 +91,24 @@ class BatchSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.cancelled
 
     def to_dict(self) -> dict:
         return {"seconds": self.seconds, "converted": len(self.converted), "skipped": len(self.skipped),
-                "failed": len(self.failed), "src_bytes": self.src_bytes, "dst_bytes": self.dst_bytes,
-                "results": [asdict(r) for r in self.results]}
+                "failed": len(self.failed), "cancelled": len(self.cancelled), "src_bytes": self.src_bytes,
+                "dst_bytes": self.dst_bytes, "results": [_result_dict(r) for r in self.results]}
+
+
+def _result_dict(r: CaseResult) -> dict:
+    d = asdict(r)
+    if r.status in ("skipped", "cancelled"):  # nothing was measured: say why, not n_entries 0 / seconds 0
+        d.pop("seconds")
+        d.pop("error")
+    if r.status != "converted" and not r.skipped_files:
+        d.pop("skipped_files")
+    if r.reason is None:
+        d.pop("reason")
+    return d
 
 
 def _has_nifti(folder: Path) -> bool:
@@ -131,26 +164,63 @@ def _is_finished(path: Path) -> bool:
         return False
 
 
-def _clean_stale_temps(dst: Path) -> None:
+def _clean_stale_temps(dst: Path, older_than_s: float = 60.0) -> None:
     for tmp in dst.parent.glob(f".{dst.name}.*.tmp"):
         try:
-            if time.time() - tmp.stat().st_mtime > 60:
+            if time.time() - tmp.stat().st_mtime >= older_than_s:
                 tmp.unlink()
         except OSError:
             pass
 
 
+# ------------------------------------------------------------------------------------------
+# worker processes: Ctrl-C is the parent's business; SIGTERM means "drop your temporaries, exit now"
+
+_CURRENT_OUTPUT: Path | None = None  # the archive this worker is writing, if any
+
+
+def _on_sigterm(signum, frame) -> None:
+    # Delete this worker's temporaries and leave at once. Raising instead would not do:
+    # an exception raised in a signal handler is swallowed when it lands in a __del__.
+    if _CURRENT_OUTPUT is not None:
+        _clean_stale_temps(_CURRENT_OUTPUT, older_than_s=0.0)
+    os._exit(128 + signum)
+
+
+def worker_init() -> None:
+    """Initializer of batch worker processes (see :func:`process_pool`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C reaches the whole group
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A process pool whose workers :func:`convert_dataset` can stop within a second on Ctrl-C."""
+    return cf.ProcessPoolExecutor(workers, initializer=worker_init)
+
+
 def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathLike, *,
-                 voxel_tolerance: float = 0.1) -> CaseResult:
+                 voxel_tolerance: float = 0.1, skip_bad: bool = False) -> CaseResult:
     """Convert one case; never raises for a bad case (the error goes in the result).
 
     A module-level function with plain arguments, so any executor (process pool, dask)
-    can pickle it.
+    can pickle it. Files left out under ``skip_bad`` are listed in ``skipped_files``.
     """
+    global _CURRENT_OUTPUT
+    _CURRENT_OUTPUT = Path(dst_path)
+    try:
+        return _convert_case(case, src_dir, dst_path, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+    finally:
+        _CURRENT_OUTPUT = None
+
+
+def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_bad: bool) -> CaseResult:
     import warnings
 
     from .convert.image_link import ImageNotRecordedWarning
     from .convert.nifti_folder import nifti_folder_to_archive
+    from .errors import SkippedFileWarning
 
     start = time.perf_counter()
     src_dir, dst_path = Path(src_dir), Path(dst_path)
@@ -159,9 +229,15 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
         dst_path.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale_temps(dst_path)
         with warnings.catch_warnings(record=True) as caught:  # workers' warnings would be lost: keep them
+            warnings.simplefilter("always", SkippedFileWarning)
             warnings.simplefilter("always", ImageNotRecordedWarning)
-            nifti_folder_to_archive(src_dir, dst_path, voxel_tolerance=voxel_tolerance)  # records <case>/ct.nii.gz
+            nifti_folder_to_archive(src_dir, dst_path, voxel_tolerance=voxel_tolerance,  # records <case>/ct.nii.gz
+                                    skip_bad=skip_bad)
+        skipped = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, SkippedFileWarning)]
         note = "; ".join(str(w.message) for w in caught if issubclass(w.category, ImageNotRecordedWarning)) or None
+        for w in caught:
+            if not issubclass(w.category, (SkippedFileWarning, ImageNotRecordedWarning)):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         from .storage.reader import ContainerReader
 
         reader = ContainerReader(dst_path)
@@ -171,7 +247,7 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
         finally:
             reader.close()
         return CaseResult(case, "converted", src_bytes, dst_path.stat().st_size, n, time.perf_counter() - start,
-                          image=image, note=note)
+                          image=image, note=note, skipped_files=skipped)
     except Exception as exc:  # one bad case must not stop the dataset
         msg = str(exc) or type(exc).__name__
         if not hasattr(exc, "problem"):
@@ -182,16 +258,22 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
 def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
                     executor: cf.Executor | None = None, *, overwrite: bool = False, progress: bool = False,
                     cases: Iterable[str] | None = None, voxel_tolerance: float = 0.1,
-                    on_result: Callable[[CaseResult], None] | None = None) -> BatchSummary:
+                    on_result: Callable[[CaseResult], None] | None = None, skip_bad: bool = False) -> BatchSummary:
     """Convert every case under ``src_root`` to ``dst_root/<case>.mska``.
 
     ``executor``: any ``concurrent.futures.Executor`` (None = this process, one case at a
     time). Finished cases are skipped unless ``overwrite``. ``cases`` limits the run to
     those case names. ``on_result`` is called for every case as it completes.
     Returns a :class:`BatchSummary`; failures are in ``summary.failed``.
+
+    Ctrl-C (KeyboardInterrupt) cancels the cases not started, stops the workers of a
+    :func:`process_pool` (they delete their temporary files), and raises
+    :class:`BatchInterrupted` carrying the summary so far, within about a second. A second
+    Ctrl-C during that stop kills the workers at once.
     """
     start = time.perf_counter()
     dst_root = Path(dst_root)
+    require("nibabel")  # every case needs it: say so once, not once per case
     found = find_cases(src_root)  # before creating anything: a wrong source leaves no empty folder
     dst_root.mkdir(parents=True, exist_ok=True)
     if cases is not None:
@@ -206,12 +288,13 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
                 src_bytes = _nifti_bytes(folder)
             except OSError:
                 src_bytes = 0
-            summary.results.append(CaseResult(case, "skipped", src_bytes, dst.stat().st_size))
+            summary.results.append(CaseResult(case, "skipped", src_bytes, dst.stat().st_size, _n_entries(dst),
+                                              reason="already converted (pass --overwrite to convert it again)"))
         else:
             todo.append((case, folder, dst))
 
     bar = None
-    if progress and todo:
+    if progress and todo and available("tqdm"):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc="cases", unit="case")
@@ -225,26 +308,107 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
         if on_result is not None:
             on_result(result)
 
+    def finish() -> BatchSummary:
+        order = {case: i for i, (case, _) in enumerate(found)}
+        summary.results.sort(key=lambda r: order.get(r.case, 0))
+        summary.seconds = time.perf_counter() - start
+        return summary
+
     try:
         if executor is None:
             for case, folder, dst in todo:
-                record(convert_case(case, str(folder), str(dst), voxel_tolerance=voxel_tolerance))
+                record(convert_case(case, str(folder), str(dst), voxel_tolerance=voxel_tolerance, skip_bad=skip_bad))
         else:
-            futures = {executor.submit(convert_case, case, str(folder), str(dst), voxel_tolerance=voxel_tolerance): case
-                       for case, folder, dst in todo}
+            futures = _submit_all(executor, todo, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
             for fut in cf.as_completed(futures):
                 case = futures[fut]
                 try:
                     record(fut.result())
                 except Exception as exc:  # the worker died (killed, out of memory, pool broken)
                     record(CaseResult(case, "failed", error=f"worker failed: {type(exc).__name__}: {exc}"))
+    except KeyboardInterrupt:
+        _stop(executor, [dst for _, _, dst in todo])
+        done = {r.case for r in summary.results}
+        for case, _, _ in todo:
+            if case not in done:
+                summary.results.append(CaseResult(case, "cancelled", reason="interrupted (Ctrl-C) before it finished"))
+        raise BatchInterrupted(finish()) from None
     finally:
         if bar is not None:
             bar.close()
-    order = {case: i for i, (case, _) in enumerate(found)}
-    summary.results.sort(key=lambda r: order.get(r.case, 0))
-    summary.seconds = time.perf_counter() - start
-    return summary
+    return finish()
+
+
+def _n_entries(path: Path) -> int:
+    from .storage.reader import ContainerReader
+
+    try:
+        reader = ContainerReader(path)
+    except Exception:
+        return 0
+    try:
+        return len(reader.names)
+    finally:
+        reader.close()
+
+
+def _submit_all(executor: cf.Executor, todo, **kwargs) -> dict:
+    """Submit every case; Ctrl-C is held back meanwhile so forked workers start with it blocked."""
+    mask = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if mask:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return {executor.submit(convert_case, case, str(folder), str(dst), **kwargs): case
+                for case, folder, dst in todo}
+    finally:
+        if mask:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _stop(executor: cf.Executor | None, outputs: list[Path], grace_s: float = 1.0) -> None:
+    """Cancel what has not started, stop the workers, delete every temporary they may have left.
+
+    Bounded in time: workers get SIGTERM (they clean up and exit), stragglers SIGKILL after
+    ``grace_s``. A second Ctrl-C meanwhile skips the wait and kills them at once.
+    """
+    procs: list = []
+    if executor is not None:
+        if isinstance(executor, cf.ProcessPoolExecutor):
+            procs = list(multiprocessing.active_children())
+        try:
+            executor.shutdown(wait=False, cancel_futures=True)
+        except Exception:
+            pass
+
+    def sweep() -> None:
+        for dst in outputs:
+            _clean_stale_temps(dst, older_than_s=0.0)
+
+    def hard_stop(signum=None, frame=None) -> None:
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.kill()
+        sweep()
+        if signum is not None:  # second Ctrl-C: the user wants out now
+            os._exit(130)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, hard_stop) if main else None
+    try:
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.terminate()
+        deadline = time.monotonic() + grace_s
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        if any(p.is_alive() for p in procs):
+            hard_stop()
+            for p in procs:
+                p.join(0.5)
+        sweep()
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _human(n: float) -> str:
@@ -257,8 +421,9 @@ def _human(n: float) -> str:
 
 def format_summary(summary: BatchSummary) -> str:
     """A short human summary: counts, bytes before/after, and every failure."""
+    cancelled = f", {len(summary.cancelled)} cancelled" if summary.cancelled else ""
     lines = [f"cases: {len(summary.converted)} converted, {len(summary.skipped)} already done, "
-             f"{len(summary.failed)} failed  ({summary.seconds:.1f} s)"]
+             f"{len(summary.failed)} failed{cancelled}  ({summary.seconds:.1f} s)"]
     if summary.src_bytes:
         ratio = summary.src_bytes / summary.dst_bytes if summary.dst_bytes else float("inf")
         lines.append(f"size:  {_human(summary.src_bytes)} of NIfTI -> {_human(summary.dst_bytes)} of .mska "
@@ -271,6 +436,10 @@ def format_summary(summary: BatchSummary) -> str:
     if notes:
         lines.append("notes:")
         lines += [f"  {r.case}: {r.note}" for r in notes]
+    left_out = [(r.case, f) for r in summary.results for f in r.skipped_files]
+    if left_out:
+        lines.append("files left out (--skip-bad):")
+        lines += [f"  {case}: {f}" for case, f in left_out]
     if summary.failed:
         lines.append("failures:")
         lines += [f"  {r.case}: {r.error}" for r in summary.failed]

@@ -92,5 +92,21 @@ class ConversionError(MedMaskError):
     """A foreign file (NIfTI, NRRD) cannot be converted."""
 
 
-class MaskOverlapWarning(UserWarning):
+class MissingDependencyError(MedMaskError, ImportError):
+    """An optional package a conversion needs (nibabel, pynrrd) is not installed; names the extra."""
+
+
+class MedMaskWarning(UserWarning):
+    """Something the user should know about (the command line prints it on one line)."""
+
+
+class SkippedFileWarning(MedMaskWarning):
+    """A file of a folder was left out (``skip_bad``): not a mask, another grid, unreadable."""
+
+
+class GeometryWarning(MedMaskWarning):
+    """The geometry of a file is ambiguous (e.g. a NIfTI's sform and qform disagree)."""
+
+
+class MaskOverlapWarning(MedMaskWarning):
     """add_label replaced voxels of another label (counts are in the message)."""

@@ -6,15 +6,16 @@ a new module plus one line in ``COMMAND_GROUPS``.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from . import batch_cmds, convert_cmds, inspect_cmds, stats_cmds
-from ._common import UsageError
+from ._common import PROG, UsageError
 from ._errors import error_text
 
-PROG = "medmask"
 
 EPILOG = """\
 examples:
@@ -25,7 +26,8 @@ examples:
   medmask convert ml.nii.gz ml.msk --labels total     # TotalSegmentator --ml output -> .msk
   medmask info s0000.mska
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
-  medmask verify data/*.mska
+  medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
+  medmask upgrade old/*.mska                          # format v1 -> v2 with checksums, in place
   medmask batch Totalsegmentator_dataset/ archives/ -j 2
   medmask stats archives/ -o volumes.csv
   medmask compare model_v1/ model_v2/ -o agreement.csv --plot agreement.png
@@ -50,6 +52,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warnings() -> None:
+    """medmask's own warnings as one ``medmask: warning:`` line each; numpy/nibabel chatter hidden.
+
+    A user converting ten thousand files reads stderr: a numpy RuntimeWarning with its
+    source line says nothing about which file or what to do (MEDMASK_DEBUG=1 shows them).
+    """
+    from ..errors import MedMaskWarning
+
+    debug = bool(os.environ.get("MEDMASK_DEBUG"))
+    original = warnings.showwarning
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def ours(category, filename) -> bool:
+        return (issubclass(category, MedMaskWarning) or category.__module__.startswith("medmask")
+                or (category is UserWarning and os.path.abspath(filename).startswith(package)))
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if ours(category, filename):
+            print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+        elif debug:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    if not debug:
+        logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # header "fixes" it logs on load
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage error)."""
     from ..errors import MedMaskError
@@ -62,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    _one_line_warnings()
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

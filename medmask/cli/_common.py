@@ -5,6 +5,9 @@ import argparse
 import sys
 
 
+PROG = "medmask"
+
+
 class UsageError(Exception):
     """A mistake on the command line that argparse cannot see (exit code 2)."""
 
@@ -28,3 +31,12 @@ def add_progress_flags(sp: argparse.ArgumentParser) -> None:
     g.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show progress bars (default: when stderr is a terminal)")
     g.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress bars")
+
+
+def add_overwrite_flags(sp: argparse.ArgumentParser) -> None:
+    """``--overwrite`` / ``--no-overwrite``, default no: every command refuses to replace an output alike."""
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--overwrite", dest="overwrite", action="store_true", default=False,
+                   help="replace an existing output file (or write into an existing non-empty folder)")
+    g.add_argument("--no-overwrite", dest="overwrite", action="store_false",
+                   help="refuse to replace an existing output (the default)")

@@ -3,12 +3,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import sys
 
-from ._common import UsageError, add_progress_flags, progress_enabled
+from ._common import PROG, UsageError, add_progress_flags, progress_enabled
+
+
+def _report(summary, as_json: bool) -> None:
+    from ..batch import format_summary
+
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=1))
+    else:
+        print(format_summary(summary))
 
 
 def cmd_batch(args) -> int:
-    from ..batch import convert_dataset, format_summary
+    from ..batch import BatchInterrupted, convert_dataset, process_pool
 
     executor = None
     client = None
@@ -21,20 +33,21 @@ def cmd_batch(args) -> int:
             client = Client(args.dask)
             executor = client.get_executor()
         elif args.workers > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            executor = ProcessPoolExecutor(args.workers)
+            executor = process_pool(args.workers)
         summary = convert_dataset(args.src_root, args.dst_root, executor, overwrite=args.overwrite,
-                                  progress=progress_enabled(args))
+                                  progress=progress_enabled(args), skip_bad=args.skip_bad)
+    except BatchInterrupted as stop:  # the workers are gone and their temporaries deleted
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))  # another Ctrl-C now: just leave, quietly
+        _report(stop.summary, args.json)
+        print(f"{PROG}: interrupted: {len(stop.summary.cancelled)} case(s) cancelled; run the same command again "
+              f"to resume", file=sys.stderr)
+        return 130
     finally:
         if executor is not None and client is None:
-            executor.shutdown()
+            executor.shutdown(wait=False, cancel_futures=True)
         if client is not None:
             client.close()
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=1))
-    else:
-        print(format_summary(summary))
+    _report(summary, args.json)
     return 0 if summary.ok else 1
 
 
@@ -55,6 +68,9 @@ def register(sub) -> None:
     b.add_argument("-j", "--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
     b.add_argument("--dask", metavar="ADDRESS", help="run on a dask.distributed scheduler at ADDRESS")
     b.add_argument("--overwrite", action="store_true", help="convert finished cases again")
+    b.add_argument("--skip-bad", action="store_true",
+                   help="leave out (and list) files of a case that are not masks or lie on another grid, "
+                        "instead of failing the case")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_progress_flags(b)
     b.set_defaults(func=cmd_batch)

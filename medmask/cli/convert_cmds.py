@@ -3,30 +3,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import warnings
 from pathlib import Path
 
-from ._common import UsageError, add_progress_flags, human, progress_enabled
+from ._common import UsageError, add_overwrite_flags, add_progress_flags, human, progress_enabled
+from .names import resolve_names
+
+
+def _size(dst: Path) -> int:
+    if dst.is_dir():
+        return sum(p.stat().st_size for p in dst.rglob("*") if p.is_file())
+    return dst.stat().st_size
 
 
 def cmd_convert(args) -> int:
     from ..convert import convert
 
-    labels = args.labels
     if args.image and args.no_image:
         raise UsageError("--image and --no-image contradict each other")
     image = False if args.no_image else args.image
-    with warnings.catch_warnings(record=True) as caught:  # one plain line each, not Python's source echo
-        warnings.simplefilter("default")
-        dst = convert(args.src, args.dst, labels=labels, progress=progress_enabled(args),
-                      overwrite=not args.no_overwrite, overlap=args.overlap, image=image, force_image=args.force_image)
-    for w in caught:
-        print(f"medmask: warning: {w.message}", file=sys.stderr)
+    dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
+                  overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
+                  image=image, force_image=args.force_image)
     if not args.quiet:
-        size = sum(p.stat().st_size for p in Path(dst).rglob("*") if p.is_file()) if Path(dst).is_dir() \
-            else Path(dst).stat().st_size
-        print(f"wrote {dst} ({human(size)})")
+        print(f"wrote {dst} ({human(_size(Path(dst)))})")
         if str(dst).lower().endswith(".mska"):
             from .. import MaskArchive
 
@@ -37,36 +36,72 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _select_labels(mask, names):
+    """A copy of ``mask`` holding only the labels called ``names`` (values, colours, metadata kept)."""
+    import numpy as np
+
+    from ..core.segmask import SegmentationMask
+
+    values = [mask.mapping[n] for n in names]
+    box = mask.bbox
+    crop = None
+    if box is not None:
+        crop = mask.crop_data
+        crop = np.where(np.isin(crop, values), crop, 0).astype(mask.dtype) if crop.dtype != bool else crop
+    return SegmentationMask.from_crop(crop, box, {n: mask.mapping[n] for n in names}, mask.space, mask.dtype,
+                                      colors={n: c for n, c in mask.colors.items() if n in names},
+                                      metadata=dict(mask.metadata or {}))
+
+
 def cmd_extract(args) -> int:
-    from .. import MaskArchive
-    from ..storage.reader import preview_names
-    from ..convert.api import path_kind, write_items
+    from .. import MaskArchive, load_mask
+    from ..convert.api import _stem, check_output, path_kind, write_items
     from ..errors import ConversionError
 
-    if not str(args.archive).lower().endswith(".mska"):
-        raise UsageError(f"{args.archive}: extract reads a .mska archive")
+    src = str(args.archive)
+    low = src.lower()
+    if not low.endswith((".mska", ".msk")):
+        raise ConversionError("extract reads a .mska archive or a .msk mask", src)
+    if not os.path.exists(src):
+        raise ConversionError("no such file", src)
     kind = path_kind(args.output, output=True)
-    if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(args.archive):
-        raise ConversionError("source and destination are the same file; extract to a new path", args.archive)
-    with MaskArchive(args.archive, mode="r") as archive:
-        missing = [n for n in args.names if n not in archive]
-        if missing:
-            raise ConversionError(f"no entr{'y' if len(missing) == 1 else 'ies'} named {', '.join(map(repr, missing))}; "
-                                  f"entries: {preview_names(archive.all_names())}", args.archive)
-        items = [(n, archive.load_segmask(n)) for n in args.names]
-        space = archive.space
-        ref = archive.image_reference
+    if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(src):
+        raise ConversionError("source and destination are the same file; extract to a new path", src)
+    check_output(args.output, overwrite=args.overwrite, folder=kind == "niftidir")
+    ref = None
+    if low.endswith(".mska"):
+        with MaskArchive(src, mode="r") as archive:
+            names = resolve_names(args.names, list(archive.all_names()), what="entry", path=src)
+            items = [(n, archive.load_segmask(n)) for n in names]
+            space = archive.space
+            ref = archive.image_reference
+        if kind in ("msk", "nifti") and len(items) == 1:
+            items = [(None, items[0][1])]
+        default = names[0]
+    else:  # a .msk: its "entries" are its labels
+        mask = load_mask(src)
+        names = resolve_names(args.names, list(mask.mapping), what="label", path=src)
+        items = [(None, _select_labels(mask, names))]
+        space = mask.space
+        default = _stem(src)
     if ref is not None and kind == "mska":  # the extract still knows its scan, from where it is written
-        ref = ref.relocated(args.archive, args.output)
+        ref = ref.relocated(src, args.output)
     else:
         ref = None
-    if kind in ("msk", "nifti") and len(items) == 1:
-        items = [(None, items[0][1])]
-    write_items(items, space, args.output, default_name=args.names[0], labels=args.labels, overlap=args.overlap,
-                progress=progress_enabled(args), source=args.archive, image=ref)
+    write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
+                progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize, image=ref)
     if not args.quiet:
-        print(f"wrote {args.output} ({len(items)} entr{'y' if len(items) == 1 else 'ies'})")
+        what = "entr" + ("y" if len(names) == 1 else "ies") if low.endswith(".mska") else \
+            "label" + ("" if len(names) == 1 else "s")
+        print(f"wrote {args.output} ({len(names)} {what})")
     return 0
+
+
+def add_orthonormalize_flag(sp) -> None:
+    sp.add_argument("--orthonormalize", action="store_true",
+                    help="NIfTI output: write the nearest exactly orthonormal geometry, the same in sform and qform, "
+                         "instead of the original header's (ITK refuses float32 headers whose axes are a hair off "
+                         "perpendicular; voxels move by far less than a voxel)")
 
 
 def register(sub) -> None:
@@ -80,8 +115,10 @@ def register(sub) -> None:
                               "  medmask convert s0000.mska out_folder/\n"
                               "  medmask convert s0000.mska s0000.seg.nrrd\n"
                               "  medmask convert ml.nii.gz ml.msk --labels total\n"
+                              "  medmask convert mr_ml.nii.gz ml.msk --labels total_mr\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
+                              "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
                               "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n\n"
                               "A .mska records the scan its masks belong to (path relative to the archive + "
                               "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
@@ -89,13 +126,21 @@ def register(sub) -> None:
     c.add_argument("src", metavar="SRC")
     c.add_argument("dst", metavar="DST")
     c.add_argument("--labels", metavar="SPEC",
-                   help="label names: 'total' / 'total_v1' (TotalSegmentator class maps), or a .json "
+                   help="label names: a TotalSegmentator task ('total', 'total_mr', 'total_v1', ...), or a .json "
                         "{label: name}, .csv (label,name) or .txt (one name per line) file. For a NIfTI "
-                        "source it names its labels; when many masks become one label map it sets their values")
+                        "source it names the labels its own label table does not (a contradiction is an error); "
+                        "when many masks become one label map it sets their values")
     c.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise",
                    help="when masks are merged into one label map: what to do with voxels two masks claim "
                         "(default: raise an error)")
-    c.add_argument("--no-overwrite", action="store_true", help="refuse to replace an existing DST file")
+    c.add_argument("--force", action="store_true",
+                   help="convert what looks wrong: a volume that looks like an image, --labels that contradict "
+                        "the file's own label table (the given names win)")
+    c.add_argument("--skip-bad", action="store_true",
+                   help="in a folder of masks, leave out (with a warning) files that are not masks or lie on "
+                        "another grid, instead of stopping")
+    add_overwrite_flags(c)
+    add_orthonormalize_flag(c)
     c.add_argument("--image", metavar="SCAN",
                    help="the scan (.nii/.nii.gz/.nrrd/.nhdr) the masks were drawn on; a .mska DST records it. "
                         "Its grid must be the masks' grid (see --force-image)")
@@ -107,18 +152,22 @@ def register(sub) -> None:
     add_progress_flags(c)
     c.set_defaults(func=cmd_convert)
 
-    e = sub.add_parser("extract", formatter_class=fmt, help="copy some entries of an archive to a new file",
-                       description="Write the named entries of ARCHIVE to OUT (.mska, .seg.nrrd, a folder of "
-                                   ".nii.gz, or - merged into one label map - .msk / .nii.gz).",
+    e = sub.add_parser("extract", formatter_class=fmt, help="copy some entries (or labels) to a new file",
+                       description="Write the named entries of ARCHIVE (.mska), or the named labels of a .msk, to "
+                                   "OUT (.mska, .seg.nrrd, a folder of .nii.gz, or - merged into one label map - "
+                                   ".msk / .nii.gz). NAME may be a glob: 'rib_left_*'.",
                        epilog="examples:\n"
                               "  medmask extract s0000.mska liver spleen -o organs.mska\n"
                               "  medmask extract s0000.mska liver -o liver.nii.gz\n"
-                              "  medmask extract s0000.mska liver spleen -o organs.seg.nrrd\n")
-    e.add_argument("archive", metavar="ARCHIVE")
+                              "  medmask extract s0000.mska 'rib_left_*' -o ribs.seg.nrrd\n"
+                              "  medmask extract organs.msk liver -o liver.msk\n")
+    e.add_argument("archive", metavar="SOURCE")
     e.add_argument("names", metavar="NAME", nargs="+")
     e.add_argument("-o", "--output", metavar="OUT", required=True)
     e.add_argument("--labels", metavar="SPEC", help="label values when merging into one label map (see convert)")
     e.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise")
+    add_overwrite_flags(e)
+    add_orthonormalize_flag(e)
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)
     e.set_defaults(func=cmd_extract)

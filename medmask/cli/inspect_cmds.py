@@ -1,4 +1,4 @@
-"""``medmask info`` and ``medmask verify``: look into .msk / .mska files."""
+"""``medmask info``, ``medmask verify`` and ``medmask upgrade``: look into (and upgrade) .msk / .mska files."""
 from __future__ import annotations
 
 import argparse
@@ -98,27 +98,65 @@ def cmd_info(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from ..storage.reader import ContainerReader
+    from ..storage.verify import verify_file
+
+    bad = old = 0
+    for path in args.files:
+        try:
+            result = verify_file(path, deep=args.deep)
+        except MemoryError:  # the budget should prevent it; a verify run must go on anyway
+            bad += 1
+            print(f"FAIL  {path}: out of memory")
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the check of the others
+            bad += 1
+            text = error_text(exc)
+            print(f"FAIL  {text if path in text else f'{path}: {type(exc).__name__}: {text}'}")
+            continue
+        n = len(result.entries)
+        entries = f"{n} entr{'y' if n == 1 else 'ies'}"
+        if result.problems:
+            bad += 1
+            print(f"FAIL  {path} ({entries}): " + "; ".join(result.problems))
+        elif result.note:
+            old += 1
+            if not args.quiet:
+                print(f"V1    {path} ({entries} decode; {result.note})")
+        elif not args.quiet:
+            deep = ", voxel counts and bounding boxes match" if args.deep else ""
+            print(f"OK    {path} ({entries}, checksums match{deep})")
+    if len(args.files) > 1 and not args.quiet:
+        unverified = f", {old} of format v1 (cannot be verified)" if old else ""
+        print(f"{len(args.files) - bad} of {len(args.files)} files OK{unverified}")
+    return 1 if bad else 0
+
+
+def cmd_upgrade(args) -> int:
+    """Rewrite format-v1 files as v2 (checksums, colours, metadata), atomically, in place."""
     from ..errors import MedMaskError
+    from ..storage.archive import MaskArchive
+    from ..storage.maskfile import load_mask, save_mask
+    from ..storage.verify import verify_file
 
     bad = 0
     for path in args.files:
         try:
-            reader = ContainerReader(path)
-            try:
-                for name in reader.names:
-                    reader.verify(name)
-                n = len(reader.names)
-                how = "checksums match" if reader.version >= 2 else "decodes; format v1 has no checksums"
-            finally:
-                reader.close()
+            before = verify_file(path)  # every v1 invariant and every entry decodes
+            if before.version >= 2:
+                if not args.quiet:
+                    print(f"SKIP  {path} (already format v{before.version})")
+                continue
+            if before.kind == "mask":
+                save_mask(load_mask(path), path, format_version=2)
+            else:
+                with MaskArchive(path, "a", format_version=2) as archive:
+                    archive.rewrite()  # entry by entry: one decoded volume in memory at a time
+            after = verify_file(path)
             if not args.quiet:
-                print(f"OK    {path} ({n} entr{'y' if n == 1 else 'ies'}, {how})")
-        except (MedMaskError, OSError) as exc:
+                print(f"OK    {path} (format v1 -> v{after.version}, {len(after.entries)} entries, checksums written)")
+        except (MedMaskError, OSError, MemoryError) as exc:
             bad += 1
-            print(f"FAIL  {error_text(exc)}")
-    if len(args.files) > 1 and not args.quiet:
-        print(f"{len(args.files) - bad} of {len(args.files)} files OK")
+            print(f"FAIL  {error_text(exc) if not isinstance(exc, MemoryError) else f'{path}: out of memory'}")
     return 1 if bad else 0
 
 
@@ -135,4 +173,15 @@ def register(sub) -> None:
                               "exit status: 0 all files intact, 1 some file damaged or unreadable")
     v.add_argument("files", metavar="FILE", nargs="+")
     v.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+    v.add_argument("--deep", action="store_true",
+                   help="also recount every entry's voxels and check its bounding box is tight "
+                        "(catches forged files whose checksums were recomputed)")
     v.set_defaults(func=cmd_verify)
+
+    u = sub.add_parser("upgrade", formatter_class=fmt, help="rewrite format-v1 files as v2 (with checksums)",
+                       epilog="examples:\n  medmask upgrade old/*.mska old/*.msk\n\n"
+                              "Each file is checked, rewritten atomically in place and verified; v2 files are "
+                              "skipped.\nexit status: 0 all upgraded or already v2, 1 some file failed")
+    u.add_argument("files", metavar="FILE", nargs="+")
+    u.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+    u.set_defaults(func=cmd_upgrade)

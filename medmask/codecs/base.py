@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import zstandard
 
-from ..errors import CodecError
+from .. import limits
+from ..errors import CodecError, LimitError
 
 # zstd cannot expand input more than this (a 128 KiB block of one byte costs >= 4 bytes);
 # a payload promising more output is lying, whatever its frame header says.
@@ -47,6 +48,34 @@ def zstd_compress(data: bytes, level: int) -> bytes:
     return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
 
 
+def zstd_frame_end(payload: bytes, size: int, what: str) -> int:
+    """Where the first zstd frame of ``payload`` ends, from its block headers (no decoding).
+
+    A payload must be exactly one frame: bytes or frames after it would be ignored by the
+    decoder, so a forged file could hide data there. Legitimate frames hold at most 128 KiB
+    of content per block; a frame needing far more blocks than its content is refused
+    before the walk gets long.
+    """
+    try:
+        pos = zstandard.frame_header_size(payload)
+    except zstandard.ZstdError as exc:
+        raise CodecError(f"{what}: not a zstd frame ({exc})") from None
+    checksum = (payload[4] >> 2) & 1
+    max_blocks = size // 4096 + 64
+    view = memoryview(payload)
+    for _ in range(max_blocks):
+        if pos + 3 > len(payload):
+            raise CodecError(f"{what}: zstd frame is truncated")
+        header = int.from_bytes(view[pos:pos + 3], "little")
+        last, kind, block = header & 1, (header >> 1) & 3, header >> 3
+        if kind == 3:
+            raise CodecError(f"{what}: zstd frame has a reserved block type")
+        pos += 3 + (1 if kind == 1 else block)
+        if last:
+            return pos + 4 * checksum
+    raise CodecError(f"{what}: zstd frame has more than {max_blocks} blocks for {size} bytes of content")
+
+
 _local = threading.local()
 
 
@@ -59,7 +88,8 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 
 
 def zstd_decompress_exact(payload: bytes, size: int, what: str, checked: bool = False) -> bytes:
-    """Decompress to exactly ``size`` bytes, refusing before allocating if the payload cannot hold that.
+    """Decompress to exactly ``size`` bytes, refusing before allocating if the payload cannot hold that,
+    the frame does not declare that size, bytes follow the frame, or ``size`` exceeds the memory budget.
 
     ``checked``: the caller already read ``size`` from this frame's header.
     """
@@ -70,12 +100,19 @@ def zstd_decompress_exact(payload: bytes, size: int, what: str, checked: bool = 
             params = zstandard.get_frame_parameters(payload)
         except zstandard.ZstdError as exc:
             raise CodecError(f"{what}: not a zstd frame ({exc})") from None
-        if params.content_size not in (size, zstandard.CONTENTSIZE_UNKNOWN):
-            raise CodecError(f"{what}: zstd frame holds {params.content_size} bytes, expected {size}")
+        if params.content_size != size:
+            held = "an undeclared size" if params.content_size == zstandard.CONTENTSIZE_UNKNOWN else params.content_size
+            raise CodecError(f"{what}: zstd frame holds {held} bytes, expected {size}")
+    end = zstd_frame_end(payload, size, what)
+    if end != len(payload):
+        raise CodecError(f"{what}: {len(payload) - end} bytes follow the zstd frame (trailing data or a second frame)")
+    limits.check_allocation(size, f"{what}: decompressing")
     try:
         out = _decompressor().decompress(payload, max_output_size=size)
     except zstandard.ZstdError as exc:
         raise CodecError(f"{what}: zstd payload is corrupt ({exc})") from None
+    except MemoryError:
+        raise LimitError(f"{what}: out of memory decompressing {size} bytes") from None
     if len(out) != size:
         raise CodecError(f"{what}: decoded {len(out)} bytes, expected {size}")
     return out

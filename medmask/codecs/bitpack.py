@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import CodecError
 from .base import Codec, zstd_compress, zstd_decompress_exact
 
@@ -45,6 +46,7 @@ class BitPackCodec(Codec):
         n = int(np.prod(shape))
         if dtype != bool and self.value > np.iinfo(dtype).max:
             raise CodecError(f"codec {self.codec_id}: value {self.value} does not fit {dtype}")
+        limits.check_allocation(n * (1 + dtype.itemsize), f"codec {self.codec_id}: decoding {n} voxels")
         packed = zstd_decompress_exact(payload, (n + 7) // 8, f"codec {self.codec_id}")
         bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=n).reshape(shape)
         if dtype == bool:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import zstandard
 
+from .. import limits
 from ..errors import CodecError
 from .base import MAX_ZSTD_RATIO, Codec, zstd_compress, zstd_decompress_exact
 from .varint import MAX_VARINT_BYTES, decode_varints, encode_varints
@@ -85,6 +86,8 @@ class RunLengthCodec(Codec):
             runs = int(decode_varints(head[:int(np.argmax(head < 0x80)) + 1])[0]) if count else -1
             if runs < 0 or count != 1 + 2 * runs or runs > n or (runs == 0) != (n == 0):
                 raise CodecError(f"{what}: run table is inconsistent ({count} numbers for {runs} runs)")
+            # the numbers (8 B each), the flat runs and the transposed copy, before any of it exists
+            limits.check_allocation(8 * count + 2 * n * dtype.itemsize, f"{what}: decoding {n} voxels")
             nums = decode_varints(raw)
         except ValueError as exc:
             raise CodecError(f"{what}: {exc}") from None

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import zstandard
 
+from .. import limits
 from ..errors import CodecError
 from .base import MAX_ZSTD_RATIO, Codec, zstd_compress, zstd_decompress_exact
 
@@ -194,8 +195,11 @@ class RowDeltaCodec(Codec):
                 or (vwidth == 0 and np.bitwise_and(per_row, 1).any()):
             raise CodecError(f"{what}: stream of {size} bytes does not hold the {nb} row boundaries "
                              f"its counts promise")
-        deltas = _unplanes(raw[pos:pos + nb * bwidth], nb, bwidth, signed=True)
         index = np.int32 if n < 2**31 - 1 else np.int64
+        # the crop, plus edges, lengths and values per boundary, before any of them exists
+        limits.check_allocation(n * dtype.itemsize + (nb + 2) * (4 * np.dtype(index).itemsize + dtype.itemsize),
+                                f"{what}: decoding {n} voxels")
+        deltas = _unplanes(raw[pos:pos + nb * bwidth], nb, bwidth, signed=True)
         # edges: 0, every boundary as a position in the flattened crop (row-major), n
         edges = np.empty(nb + 2, dtype=index)
         edges[0], edges[-1] = 0, n

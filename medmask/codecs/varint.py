@@ -65,6 +65,8 @@ def _decode_block(b: np.ndarray) -> np.ndarray:
     lengths = ends - starts + 1
     if lengths.max() > MAX_VARINT_BYTES:
         raise ValueError("varint longer than 10 bytes")
+    if lengths.max() == MAX_VARINT_BYTES and (b[ends[lengths == MAX_VARINT_BYTES]] > 1).any():
+        raise ValueError("varint exceeds 64 bits (it would wrap modulo 2**64)")  # 9 x 7 bits + 1
     group = np.repeat(np.arange(ends.size), lengths)
     pos = np.arange(b.size) - np.repeat(starts, lengths)
     parts = (b & 0x7F).astype(np.uint64) << (np.uint64(7) * pos.astype(np.uint64))

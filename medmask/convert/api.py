@@ -10,7 +10,9 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
+from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
+from ..storage.atomic_folder import atomic_folder
 from . import nifti as nii
 from . import nifti_folder
 from . import seg_nrrd as seg
@@ -52,10 +54,12 @@ def _stem(path: str | os.PathLike) -> str:
     return name
 
 
-def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False) -> tuple[Space, list[tuple[str | None, Any]], str]:
+def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False, force: bool = False,
+               skip_bad: bool = False) -> tuple[Space, list[tuple[str | None, Any]], str]:
     """(space, [(entry name or None, mask)], kind) of any supported source.
 
-    A single mask (``.msk``, ``.nii.gz``) gives one item named None.
+    A single mask (``.msk``, ``.nii.gz``) gives one item named None. ``force`` and
+    ``skip_bad``: see :func:`convert`.
     """
     from .. import MaskArchive, load_mask
 
@@ -63,10 +67,10 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
     if kind == "niftidir":
-        space, items = nifti_folder.read_nifti_folder(src, progress=progress)
+        space, items = nifti_folder.read_nifti_folder(src, progress=progress, skip_bad=skip_bad, force=force)
         return space, list(items), kind
     if kind == "nifti":
-        mask = nii.load_nifti_mask(src, labels)
+        mask = nii.load_nifti_mask(src, labels, force=force)
         return mask.space, [(None, mask)], kind
     if kind == "seg":
         s = seg.read_seg_nrrd(src)
@@ -121,6 +125,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     data = np.zeros(tuple(space.shape), dtype=dtype)
     mapping: dict[str, int] = {}
     colors = {}
+    merged_slicer: dict = {}
     painted: set[int] = set()
     for (name, entry, mask, label), value in zip(plan, values):
         if name in mapping:
@@ -154,6 +159,13 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
         label_name = mask.mapping.inverse(label)
         if label_name in mask.colors:
             colors[name] = mask.colors[label_name]
+        slicer = (mask.metadata or {}).get("slicer")
+        if isinstance(slicer, dict):  # Slicer's per-segment fields follow the label to its new name
+            seg_fields = (slicer.get("segments") or {}).get(label_name)
+            if seg_fields:
+                merged_slicer.setdefault("segments", {})[name] = seg_fields
+            if slicer.get("segmentation") and "segmentation" not in merged_slicer:
+                merged_slicer["segmentation"] = slicer["segmentation"]
     if overlap != "raise" and painted:
         present = set(np.unique(data).tolist())
         lost = [n for n, v in mapping.items() if v in painted and v not in present]
@@ -162,7 +174,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
                           stacklevel=2)
     data.flags.writeable = False  # a temporary: SegmentationMask may keep it without a copy
     try:
-        return SegmentationMask(data, mapping, space=space, colors=colors)
+        return SegmentationMask(data, mapping, space=space, colors=colors,
+                                metadata={"slicer": merged_slicer} if merged_slicer else None)
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None
 
@@ -171,16 +184,24 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 # writing
 
 
-def _progress(items: list, enabled: bool, desc: str) -> Iterable:
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="entry", leave=False)
+def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> None:
+    """Refuse to replace an existing output unless ``overwrite``: one rule and one wording for every command."""
+    dst = Path(dst)
+    if folder:
+        if dst.exists() and not dst.is_dir():
+            raise ConversionError("exists and is not a folder", dst)
+        if dst.is_dir() and not overwrite and any(dst.iterdir()):
+            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to write into it", dst)
+    else:
+        if dst.is_dir():
+            raise ConversionError("is a folder", dst)
+        if dst.exists() and not overwrite:
+            raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
 
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
-            overwrite: bool = True, overlap: str = "raise", image: Any = None, force_image: bool = False) -> Path:
+            overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
+            orthonormalize: bool = False, image: Any = None, force_image: bool = False) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -192,6 +213,14 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     to, recorded as ``MaskArchive.image_reference``; its grid must be the masks' grid unless
     ``force_image``. None records TotalSegmentator's ``<case>/ct.nii.gz`` for a
     ``<case>/segmentations`` source, False records nothing. Returns ``dst``.
+
+    A NIfTI's own label table wins over ``labels``; a contradiction is an error, and so is
+    a volume that looks like an image, unless ``force``. In a folder of masks, a file
+    that is not a mask (a ``ct.nii.gz``) or lies on another grid is an error naming it,
+    or with ``skip_bad`` a :class:`~medmask.errors.SkippedFileWarning`. Folder output is
+    all or nothing: it is built beside ``dst`` and moved into place at the end.
+    ``orthonormalize``: NIfTI output gets the nearest orthonormal geometry, the same in
+    sform and qform (what ITK accepts), instead of the original header's.
     """
     if not Path(src).exists():
         raise ConversionError("no such file or folder", src)
@@ -200,38 +229,34 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     dst = Path(dst)
     if Path(src).resolve() == dst.resolve():
         raise ConversionError("source and destination are the same path", dst)
-    if dst.exists() and not overwrite and dst_kind != "niftidir":
-        raise ConversionError("already exists (pass overwrite)", dst)
-    if dst_kind == "niftidir" and dst.exists() and not dst.is_dir():
-        raise ConversionError("exists and is not a folder", dst)
-    if dst_kind != "niftidir" and dst.is_dir():
-        raise ConversionError("is a folder", dst)
+    check_output(dst, overwrite=overwrite, folder=dst_kind == "niftidir")
     if image not in (None, False) and dst_kind != "mska":
         raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
                               f"the output is a {KIND_NAMES[dst_kind]}", dst)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
-        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, image=image,
-                                                    force_image=force_image)
+        return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force,
+                                                    image=image, force_image=force_image)
     if src_kind == "mska" and dst_kind == "niftidir":
-        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress)
+        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize)
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
-    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress)
+    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
+                                 skip_bad=skip_bad)
     ref = None
     if dst_kind == "mska":
         from .image_link import conversion_image_reference
 
         ref = conversion_image_reference(image, src, dst, space, force=force_image)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
-                overlap=overlap, progress=progress, source=src, image=ref)
+                overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, image=None) -> Path:
+                source=None, orthonormalize: bool = False, image=None) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
@@ -248,22 +273,23 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
-        dst.mkdir(parents=True, exist_ok=True)
-        used: set[str] = set()
-        for name, mask in _progress(items, progress, f"writing {dst.name}"):
-            stem = nii.safe_file_stem(name if name is not None else default_name)
-            while stem.lower() in used:
-                stem += "_"
-            used.add(stem.lower())
-            plain = name is not None and mask.mapping.to_dict() == {name: 1}
-            nii.save_nifti_mask(mask, dst / f"{stem}.nii.gz", label_names=not plain)
+        with atomic_folder(dst) as tmp:
+            used: set[str] = set()
+            for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
+                stem = nii.safe_file_stem(name if name is not None else default_name)
+                while stem.lower() in used:
+                    stem += "_"
+                used.add(stem.lower())
+                plain = name is not None and mask.mapping.to_dict() == {name: 1}
+                nii.save_nifti_mask(mask, tmp / f"{stem}.nii.gz", label_names=not plain,
+                                    orthonormalize=orthonormalize)
     else:
         mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
             save_mask(mask, dst)
         else:
-            nii.save_nifti_mask(mask, dst, label_names=True)
+            nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
     return dst
 
 

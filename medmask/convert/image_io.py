@@ -26,6 +26,7 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
+from ..optional import require
 from ._geometry import space_from_nrrd_geometry, space_from_ras_affine
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -86,7 +87,7 @@ def read_image(path: str | os.PathLike, *, mmap: bool = True) -> tuple[np.ndarra
 # NIfTI
 
 def _nifti_header(path: Path):
-    import nibabel as nib
+    nib = require("nibabel")
 
     try:
         img = nib.load(str(path))  # lazy: reads (and for .gz inflates) only the header here
@@ -155,7 +156,7 @@ def _apply_scaling(raw: np.ndarray, slope: float, inter: float, path: Path) -> n
 # NRRD
 
 def _nrrd_header(path: Path):
-    import nrrd
+    nrrd = require("nrrd")
 
     try:
         with _open(path) as fh:
@@ -183,7 +184,7 @@ def _nrrd_header(path: Path):
 
 
 def _read_nrrd(path: Path, mmap: bool = True) -> tuple[np.ndarray, Space]:
-    import nrrd
+    nrrd = require("nrrd")
 
     header, space, data_start = _nrrd_header(path)
     try:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..core.totalseg import class_map
+from ..core.totalseg import class_map, identify_task, task_names
 from ..errors import ConversionError
 
 
@@ -36,8 +36,12 @@ def read_label_names(spec: Any, *, path=None) -> dict[int, str]:
             return known
     p = Path(spec)
     if not p.is_file():
-        raise ConversionError(f"label names {str(spec)!r}: no such file, and not a known class map "
-                              f"(try 'total' or 'total_v1')", path)
+        import difflib
+
+        close = difflib.get_close_matches(str(spec).lower(), task_names(), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(map(repr, close))}?" if close else \
+            "TotalSegmentator maps: 'total', 'total_mr', 'total_v1' and the other task names"
+        raise ConversionError(f"label names {str(spec)!r}: no such file, and not a known class map; {hint}", path)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -75,6 +79,40 @@ def read_label_names(spec: Any, *, path=None) -> dict[int, str]:
         return _normalize_names(pairs, p)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     return {i + 1: n for i, n in enumerate(lines)}
+
+
+def describe_spec(spec: Any) -> str:
+    """How to name a label map in a message: the task name, the file name, or 'the given map'."""
+    if isinstance(spec, (str, os.PathLike)):
+        return repr(os.fspath(spec))
+    return "the given map"
+
+
+def choose_label_names(own: Mapping[int, str] | None, given: Mapping[int, str] | None, *, spec: Any = None,
+                       force: bool = False, path=None) -> dict[int, str]:
+    """The names a file gets: its own table wins over a given map; a contradiction is an error.
+
+    ``own`` is the table stored in the file (e.g. TotalSegmentator's label table), ``given``
+    the map the user passed. Labels the file's table does not name take the given names.
+    With ``force`` the given map wins, contradictions included.
+    """
+    own = dict(own or {})
+    given = dict(given or {})
+    if not given:
+        return own
+    if not own:
+        return given
+    if force:
+        return {**own, **given}
+    clash = next(((k, own[k], given[k]) for k in sorted(own) if k in given and given[k] != own[k]), None)
+    if clash is not None:
+        label, mine, theirs = clash
+        task = identify_task(own)
+        hint = f" (the file's table is TotalSegmentator's {task!r} map)" if task else ""
+        raise ConversionError(f"label {label} is {mine!r} in the file's own label table but {theirs!r} in "
+                              f"labels {describe_spec(spec)}{hint}; leave out the labels to keep the file's "
+                              f"names, or force to use the given ones", path)
+    return {**given, **own}
 
 
 def _normalize_names(mapping: Mapping, path) -> dict[int, str]:

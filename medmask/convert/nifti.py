@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
-import nibabel as nib
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import ConversionError, MedMaskError
+from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning, WriteError
+from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
-from .label_names import read_label_names
-from .nifti_label_table import embedded_label_names, label_table_extension
+from .label_names import choose_label_names, read_label_names
+from .nifti_label_table import label_table_extension, read_label_table
+
+nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
 NIFTI_META_KEY = "nifti"
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -87,6 +90,7 @@ def _gunzip(raw: bytes) -> bytes:
 
 def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     """The image of ``path``; ``.gz`` files are inflated in memory in one go (unless ``header_only``)."""
+    require("nibabel")  # a missing extra is not a damaged file
     path = Path(path)
     try:
         if str(path).lower().endswith(".gz") and not header_only:
@@ -164,6 +168,35 @@ def _record_space(rec: Mapping[str, Any], shape_ijk: tuple[int, int, int]) -> Sp
         return None
 
 
+def sform_qform_gap(img, shape_ijk) -> float:
+    """Largest distance (mm) between where the sform and the qform put a corner voxel; 0 unless both are set."""
+    h = img.header
+    if int(h["sform_code"]) <= 0 or int(h["qform_code"]) <= 0:
+        return 0.0
+    try:
+        s, q = img.get_sform(), img.get_qform()
+    except Exception:
+        return 0.0
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape_ijk[0] - 1) for j in (0, shape_ijk[1] - 1)
+                        for k in (0, shape_ijk[2] - 1)]).T
+    gap = np.linalg.norm((s @ corners - q @ corners)[:3], axis=0).max()
+    return float(gap) if np.isfinite(gap) else float("inf")
+
+
+def sform_qform_message(gap: float) -> str:
+    return (f"sform and qform disagree: voxel positions differ by up to {gap:.3g} mm; medmask (like nibabel) uses "
+            f"the sform, ITK and 3D Slicer may use the qform, so the mask can land elsewhere there (export with "
+            f"--orthonormalize to write one geometry in both)")
+
+
+def warn_sform_qform(img, space: Space, path) -> float:
+    """Warn (GeometryWarning) when the two affines of a file put voxels more than 0.1 voxel apart."""
+    gap = sform_qform_gap(img, nifti_shape(space))
+    if gap > 0.1 * float(min(space.spacing)):
+        warnings.warn(f"{path}: {sform_qform_message(gap)}", GeometryWarning, stacklevel=3)
+    return gap
+
+
 def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, Any], nib.Nifti1Image]:
     """(label array in medmask z,y,x order, Space, header record, image) of a 3D NIfTI."""
     path = Path(path)
@@ -238,20 +271,58 @@ def _shrink(data: np.ndarray) -> np.ndarray:
 # single files
 
 
-def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | None = None):
+# a label map has few distinct values and is mostly background; an image is neither
+MAX_LABEL_VALUES = 1000
+MIN_BACKGROUND_MANY_LABELS = 0.2  # with 64+ values, less background than this is an image
+
+
+def image_like_reason(n_values: int, n_nonzero: int, n_voxels: int) -> str | None:
+    """Why a volume looks like an image rather than a label map, or None."""
+    if n_values > MAX_LABEL_VALUES:
+        return (f"{n_values} distinct values; a label map rarely has more than a few hundred "
+                f"(is this the image, not a mask?)")
+    background = 1.0 - n_nonzero / n_voxels if n_voxels else 1.0
+    if n_values >= 64 and background < MIN_BACKGROUND_MANY_LABELS:
+        return (f"{n_values} distinct values and only {background:.0%} of the voxels are 0; a label map is "
+                f"mostly background (is this the image, not a mask?)")
+    return None
+
+
+def refuse_image(data: np.ndarray, n_values: int, path, *, force: bool, n_voxels: int | None = None) -> None:
+    """ConversionError when ``data`` (or a crop of a volume of ``n_voxels``) looks like an image."""
+    if force:
+        return
+    reason = image_like_reason(n_values, int(np.count_nonzero(data)), int(n_voxels or data.size))
+    if reason:
+        raise ConversionError(f"looks like an image, not a mask: {reason}; pass force to convert it anyway", path)
+
+
+def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | None = None, force: bool = False):
     """A multi-label (or binary) NIfTI as a SegmentationMask.
 
-    ``labels`` gives names (see :func:`read_label_names`); without it the names come
-    from a TotalSegmentator label table in the file, else ``label_<n>``. For a binary
-    file, ``name`` (default: the file name) names label 1. Every name of an explicit
-    map is kept, also of labels with no voxels.
+    Names come from the file's own label table (TotalSegmentator's), then from
+    ``labels`` (see :func:`read_label_names`) for labels the table does not name, else
+    ``label_<n>``; a ``labels`` map that contradicts the file's table is an error unless
+    ``force``. For a binary file, ``name`` (default: the file name) names label 1. Every
+    name of a map is kept, also of labels with no voxels. The table's colours become the
+    mask's colours and its date is kept for the way back. A volume that looks like an
+    image (see :func:`image_like_reason`) is refused unless ``force``.
     """
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
     data, space, rec, img = read_nifti(path)
+    warn_sform_qform(img, space, path)
     present = [int(v) for v in np.unique(data) if v]
-    names = read_label_names(labels, path=path) if labels is not None else embedded_label_names(img)
+    refuse_image(data, len(present) + 1, path, force=force)
+    table = read_label_table(img)
+    given = read_label_names(labels, path=path) if labels is not None else None
+    names = choose_label_names(table.names if table else None, given, spec=labels, force=force, path=path)
+    colors = {}
+    if table is not None:
+        colors = {n: table.colors[k] for k, n in names.items() if k in table.colors and table.names.get(k) == n}
+        if table.date:
+            rec = {**rec, "label_table_date": table.date}
     if not names and name is not None and present in ([1], []):
         names = {1: name}
     if not names and labels is None and present in ([1], []) and name is None:
@@ -275,19 +346,44 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
         data = data.astype(np.uint16)
     try:
         data.flags.writeable = False  # our own temporary: shared, not copied
-        return SegmentationMask(data, mapping, space=space, metadata={NIFTI_META_KEY: rec})
+        return SegmentationMask(data, mapping, space=space, colors=colors, metadata={NIFTI_META_KEY: rec})
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None
 
 
+def largest_exact_label(dtype: np.dtype) -> int:
+    """The largest label value ``dtype`` holds exactly, and every smaller one (2**24 for float32)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    if dtype.kind in "iu":
+        return int(np.iinfo(dtype).max)
+    return 1  # bool
+
+
 def _export_array(mask, rec: Mapping[str, Any] | None, dtype) -> tuple[np.ndarray, np.dtype]:
+    """The voxels in the data type to write: the asked or stored one, never one that merges labels.
+
+    A stored type too small for the labels is widened (uint16/uint32, float64 for a float
+    file: float32 cannot tell 16777216 from 16777217); an explicitly asked one is refused.
+    """
+    asked = dtype is not None
     if dtype is None:
         dtype = np.dtype(rec["dtype"]) if rec is not None else (np.dtype(np.uint8) if mask.dtype == bool else mask.dtype)
     dtype = np.dtype(dtype)
     data = full_array(mask)
-    hi = int(data.max()) if data.size else 0
-    if dtype.kind in "iu" and hi > np.iinfo(dtype).max:
-        dtype = np.dtype(np.uint16) if hi <= 65535 else np.dtype(np.uint32)
+    hi = max([int(data.max()) if data.size else 0, *(int(v) for v in mask.mapping.values())])
+    if hi > largest_exact_label(dtype):
+        if asked:
+            raise ConversionError(f"labels up to {hi} do not fit {dtype} exactly (it holds whole numbers up to "
+                                  f"{largest_exact_label(dtype)}); choose a wider dtype")
+        if dtype.kind == "f":
+            wider = np.dtype(np.float64)
+        else:
+            wider = next(np.dtype(d) for d in (np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+        warnings.warn(f"the stored NIfTI data type {dtype} cannot hold label {hi} exactly; writing {wider}",
+                      MedMaskWarning, stacklevel=3)
+        dtype = wider
     return data.transpose(2, 1, 0).astype(dtype), dtype
 
 
@@ -301,14 +397,47 @@ def full_array(mask) -> np.ndarray:
     return out
 
 
-def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.Nifti1Image:
-    """A Nifti1Image of ``mask``; the stored original header fields are reused when they fit."""
+def orthonormal_space(space: Space) -> Space:
+    """``space`` with the nearest exactly orthonormal axis directions (same handedness, spacing, origin).
+
+    float32 headers (TotalSegmentator's) carry axes a few 1e-4 off perpendicular, which ITK
+    refuses ("ITK only supports orthonormal direction cosines"); the voxels move by far
+    less than a voxel.
+    """
+    dirs = np.column_stack([space.x_orientation, space.y_orientation, space.z_orientation]).astype(float)
+    u, _, vt = np.linalg.svd(dirs)
+    r = u @ vt
+    return Space(shape=tuple(space.shape), origin=tuple(float(v) for v in space.origin),
+                 spacing=tuple(float(v) for v in space.spacing),
+                 x_orientation=tuple(float(v) for v in r[:, 0]), y_orientation=tuple(float(v) for v in r[:, 1]),
+                 z_orientation=tuple(float(v) for v in r[:, 2]))
+
+
+def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False, orthonormalize: bool = False):
+    """A Nifti1Image of ``mask``; the stored original header fields are reused when they fit.
+
+    ``orthonormalize`` writes the nearest orthonormal geometry instead, the same in the
+    sform and the qform (codes kept, 1 where the original had none), for ITK and Slicer.
+    """
     rec = mask.metadata.get(NIFTI_META_KEY) if isinstance(mask.metadata, Mapping) else None
+    date = rec.get("label_table_date") if isinstance(rec, Mapping) else None
     shape_ijk = nifti_shape(mask.space)
     if rec is not None and not (_valid_record(rec) and _fits(rec, mask.space, shape_ijk)):
         rec = None
     data, dtype = _export_array(mask, rec, dtype)
-    if rec is not None:
+    if orthonormalize:
+        affine = ras_affine_from_space(orthonormal_space(mask.space))
+        img = nib.Nifti1Image(data, affine)
+        img.header.set_data_dtype(dtype)
+        scode = int(rec["sform_code"]) if rec is not None and int(rec["sform_code"]) > 0 else 1
+        qcode = int(rec["qform_code"]) if rec is not None and int(rec["qform_code"]) > 0 else scode
+        img.set_sform(affine, code=scode)
+        img.set_qform(affine, code=qcode)
+        if rec is not None:
+            img.header["xyzt_units"] = int(rec["xyzt_units"])
+        else:
+            img.header.set_xyzt_units("mm")
+    elif rec is not None:
         header = _header_from_record(rec, shape_ijk, dtype)
         img = nib.Nifti1Image(data, None, header=header)
     else:
@@ -321,7 +450,7 @@ def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False) -> nib.N
     if label_names and len(mask.mapping):
         names = {int(label): n for n, label in mask.mapping.items()}
         colors = {int(mask.mapping[n]): c for n, c in mask.colors.items() if n in mask.mapping}
-        img.header.extensions.append(label_table_extension(names, colors))
+        img.header.extensions.append(label_table_extension(names, colors, date=date))
     return img
 
 
@@ -330,15 +459,38 @@ def _fits(rec: Mapping[str, Any], space: Space, shape_ijk) -> bool:
     return rspace is not None and spaces_close(rspace, space)
 
 
-def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: bool = True) -> Path:
+def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: bool = True,
+                    orthonormalize: bool = False) -> Path:
     """Write ``mask`` as one NIfTI (``.nii.gz`` or ``.nii``), atomically.
 
     With ``label_names`` the names go in a TotalSegmentator-style label table extension.
     """
     path = Path(path)
-    img = mask_to_nifti_image(mask, dtype=dtype, label_names=label_names)
+    _check_nifti_geometry(mask.space, path)
+    try:
+        img = mask_to_nifti_image(mask, dtype=dtype, label_names=label_names, orthonormalize=orthonormalize)
+    except MedMaskError as exc:
+        raise ConversionError(exc.problem, path) from None
+    except Exception as exc:  # nibabel refuses a header it cannot build
+        raise ConversionError(f"cannot be written as NIfTI: {' '.join(str(exc).split())}", path) from None
     _atomic_nib_save(img, path)
     return path
+
+
+def _check_nifti_geometry(space: Space, path) -> None:
+    """NIfTI stores the geometry as float32: refuse what float32 cannot hold instead of writing garbage."""
+    f32 = np.finfo(np.float32)
+    values = [float(v) for v in (*space.spacing, *space.origin)]
+    if not all(np.isfinite(values)):
+        raise ConversionError(f"geometry holds a non-finite value (spacing {tuple(space.spacing)}, origin "
+                              f"{tuple(space.origin)})", path)
+    small = [v for v in space.spacing if abs(float(v)) < f32.tiny]
+    if small:
+        raise ConversionError(f"spacing {small[0]:g} mm is too small for a NIfTI header (float32 holds at least "
+                              f"{f32.tiny:.3g}); the source's geometry looks broken", path)
+    big = [v for v in values if abs(v) > f32.max]
+    if big:
+        raise ConversionError(f"geometry value {big[0]:g} is too large for a NIfTI header (float32)", path)
 
 
 def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
@@ -350,6 +502,9 @@ def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, no permission: name the file the user asked for, not our temporary
+        tmp.unlink(missing_ok=True)
+        raise WriteError(f"writing failed, the file is unchanged: {exc.strerror or exc}", path, exc.errno) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
@@ -14,38 +15,45 @@ from typing import Any, Iterable
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import ConversionError, MedMaskError
+from ..errors import ConversionError, GeometryWarning, MedMaskError, SkippedFileWarning
+from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
+from ..storage.atomic_folder import atomic_folder
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
-from .nifti import (NIFTI_META_KEY, _load, header_record, list_nifti_files, nifti_stem, read_nifti,
-                    safe_file_stem, save_nifti_mask)
+from .nifti import (NIFTI_META_KEY, _load, header_record, list_nifti_files, nifti_stem, read_nifti, refuse_image,
+                    safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
 
 
-def _progress(iterable, enabled: bool, desc: str, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="file", leave=False)
-
-
-def _header_space(path: Path) -> tuple[Space, dict[str, Any]]:
+def _header_space(path: Path, gaps: dict | None = None) -> tuple[Space, dict[str, Any]]:
     img = _load(path, header_only=True)
     shape = tuple(int(v) for v in img.shape)
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
     if len(shape) != 3:
         raise ConversionError(f"expected a 3D label image, got shape {tuple(img.shape)}", path)
-    return space_from_ras_affine(img.affine, shape, path=path), header_record(img)
+    space = space_from_ras_affine(img.affine, shape, path=path)
+    if gaps is not None:
+        gap = sform_qform_gap(img, shape)
+        if gap > 0.1 * float(min(space.spacing)):
+            gaps[path] = gap
+    return space, header_record(img)
 
 
-def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1) -> tuple[Space, list[Path]]:
+def skip_file(exc: ConversionError) -> None:
+    """Tell the user a file was left out (``skip_bad``), naming it and why, on one line."""
+    warnings.warn(f"skipped {exc}", SkippedFileWarning, stacklevel=3)
+
+
+def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1,
+                      skip_bad: bool = False) -> tuple[Space, list[Path]]:
     """(archive Space, files) of a folder of label NIfTIs; reads headers only.
 
     All files must share one grid. Header affines that differ only by float noise
     (every corner voxel within ``voxel_tolerance`` of a voxel, as TotalSegmentator's
     float32 headers do) are accepted: the archive takes the most common affine and each
-    entry keeps its own header fields, for an exact way back.
+    entry keeps its own header fields, for an exact way back. A file that is unreadable
+    or on another grid is an error naming it, or with ``skip_bad`` a
+    :class:`SkippedFileWarning` and left out.
     """
     src_dir = Path(src_dir)
     if not src_dir.is_dir():
@@ -53,21 +61,43 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     files = list_nifti_files(src_dir)
     if not files:
         raise ConversionError("folder holds no .nii/.nii.gz files", src_dir)
-    spaces = [(f, _header_space(f)[0]) for f in files]
+    spaces = []
+    gaps: dict[Path, float] = {}
+    for f in files:
+        try:
+            spaces.append((f, _header_space(f, gaps)[0]))
+        except ConversionError as exc:
+            if not skip_bad:
+                raise
+            skip_file(exc)
+    if gaps:  # one line for the folder, not one per file
+        worst = max(gaps, key=gaps.get)
+        warnings.warn(f"{src_dir}: {len(gaps)} of {len(files)} files (e.g. {worst.name}): "
+                      f"{sform_qform_message(gaps[worst])}", GeometryWarning, stacklevel=2)
+    if not spaces:
+        raise ConversionError("no readable mask file in the folder", src_dir)
     keys = Counter(json.dumps(_space_key(s)) for _, s in spaces)
     best = keys.most_common(1)[0][0]
     ref = next(s for _, s in spaces if json.dumps(_space_key(s)) == best)
     seen: dict[str, Path] = {}
+    kept: list[Path] = []
     for f, space in spaces:
+        problem = None
         if tuple(space.shape) != tuple(ref.shape):
-            raise ConversionError(f"shape {nifti_shape(space)} differs from the other files' {nifti_shape(ref)}", f)
-        if not spaces_close(space, ref, voxel_tolerance):
-            raise ConversionError("geometry (affine) differs from the other files in the folder", f)
+            problem = f"shape {nifti_shape(space)} differs from the other files' {nifti_shape(ref)}"
+        elif not spaces_close(space, ref, voxel_tolerance):
+            problem = "geometry (affine) differs from the other files in the folder"
+        if problem is not None:
+            if not skip_bad:
+                raise ConversionError(problem + "; pass skip_bad (--skip-bad) to leave it out", f)
+            skip_file(ConversionError(problem, f))
+            continue
         name = nifti_stem(f)
         if name in seen:
             raise ConversionError(f"{seen[name].name} and {f.name} give the same entry name {name!r}", f)
         seen[name] = f
-    return ref, files
+        kept.append(f)
+    return ref, kept
 
 
 def _fast_bbox(data: np.ndarray):
@@ -86,11 +116,12 @@ def _fast_bbox(data: np.ndarray):
     return tuple(box)
 
 
-def binary_file_mask(path: str | os.PathLike, space: Space):
+def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = False):
     """One file of a mask folder as a crop-backed SegmentationMask on ``space``.
 
     Label 1 is named after the file; a file holding one other value v keeps v; a file
     holding several values gets ``<name>_<v>`` names. Only the bounding-box crop is kept.
+    A file that looks like an image (a ``ct.nii.gz`` among the masks) is refused unless ``force``.
     """
     from ..core.geometry import bbox_slices, compute_bbox
     from ..core.segmask import SegmentationMask
@@ -110,6 +141,8 @@ def binary_file_mask(path: str | os.PathLike, space: Space):
             present = [int(v) for v in np.flatnonzero(np.bincount(crop.ravel())) if v]
         else:
             present = [int(v) for v in np.unique(crop) if v]
+        if len(present) > 1:
+            refuse_image(crop, len(present) + 1, path, force=force, n_voxels=data.size)
     if present in ([], [1]):
         mapping, dtype = {name: 1}, np.dtype(bool)
     elif len(present) == 1:
@@ -127,20 +160,32 @@ def binary_file_mask(path: str | os.PathLike, space: Space):
         raise ConversionError(exc.problem, path) from None
 
 
-def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False):
-    """(space, iterator of (entry name, mask)) for a folder of binary masks; one file in memory at a time."""
-    space, files = scan_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance)
+def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
+                      skip_bad: bool = False, force: bool = False):
+    """(space, iterator of (entry name, mask)) for a folder of binary masks; one file in memory at a time.
+
+    A file that is not a mask is an error naming it, or with ``skip_bad`` a
+    :class:`SkippedFileWarning` and left out.
+    """
+    space, files = scan_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
 
     def gen():
-        for f in _progress(files, progress, f"{Path(src_dir).name}", total=len(files)):
-            yield binary_file_mask(f, space)
+        for f in progress_bar(files, progress, f"{Path(src_dir).name}", total=len(files)):
+            try:
+                yield binary_file_mask(f, space, force=force)
+            except ConversionError as exc:
+                if not skip_bad:
+                    raise
+                skip_file(exc)
 
     return space, gen()
 
 
-def read_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False):
+def read_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
+                      skip_bad: bool = False, force: bool = False):
     """(space, [(entry name, mask)]) of a folder of binary masks (see :func:`scan_nifti_folder`)."""
-    space, it = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress)
+    space, it = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
+                                  force=force)
     return space, list(it)
 
 
@@ -152,42 +197,44 @@ def _space_key(space: Space) -> list:
 
 
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
-                            voxel_tolerance: float = 0.1, progress: bool = False, image=None,
-                            force_image: bool = False) -> Path:
+                            voxel_tolerance: float = 0.1, progress: bool = False, skip_bad: bool = False,
+                            force: bool = False, image=None, force_image: bool = False) -> Path:
     """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
 
     ``image``: the scan to record (path), None to record TotalSegmentator's
     ``<case>/ct.nii.gz`` when present, False for none (see
-    :func:`medmask.convert.image_link.conversion_image_reference`).
+    :func:`medmask.convert.image_link.conversion_image_reference`). ``skip_bad``, ``force``:
+    see :func:`iter_nifti_folder`.
     """
     from .image_link import conversion_image_reference
 
     dst = Path(dst)
     if dst.exists() and not overwrite:
-        raise ConversionError("already exists", dst)
-    space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress)
+        raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
+    space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
+                                     force=force)
     ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
     write_archive(dst, space, masks, image=ref)
     return dst
 
 
 def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, *, names: Iterable[str] | None = None,
-                            progress: bool = False, suffix: str = ".nii.gz") -> list[Path]:
+                            progress: bool = False, suffix: str = ".nii.gz", orthonormalize: bool = False) -> list[Path]:
     """Every entry (or those in ``names``) of a ``.mska`` -> ``dst_dir/<entry>.nii.gz``."""
     from .. import MaskArchive
 
     dst_dir = Path(dst_dir)
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    out: list[Path] = []
-    with MaskArchive(src, mode="r") as archive:
+    names_out: list[str] = []
+    with MaskArchive(src, mode="r") as archive, atomic_folder(dst_dir) as tmp:
         wanted = list(names) if names is not None else list(archive.all_names())
         used: set[str] = set()
-        for name in _progress(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):
+        for name in progress_bar(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):
             mask = archive.load_segmask(name)
             stem = safe_file_stem(name)
             while stem.lower() in used:
                 stem += "_"
             used.add(stem.lower())
             plain = mask.mapping.to_dict() == {name: 1}
-            out.append(save_nifti_mask(mask, dst_dir / f"{stem}{suffix}", label_names=not plain))
-    return out
+            names_out.append(save_nifti_mask(mask, tmp / f"{stem}{suffix}", label_names=not plain,
+                                             orthonormalize=orthonormalize).name)
+    return [dst_dir / n for n in names_out]

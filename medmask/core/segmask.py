@@ -1,6 +1,7 @@
 """SegmentationMask: a label array, its name<->label mapping and its geometry."""
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -8,7 +9,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from spacetransformer import Space
 
-from ..errors import GeometryError, LabelError, MaskOverlapWarning, MedMaskError, OverlapError
+from .. import limits
+from ..errors import GeometryError, LabelError, LimitError, MaskOverlapWarning, MedMaskError, OverlapError
 from .dtypes import BIT_DEPTH_DTYPES, DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from .geometry import BBox, bbox_shape, bbox_slices, compute_bbox, crop_space, spaces_equal
 from .mapping import LabelMapping
@@ -133,7 +135,13 @@ class SegmentationMask:
     def data(self) -> np.ndarray:
         """The full label volume, read-only (change it with add_label or a new mask)."""
         if self._full is None:
-            full = np.zeros(self.shape, dtype=self.dtype)
+            need = math.prod(self.shape) * np.dtype(self.dtype).itemsize
+            what = f"the full {'x'.join(map(str, self.shape))} {np.dtype(self.dtype)} volume of this mask (.data)"
+            limits.check_allocation(need, what)
+            try:
+                full = np.zeros(self.shape, dtype=self.dtype)
+            except MemoryError:
+                raise LimitError(f"{what}: out of memory allocating {need} bytes; use crop_data") from None
             if self._bbox:
                 full[bbox_slices(self._bbox)] = self._crop
             self._full = full

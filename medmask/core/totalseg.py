@@ -13,7 +13,8 @@ distinguishable.
 from __future__ import annotations
 
 import colorsys
-from typing import Dict, Tuple
+import re
+from typing import Dict, List, Mapping, Optional, Tuple
 
 RGB = Tuple[int, int, int]
 
@@ -54,28 +55,138 @@ gluteus_maximus_right gluteus_medius_left gluteus_medius_right gluteus_minimus_l
 autochthon_left autochthon_right iliopsoas_left iliopsoas_right urinary_bladder
 """
 
+# The other tasks of TotalSegmentator (``--task NAME --ml``), from its
+# ``totalsegmentator/map_to_binary.py`` (class_map). ``N:`` restarts the numbering at N
+# (a task whose first label is not 1).
+_OTHER_TASKS = """
+total_mr: spleen kidney_right kidney_left gallbladder liver stomach pancreas adrenal_gland_right
+  adrenal_gland_left lung_left lung_right esophagus small_bowel duodenum colon urinary_bladder prostate sacrum
+  vertebrae intervertebral_discs spinal_cord heart aorta inferior_vena_cava portal_vein_and_splenic_vein
+  iliac_artery_left iliac_artery_right iliac_vena_left iliac_vena_right humerus_left humerus_right scapula_left
+  scapula_right clavicula_left clavicula_right femur_left femur_right hip_left hip_right gluteus_maximus_left
+  gluteus_maximus_right gluteus_medius_left gluteus_medius_right gluteus_minimus_left gluteus_minimus_right
+  autochthon_left autochthon_right iliopsoas_left iliopsoas_right brain
+lung_vessels: lung_vessels lung_trachea_bronchia
+oculomotor_muscles: skull eyeball_right lateral_rectus_muscle_right superior_oblique_muscle_right
+  levator_palpebrae_superioris_right superior_rectus_muscle_right medial_rectus_muscle_left
+  inferior_oblique_muscle_right inferior_rectus_muscle_right optic_nerve_left eyeball_left
+  lateral_rectus_muscle_left superior_oblique_muscle_left levator_palpebrae_superioris_left
+  superior_rectus_muscle_left medial_rectus_muscle_right inferior_oblique_muscle_left inferior_rectus_muscle_left
+  optic_nerve_right
+covid: lung_covid_infiltrate
+cerebral_bleed: intracerebral_hemorrhage
+hip_implant: hip_implant
+coronary_arteries: coronary_arteries
+body: body_trunc body_extremities
+body_mr: body_trunc body_extremities
+vertebrae_mr: sacrum vertebrae_L5 vertebrae_L4 vertebrae_L3 vertebrae_L2 vertebrae_L1 vertebrae_T12 vertebrae_T11
+  vertebrae_T10 vertebrae_T9 vertebrae_T8 vertebrae_T7 vertebrae_T6 vertebrae_T5 vertebrae_T4 vertebrae_T3
+  vertebrae_T2 vertebrae_T1 vertebrae_C7 vertebrae_C6 vertebrae_C5 vertebrae_C4 vertebrae_C3 vertebrae_C2
+  vertebrae_C1
+pleural_pericard_effusion: 2: pleural_effusion pericardial_effusion
+liver_vessels: liver_vessels liver_tumor
+vertebrae_body: vertebrae_body intervertebral_discs
+heartchambers_highres: heart_myocardium heart_atrium_left heart_ventricle_left heart_atrium_right
+  heart_ventricle_right aorta pulmonary_artery
+appendicular_bones: patella tibia fibula tarsal metatarsal phalanges_feet ulna radius carpal metacarpal
+  phalanges_hand
+appendicular_bones_mr: patella tibia fibula tarsal metatarsal phalanges_feet ulna radius
+tissue_types: subcutaneous_fat torso_fat skeletal_muscle
+tissue_types_mr: subcutaneous_fat torso_fat skeletal_muscle
+tissue_4_types: subcutaneous_fat torso_fat skeletal_muscle intermuscular_fat
+face: face
+face_mr: face
+brain_structures: brainstem subarachnoid_space venous_sinuses septum_pellucidum cerebellum caudate_nucleus
+  lentiform_nucleus insular_cortex internal_capsule ventricle central_sulcus frontal_lobe parietal_lobe
+  occipital_lobe temporal_lobe thalamus
+head_glands_cavities: eye_left eye_right eye_lens_left eye_lens_right optic_nerve_left optic_nerve_right
+  parotid_gland_left parotid_gland_right submandibular_gland_right submandibular_gland_left nasopharynx
+  oropharynx hypopharynx nasal_cavity_right nasal_cavity_left auditory_canal_right auditory_canal_left
+  soft_palate hard_palate
+headneck_bones_vessels: larynx_air thyroid_cartilage hyoid cricoid_cartilage zygomatic_arch_right
+  zygomatic_arch_left styloid_process_right styloid_process_left internal_carotid_artery_right
+  internal_carotid_artery_left internal_jugular_vein_right internal_jugular_vein_left
+head_muscles: masseter_right masseter_left temporalis_right temporalis_left lateral_pterygoid_right
+  lateral_pterygoid_left medial_pterygoid_right medial_pterygoid_left tongue digastric_right digastric_left
+headneck_muscles: sternocleidomastoid_right sternocleidomastoid_left superior_pharyngeal_constrictor
+  middle_pharyngeal_constrictor inferior_pharyngeal_constrictor trapezius_right trapezius_left platysma_right
+  platysma_left levator_scapulae_right levator_scapulae_left anterior_scalene_right anterior_scalene_left
+  middle_scalene_right middle_scalene_left posterior_scalene_right posterior_scalene_left sterno_thyroid_right
+  sterno_thyroid_left thyrohyoid_right thyrohyoid_left prevertebral_right prevertebral_left
+thigh_shoulder_muscles: quadriceps_femoris_left quadriceps_femoris_right thigh_medial_compartment_left
+  thigh_medial_compartment_right thigh_posterior_compartment_left thigh_posterior_compartment_right
+  sartorius_left sartorius_right deltoid supraspinatus infraspinatus subscapularis coracobrachial trapezius
+  pectoralis_minor serratus_anterior teres_major triceps_brachii
+thigh_shoulder_muscles_mr: quadriceps_femoris_left quadriceps_femoris_right thigh_medial_compartment_left
+  thigh_medial_compartment_right thigh_posterior_compartment_left thigh_posterior_compartment_right
+  sartorius_left sartorius_right deltoid supraspinatus infraspinatus subscapularis coracobrachial trapezius
+  pectoralis_minor serratus_anterior teres_major triceps_brachii
+lung_nodules: lung lung_nodules
+kidney_cysts: kidney_cyst_left kidney_cyst_right
+breasts: breast
+ventricle_parts: ventricle_frontal_horn_left ventricle_occipital_horn_left ventricle_body_left
+  ventricle_temporal_horn_left ventricle_trigone_left ventricle_frontal_horn_right ventricle_occipital_horn_right
+  ventricle_body_right ventricle_temporal_horn_right ventricle_trigone_right third_ventricle fourth_ventricle
+aortic_sinuses: left_ventricular_outflow_tract right_coronary_cusp left_coronary_cusp non_coronary_cusp
+liver_segments: liver_segment_1 liver_segment_2 liver_segment_3 liver_segment_4 liver_segment_5 liver_segment_6
+  liver_segment_7 liver_segment_8
+liver_segments_mr: liver_segment_1 liver_segment_2 liver_segment_3 liver_segment_4 liver_segment_5
+  liver_segment_6 liver_segment_7 liver_segment_8
+"""
 
-def _numbered(text: str) -> dict[int, str]:
-    return {i + 1: name for i, name in enumerate(text.split())}
+
+def _numbered(text: str, start: int = 1) -> Dict[int, str]:
+    out: Dict[int, str] = {}
+    label = start
+    for word in text.split():
+        if word.endswith(":") and word[:-1].isdigit():
+            label = int(word[:-1])
+            continue
+        out[label] = word
+        label += 1
+    return out
+
+
+def _tasks(text: str) -> Dict[str, Dict[int, str]]:
+    out: Dict[str, Dict[int, str]] = {}
+    for block in re.split(r"\n(?=\S)", text.strip()):
+        task, names = block.split(":", 1)
+        out[task.strip()] = _numbered(names)
+    return out
 
 
 CLASS_MAPS: Dict[str, Dict[int, str]] = {
     "total": _numbered(_TOTAL_V2),
     "total_v1": _numbered(_TOTAL_V1),
+    **_tasks(_OTHER_TASKS),
 }
-# accepted spellings for ``labels=...`` / ``--labels``
+# accepted spellings for ``labels=...`` / ``--labels`` (plus every task name itself)
 MAP_ALIASES = {
-    "total": "total", "totalseg": "total", "totalsegmentator": "total", "total_v2": "total",
-    "totalseg_v2": "total", "total_v1": "total_v1", "totalseg_v1": "total_v1",
+    **{task: task for task in CLASS_MAPS},
+    "totalseg": "total", "totalsegmentator": "total", "total_v2": "total", "totalseg_v2": "total",
+    "totalseg_v1": "total_v1", "totalseg_mr": "total_mr", "totalsegmentator_mr": "total_mr",
 }
 
-assert len(CLASS_MAPS["total"]) == 117 and len(CLASS_MAPS["total_v1"]) == 104
 
-
-def class_map(name: str) -> dict[int, str] | None:
+def class_map(name: str) -> Optional[Dict[int, str]]:
     """The class map called ``name`` (case-insensitive alias), or None."""
     key = MAP_ALIASES.get(name.strip().lower())
     return dict(CLASS_MAPS[key]) if key else None
+
+
+def task_names() -> List[str]:
+    """Names of the class maps shipped, for messages and ``--help``."""
+    return sorted(CLASS_MAPS)
+
+
+def identify_task(names: Mapping[int, str]) -> Optional[str]:
+    """The TotalSegmentator task whose class map agrees with every (label, name) of ``names``, or None.
+
+    A file's own table may hold a subset of a task (classes with no voxels left out);
+    the smallest task that contains all of it wins.
+    """
+    hits = [t for t, m in CLASS_MAPS.items() if names and all(m.get(k) == v for k, v in names.items())]
+    return min(hits, key=lambda t: (len(CLASS_MAPS[t]), t)) if hits else None
 
 
 # tissue colours ---------------------------------------------------------------

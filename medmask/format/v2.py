@@ -24,12 +24,13 @@ import zstandard
 
 from .. import limits
 from ..codecs import RowDeltaCodec, ZstdRawCodec, get_codec
-from ..codecs.base import MAX_ZSTD_RATIO
 from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..core.geometry import space_from_dict, space_to_dict, validate_bbox
 from ..core.image_ref import ImageReference
 from ..errors import (ChecksumError, CodecError, FormatError, GeometryError, LabelError, LimitError,
                       UnsupportedVersionError)
+from . import jsonguard
+from .checks import unnamed_values
 from .records import EntryInfo
 
 MAGIC_MASK = b"MSK1"
@@ -40,6 +41,8 @@ _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
 DTYPES = LABEL_DTYPE_NAMES
 DEFAULT_LEVEL = 19
+INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes", "shared"}
+MAX_UNKNOWN_KEY_BYTES = 64 << 10  # a newer writer's small additions are ignored; bulk is refused
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,12 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
         doc["shared"] = {"metadata": table}
     doc["entries"] = [_record_to_json(e, [table[i][0] for i in r], r) for e, r in zip(entries, refs)]
     raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+    blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+    if len(raw) > jsonguard.max_index_size(len(blob)) or \
+            jsonguard.estimated_parse_bytes(raw) > jsonguard.index_allowance(len(blob)):
+        raise LimitError(f"the index would be {len(raw)} bytes of JSON ({len(blob)} compressed), more than a "
+                         f"reader accepts: store less metadata per entry")  # never write what reads refuse
+    return blob
 
 
 def decode_index(blob: bytes, header: Header, path: str | None = None):
@@ -143,14 +151,27 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
         size = zstandard.get_frame_parameters(blob).content_size
-        if size == zstandard.CONTENTSIZE_UNKNOWN or size > limits.MAX_INDEX_BYTES or size > len(blob) * MAX_ZSTD_RATIO:
-            raise LimitError(f"index claims {size} bytes once decompressed", path)
+        if size == zstandard.CONTENTSIZE_UNKNOWN:
+            raise FormatError("index frame does not declare its decompressed size", path)
+        if size > jsonguard.max_index_size(len(blob)):
+            raise LimitError(f"index claims {size} bytes once decompressed, more than an index stored in "
+                             f"{len(blob)} bytes can need ({jsonguard.max_index_size(len(blob))}): refused "
+                             f"(index bomb?)", path)
         raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=size)
-        doc = json.loads(raw.decode("utf-8"))
-    except (zstandard.ZstdError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, >4300-digit ints
+    except zstandard.ZstdError as exc:
         raise FormatError(f"index is not valid compressed JSON ({exc})", path) from None
+    except MemoryError:
+        raise LimitError(f"out of memory decompressing the {size}-byte index", path) from None
+    if len(raw) != size:
+        raise FormatError(f"index decompresses to {len(raw)} bytes, its frame says {size}", path)
+    doc = jsonguard.loads(raw, "index", path, jsonguard.index_allowance(len(blob)))
+    del raw
     if not isinstance(doc, dict) or doc.get("kind") not in ("mask", "archive") or not isinstance(doc.get("entries"), list):
         raise FormatError("index lacks kind/entries", path)
+    for key in set(doc) - INDEX_KEYS:
+        if len(json.dumps(doc[key])) > MAX_UNKNOWN_KEY_BYTES:
+            raise FormatError(f"index holds an unknown key {key!r:.40} of more than {MAX_UNKNOWN_KEY_BYTES} bytes: "
+                              f"not written by a medmask this one can read, refused", path)
     try:
         space = space_from_dict(doc.get("space"), max_voxels=limits.MAX_VOXELS)
     except GeometryError as exc:
@@ -338,9 +359,18 @@ def decode_entry(info: EntryInfo, payload: bytes, path: str | None = None) -> np
         return None
     try:
         codec = get_codec(info.codec)
-        return codec.decode(payload, info.crop_shape, np.dtype(info.dtype))
-    except CodecError as exc:
-        raise CodecError(f"entry {info.name!r}: {exc.problem}", path) from None
+        crop = codec.decode(payload, info.crop_shape, np.dtype(info.dtype))
+    except (CodecError, LimitError) as exc:
+        raise type(exc)(f"entry {info.name!r}: {exc.problem}", path) from None
+    except MemoryError:
+        raise LimitError(f"entry {info.name!r}: out of memory decoding its {info.crop_shape} crop", path) from None
+    # a mask may hold values without a name (medmask writes them, and counts them); a value
+    # neither named nor counted contradicts the index
+    unnamed = unnamed_values(crop, info.mapping, also=(info.counts or {}).keys())
+    if unnamed:
+        raise FormatError(f"entry {info.name!r}: voxel values {unnamed} are neither named in its mapping "
+                          f"nor counted in its record (forged or damaged)", path)
+    return crop
 
 
 def check_text(text: str, what: str, path: str | None = None) -> None:

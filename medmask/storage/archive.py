@@ -292,6 +292,12 @@ class MaskArchive:
         if self._depth == 0:
             self._commit()
 
+    def rewrite(self) -> None:
+        """Write the whole file again now, changed or not: with ``format_version=2`` this upgrades a
+        version-1 file (entries re-coded one at a time, checksums added)."""
+        self._check_writable()
+        self._changed()
+
     def commit(self) -> None:
         """Write pending changes now (normally automatic; inside ``with`` at block end)."""
         if self._dirty:

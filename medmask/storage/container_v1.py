@@ -58,6 +58,7 @@ class V1Container(Container):
 
     def load(self, name: str) -> SegmentationMask:
         info = self.info(name, exact=False)
+        # (no mapping given: v1 files may hold values without a name, and have no counts to tell them)
         array = v1.decode_blob(self.raw_payload(name), tuple(self.space.shape), self.path, f"entry {name!r}")
         if array.dtype.kind in "ub" and max(info.mapping.values(), default=0) > dtype_max(array.dtype):
             raise FormatError(f"entry {name!r}: mapping {info.mapping} names labels a {array.dtype} array cannot hold", self.path)

@@ -136,6 +136,14 @@ def test_damaged_index_bytes(archive):
     expect(archive, ChecksumError, "index checksum")
 
 
+def _grow_v1_space(src: bytes, h: dict, old: bytes, new: bytes) -> bytes:
+    """Edit the space JSON of a v1 .msk and shift the regions after it (the header must agree)."""
+    d = len(new) - len(old)
+    head = v1.MASK_HEADER.pack(b"MSK1", 1, 0, 0, h["space_offset"], h["space_length"] + d, h["mapping_offset"] + d,
+                               h["mapping_length"], h["data_offset"] + d, h["data_length"])
+    return head + src[v1.MASK_HEADER.size:].replace(old, new)
+
+
 def test_v1_bad_inputs(compat_dir, tmp_path):
     src = (compat_dir / "labels_uint8.msk").read_bytes()
     h = v1.unpack_mask_header(src, len(src), None)
@@ -146,7 +154,7 @@ def test_v1_bad_inputs(compat_dir, tmp_path):
                                                  10**12) + src[62:],
         "bad_codec": src[:6] + bytes([5]) + src[7:],
         "bad_space_json": src[:h["space_offset"]] + b"[" + src[h["space_offset"] + 1:],
-        "huge_shape": src.replace(b'"shape": [40, 30, 20]', b'"shape": [99999, 99999, 9999]'),
+        "huge_shape": _grow_v1_space(src, h, b'"shape": [40, 30, 20]', b'"shape": [99999, 99999, 9999]'),
     }
     expected = {"truncated": "outside", "lying_data_length": "outside", "bad_codec": "codec id 5",
                 "bad_space_json": "JSON", "huge_shape": "limit"}

@@ -86,3 +86,50 @@ def write_multilabel(path: Path, kind: str = "oblique", dtype=np.int16, names: d
     return data
 
 
+
+
+# TotalSegmentator's label table layout (nifti_ext_header.add_label_map_to_nifti): a fixed
+# Date, a 12-colour cycle indexed by label % 12, values rgb/255, a StudyMetaDataLinkSet.
+TOTALSEG_CYCLE = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255],
+                  [255, 128, 0], [255, 0, 128], [128, 255, 128], [0, 128, 255], [128, 128, 128], [185, 170, 155]]
+TOTALSEG_DATE = "2013-07-14T05:45:09"
+
+
+def totalseg_color(label: int) -> tuple:
+    rgb = TOTALSEG_CYCLE[label % len(TOTALSEG_CYCLE)]
+    return (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, 1.0)
+
+
+def totalseg_extension(label_map: dict):
+    body = "".join(f'<Label Key="{k}" Red="{totalseg_color(k)[0]}" Green="{totalseg_color(k)[1]}" '
+                   f'Blue="{totalseg_color(k)[2]}" Alpha="1"><![CDATA[{v}]]></Label>\n' for k, v in label_map.items())
+    xml = ('<?xml version="1.0" encoding="UTF-8"?> <CaretExtension>  <Date><![CDATA[' + TOTALSEG_DATE
+           + ']]></Date>   <VolumeInformation Index="0">   <LabelTable>\n' + body
+           + '\n  </LabelTable>  <StudyMetaDataLinkSet>  </StudyMetaDataLinkSet>  <VolumeType><![CDATA[Label]]>'
+           '</VolumeType>   </VolumeInformation></CaretExtension>\n              ')
+    return nib.nifti1.Nifti1Extension(0, xml.encode("utf-8"))
+
+
+def write_totalseg_ml(path: Path, label_map: dict, kind: str = "oblique", shape=(20, 22, 18)) -> np.ndarray:
+    """A TotalSegmentator ``--ml`` style file: one small block per label of ``label_map``, its label table embedded."""
+    data = np.zeros(shape, dtype=np.uint8)
+    for n, label in enumerate(sorted(label_map)):
+        i, j, k = n % 5, (n // 5) % 5, n // 25
+        data[1 + 3 * i:3 + 3 * i, 1 + 4 * j:4 + 4 * j, 1 + 8 * k:7 + 8 * k] = label
+    img = nib.Nifti1Image(data, make_affine(kind))
+    img.header.set_data_dtype(np.uint8)
+    img.header.extensions.append(totalseg_extension(label_map))
+    nib.save(img, str(path))
+    return data
+
+
+def read_totalseg_table(path: Path) -> tuple[dict, dict, str | None]:
+    """(names, colours, date) the way TotalSegmentator's loader reads the first extension."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(nib.load(str(path)).header.extensions[0].get_content().decode().strip())
+    names = {int(e.get("Key")): e.text for e in root.iter("Label")}
+    colors = {int(e.get("Key")): tuple(float(e.get(c)) for c in ("Red", "Green", "Blue", "Alpha"))
+              for e in root.iter("Label")}
+    date = root.find("Date")
+    return names, colors, (date.text if date is not None else None)

@@ -77,11 +77,11 @@ def test_interrupted_run_leaves_no_final_file(dataset, tmp_path, monkeypatch):
     calls = {"n": 0}
     real = nifti.binary_file_mask
 
-    def dying(path, space):
+    def dying(path, space, **kw):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt  # as if Ctrl-C / kill hit the worker
-        return real(path, space)
+        return real(path, space, **kw)
 
     monkeypatch.setattr(nifti, "binary_file_mask", dying)
     with pytest.raises(KeyboardInterrupt):

@@ -400,3 +400,152 @@ def _lying_frame(data: bytes, claimed: int) -> bytes:
     start = 5 + wd_len + did_len
     new_fhd = (3 << 6) | (single << 5) | (fhd & 0x1F)
     return bytes(frame[:4]) + bytes([new_fhd]) + bytes(frame[5:start]) + struct.pack("<Q", claimed) + bytes(frame[start + fcs_len:])
+
+
+# --- bombs: tiny valid files (checksums right) that ask for huge memory (issue 12, items 1-2) --------
+def rle_zstd_frame(size: int, value: int = 0) -> bytes:
+    """A valid zstd frame of ``size`` bytes all equal to ``value``, built from RLE blocks (4 bytes per
+    128 KiB): 16 GiB of zeros in 512 KiB, instantly."""
+    block = 128 << 10
+    head = b"\x28\xb5\x2f\xfd" + bytes([0xE0]) + struct.pack("<Q", size)  # single segment, 8-byte size
+    full, rest = divmod(size, block)
+    sizes = [block] * full + ([rest] if rest or not full else [])
+    blocks = [struct.pack("<I", (s << 3) | (1 << 1) | (i == len(sizes) - 1))[:3] + bytes([value])
+              for i, s in enumerate(sizes)]
+    return head + b"".join(blocks)
+
+
+def zstd_stream(parts: Iterator[bytes], size: int, level: int = 1) -> bytes:
+    """Compress a generated document of ``size`` bytes without holding it."""
+    c = zstandard.ZstdCompressor(level=level, write_content_size=True).compressobj(size=size)
+    out = [c.compress(p) for p in parts]
+    out.append(c.flush())
+    return b"".join(out)
+
+
+def _repeated(head: bytes, unit: bytes, count: int, tail: bytes, sep: bytes = b",") -> tuple[Iterator[bytes], int]:
+    chunk_n = max(1, (1 << 20) // (len(unit) + len(sep)))
+    size = len(head) + count * len(unit) + max(0, count - 1) * len(sep) + len(tail)
+
+    body = sep.join([unit] * chunk_n)
+
+    def gen():
+        yield head
+        left = count
+        first = True
+        while left:
+            k = min(chunk_n, left)
+            chunk = body if k == chunk_n else sep.join([unit] * k)
+            yield chunk if first else sep + chunk
+            first = False
+            left -= k
+        yield tail
+    return gen(), size
+
+
+INDEX_HEAD = b'{"kind":"archive","space":{"shape":[1,1,1]},"entries":[],"junk":'
+
+
+def index_bomb(kind: str, scale: float = 1.0) -> bytes:
+    """The three index bombs of issue 12 (item 1), as whole .mska files (scale < 1 for quick runs)."""
+    if kind == "objects":  # 85 M empty objects under an unknown key: 24.6 KB file, 6.7 GB to parse
+        parts, size = _repeated(INDEX_HEAD + b"[", b"{}", int(85_000_000 * scale), b"]}")
+    elif kind == "integers":  # 134 M integers
+        parts, size = _repeated(INDEX_HEAD + b"[", b"0", int(133_000_000 * scale), b"]}")
+    elif kind == "string":  # one 250 MiB string
+        parts, size = _repeated(INDEX_HEAD + b'"', b"a" * 4096, int((250 << 20) * scale) // 4096, b'"}', sep=b"")
+    elif kind == "records":  # a million-entry index of minimal records, as dense as JSON allows
+        unit = b'{"name":"a","mapping":{}}'
+        parts, size = _repeated(b'{"kind":"archive","space":{"shape":[1,1,1]},"entries":[', unit,
+                                int(1_000_000 * scale), b"]}")
+    else:
+        raise ValueError(kind)
+    return craft_v2(index_blob=zstd_stream(parts, size))
+
+
+INDEX_BOMBS = ("objects", "integers", "string", "records")
+
+
+def index_bomb_at_limit(unit: bytes = b'{"a":0}') -> bytes:
+    """The densest index the cost rule still lets through for its (tiny) compressed size: what an
+    attacker can make the reader parse at most from a small file."""
+    from medmask.format import jsonguard
+
+    def doc(k: int) -> bytes:
+        return INDEX_HEAD + b"[" + b",".join([unit] * k) + b"]}"
+    base = jsonguard.estimated_parse_bytes(doc(1))
+    slope = jsonguard.estimated_parse_bytes(doc(2)) - base  # the estimate is linear in the count
+    stored, blob = 200, b""
+    for _ in range(3):  # the allowance depends on the compressed size, which barely moves
+        k = (jsonguard.index_allowance(stored) - base) // slope + 1
+        k = min(k, (jsonguard.max_index_size(stored) - len(doc(1))) // (len(unit) + 1) + 1)
+        parts, size = _repeated(INDEX_HEAD + b"[", unit, k, b"]}")
+        blob = zstd_stream(parts, size)
+        stored = len(blob)
+    return craft_v2(index_blob=blob)
+
+
+def payload_bombs() -> Iterator[tuple[str, bytes, str, int]]:
+    """(name, file, extension, bytes a read would allocate) of small valid files declaring huge volumes
+    (issue 12, item 2): within MAX_VOXELS, so only the memory budget stands in the way."""
+    big = (2048, 1024, 1024)  # 2**31 voxels
+    n = 2048 * 1024 * 1024
+    p = rle_payload([1, 1, n])
+    doc = entry_doc(p, shape=big, codec={"id": "rle-zstd"}, dtype="uint32")
+    yield "v2 2048x1024x1024 uint32 as one run", craft_v2(doc, p), "mska", 4 * n
+    p = rle_zstd_frame(n // 8, 0xFF)
+    yield "v2 2048x1024x1024 uint32 bit-packed", craft_v2(entry_doc(p, shape=big, dtype="uint32",
+                                                                      codec={"id": "bitpack-zstd", "value": 7}), p), "mska", 4 * n
+    big_space = b'{"shape":[1024,1024,2048]}'
+    yield "v1 2 Gi-voxel uint8 blob", craft_v1_mask(big_space, b'{"x":1}', v1_blob("uint8", big, rle_zstd_frame(n, 1))), "msk", n
+    yield "v1 2 Gi-voxel uint64 blob", craft_v1_mask(big_space, b'{"x":1}', v1_blob("uint64", big, rle_zstd_frame(8 * n, 0))), "msk", 8 * n
+
+
+
+BOMB_UNITS = (b"{}", b"[]", b"0", b'""', b'{"a":0}', b"[[0]]", b"1.5", '"\U0001F600"'.encode(), b'{"a":{}}', b"null")
+
+
+def random_index_bomb(rng) -> tuple[str, bytes]:
+    """A random index bomb: a random JSON fragment repeated 10**3..10**8 times, placed under an
+    unknown key, as the entry list, or inside one record's metadata."""
+    unit = rng.choice(BOMB_UNITS)
+    count = int(10 ** rng.uniform(3, 8))
+    where = rng.choice(["unknown key", "entries", "metadata"])
+    if where == "unknown key":
+        head, tail = INDEX_HEAD + b"[", b"]}"
+    elif where == "entries":
+        head, tail = b'{"kind":"archive","space":{"shape":[1,1,1]},"entries":[', b"]}"
+    else:
+        head = (b'{"kind":"archive","space":{"shape":[1,1,1]},"entries":[{"name":"a","dtype":"uint8",'
+                b'"mapping":{"x":1},"bbox":null,"codec":null,"offset":64,"length":0,"crc32":0,"metadata":{"m":[')
+        tail = b"]}}]}"
+    parts, size = _repeated(head, unit, count, tail)
+    return f"index bomb {count} x {unit.decode()} ({where})", craft_v2(index_blob=zstd_stream(parts, size))
+
+
+def random_payload_bomb(rng) -> tuple[str, bytes, str, int]:
+    """A random small file declaring a big volume (up to MAX_VOXELS) in a random codec / version."""
+    dtype = rng.choice(["bool", "uint8", "uint16", "uint32"])
+    itemsize = 1 if dtype == "bool" else np.dtype(dtype).itemsize
+    shape = tuple(rng.choice([256, 512, 1024, 2048]) for _ in range(3))
+    while np.prod(shape, dtype=np.int64) > 2**31:
+        shape = (shape[0] // 2,) + shape[1:]
+    n = int(np.prod(shape, dtype=np.int64))
+    how = rng.choice(["rle", "bitpack", "zstd", "v1"])
+    label = f"payload bomb {'x'.join(map(str, shape))} {dtype} as {how}"
+    if how == "v1":
+        v1dtype = rng.choice(["uint8", "uint16", "uint32", "uint64", "int64"])
+        size = n * np.dtype(v1dtype).itemsize
+        space = json.dumps({"shape": list(shape[::-1])}).encode()
+        blob = v1_blob(v1dtype, shape, rle_zstd_frame(size, 0))
+        return label.replace(dtype, v1dtype), craft_v1_mask(space, b'{"x":1}', blob), "msk", size
+    if how == "rle":
+        p = rle_payload([1, 1 if dtype != "bool" else 1, n])
+        codec = {"id": "rle-zstd"}
+    elif how == "bitpack":
+        p = rle_zstd_frame((n + 7) // 8, 0xFF)
+        codec = {"id": "bitpack-zstd", "value": 1}
+    else:
+        p = rle_zstd_frame(n * itemsize, 1)
+        codec = {"id": "zstd"}
+    return label, craft_v2(entry_doc(p, shape=shape, codec=codec, dtype=dtype), p), "mska", n * itemsize

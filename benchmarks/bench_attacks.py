@@ -1,0 +1,277 @@
+"""The attacks of issue 12, each run in a fresh process: time, peak RSS above the process's peak
+after imports, and outcome. Not run in CI.
+
+    python benchmarks/bench_attacks.py [--tree /path/to/other/checkout] [--limit-gb 3]
+
+Hostile files are made by this checkout's tests/reliability/hostile.py; the reads and
+edits run against ``--tree`` (default: this checkout), so the same table can be printed
+for an older commit (``git archive <commit> | tar -x -C /tmp/old``). Each attack runs
+under RLIMIT_AS = --limit-gb (the "2-3 GB memory limit" of the report), so a bomb shows
+up as a MemoryError there instead of taking the shared machine's memory.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+
+# every snippet gets `path` (the hostile file or a work directory) and prints one JSON line
+PRELUDE = """
+import json, os, resource, sys, time, traceback
+import numpy as np
+path = sys.argv[1]
+def done(outcome):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": round(time.perf_counter() - t0, 3), "outcome": outcome,
+                      "peak_mib": round(peak - base, 1)}))
+def name(exc):
+    text = str(exc)
+    return f"{type(exc).__name__}" + (" (names file)" if path in text else " (no file name)")
+from medmask import MaskArchive, SegmentationMask, load_mask, save_mask
+from spacetransformer import Space
+def small_mask(k=1, **kw):
+    a = np.zeros((4, 8, 8), np.uint8); a[1:3, k:k + 3, 2:5] = 1
+    return SegmentationMask(a, {"a": 1}, Space(shape=(4, 8, 8)), **kw)
+small_mask()  # warm up imports before measuring
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak RSS after imports
+t0 = time.perf_counter()
+"""
+
+READ = """
+try:
+    if path.endswith(".msk"):
+        m = load_mask(path); m.data
+    else:
+        a = MaskArchive(path)
+        for n in a.names:
+            a.load_segmask(n).data
+    done("read")
+except BaseException as exc:
+    done(name(exc))
+"""
+
+EDITORS = """
+import multiprocessing as mp
+def child(k, q):
+    landed, conflicts = [], 0
+    a = MaskArchive(path, "a")
+    for i in range(20):
+        for attempt in range(100):
+            try:
+                a.add_segmask(small_mask(), f"p{k}_{i}")
+                landed.append(f"p{k}_{i}")
+                break
+            except Exception as exc:  # ConcurrentModificationError where it exists
+                conflicts += 1
+                if hasattr(a, "reload"):
+                    pass  # the handle reloaded itself
+    a.close()
+    q.put((landed, conflicts))
+with MaskArchive(path, "w") as a:
+    a.add_segmask(small_mask(), "shared")
+q = mp.Queue()
+ps = [mp.Process(target=child, args=(k, q)) for k in range(2)]
+[p.start() for p in ps]
+res = [q.get() for _ in ps]
+[p.join() for p in ps]
+final = set(MaskArchive(path).names)
+landed = [n for r in res for n in r[0]]
+lost = len([n for n in landed if n not in final])
+done(f"{lost} of {len(landed)} returned adds lost, {sum(r[1] for r in res)} conflicts raised")
+"""
+
+LONG_LIVED = """
+with MaskArchive(path, "w") as w:
+    w.add_segmask(small_mask(), "first")
+a = MaskArchive(path, "a")
+with MaskArchive(path, "a") as b:
+    b.add_segmask(small_mask(), "from_b")
+try:
+    a.add_segmask(small_mask(), "from_a")
+    out = "no error"
+except Exception as exc:
+    out = name(exc)
+done(f"{out}; from_b {'kept' if 'from_b' in MaskArchive(path).names else 'LOST'}")
+"""
+
+DISK_FULL = """
+import errno
+with MaskArchive(path, "w") as w:
+    for k in range(4):
+        w.add_segmask(small_mask(k), f"e{k}")
+a = MaskArchive(path, "a")
+real = os.fsync
+def full(fd):
+    raise OSError(errno.ENOSPC, "No space left on device")
+os.fsync = full
+try:
+    a.add_segmask(small_mask(), "e4")
+    out = "no error"
+except Exception as exc:
+    out = name(exc)
+os.fsync = real
+n_obj = len(a.names)
+a.remove("e0")
+done(f"{out}; object then had {n_obj} entries; after a later remove the file has {sorted(MaskArchive(path).names)}")
+"""
+
+SURROGATE = """
+with MaskArchive(path, "w") as w:
+    w.add_segmask(small_mask(), "e0")
+a = MaskArchive(path, "a")
+try:
+    a.add_segmask(small_mask(), "liver\\udce9")
+    out = "no error"
+except Exception as exc:
+    out = name(exc)
+try:
+    a.add_segmask(small_mask(), "fine")
+    later = "later edit works"
+except Exception as exc:
+    later = "later edit fails: " + type(exc).__name__
+done(f"{out}; {later}")
+"""
+
+DEEP = """
+d = {}
+c = d
+for _ in range(1200):
+    c["x"] = {}
+    c = c["x"]
+a = MaskArchive(path, "w")
+try:
+    a.add_segmask(small_mask(metadata=d), "deep")
+    done("no error")
+except BaseException as exc:
+    done(name(exc))
+"""
+
+ONTO_DIR = """
+os.makedirs(path, exist_ok=True)
+try:
+    with MaskArchive(path, "w") as a:
+        a.add_segmask(small_mask(), "x")
+    done("no error")
+except Exception as exc:
+    done(name(exc) + (" (names a temp file)" if ".tmp" in str(exc) else ""))
+"""
+
+SYMLINK = """
+target = path + ".real.mska"
+with MaskArchive(target, "w") as w:
+    w.add_segmask(small_mask(), "old")
+os.symlink(target, path)
+with MaskArchive(path, "a") as a:
+    a.add_segmask(small_mask(), "new")
+done(f"link {'still a link' if os.path.islink(path) else 'replaced by a file'}; target has "
+     f"{sorted(MaskArchive(target).names)}")
+"""
+
+READ_ONLY = """
+with MaskArchive(path, "w") as w:
+    w.add_segmask(small_mask(), "old")
+os.chmod(path, 0o444)
+try:
+    with MaskArchive(path, "a") as a:
+        a.add_segmask(small_mask(), "new")
+    done(f"edited (mode now {oct(os.stat(path).st_mode & 0o777)})")
+except Exception as exc:
+    done(name(exc))
+"""
+
+VERIFY_DEEP = """
+from medmask.cli import main
+import io, contextlib
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    args = ["verify", "--deep", path]
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = e.code
+done(f"exit {code}: {buf.getvalue().strip()[:60]}")
+"""
+
+
+def attacks(d: str):
+    from tests.reliability import hostile as H
+
+    def f(name: str, data: bytes) -> str:
+        return H.write(os.path.join(d, name), data)
+
+    for kind in H.INDEX_BOMBS[:3]:
+        yield f"1 index bomb: {kind}", READ, f(f"ib_{kind}.mska", H.index_bomb(kind))
+    for i, (label, data, ext, need) in enumerate(H.payload_bombs()):
+        yield f"2 payload bomb: {label}", READ, f(f"pb{i}.{ext}", data)
+    yield "3 two processes x 20 adds", EDITORS, os.path.join(d, "editors.mska")
+    yield "3 long-lived handle", LONG_LIVED, os.path.join(d, "long.mska")
+    yield "4 disk full during add", DISK_FULL, os.path.join(d, "full.mska")
+    yield "4 lone surrogate in a name", SURROGATE, os.path.join(d, "sur.mska")
+    yield "4 metadata nested 1200 deep", DEEP, os.path.join(d, "deep.mska")
+    yield "4 saving onto a directory", ONTO_DIR, os.path.join(d, "adir.mska")
+    yield "5 editing through a symlink", SYMLINK, os.path.join(d, "link.mska")
+    yield "5 editing a 0444 file", READ_ONLY, os.path.join(d, "ro.mska")
+    compat = [p for p in H.compat_files() if p.endswith(".mska")]
+    if compat:
+        data = bytearray(open(compat[0], "rb").read())
+        h = H.v1.unpack_archive_header(bytes(data), len(data), None)
+        data[h["index_offset"]:h["index_offset"] + h["index_length"]] = bytes(h["index_length"])
+        p = f("v1_zeroed.mska", bytes(data))
+        yield "6 v1 archive, index zeroed", READ, p
+        yield "6 ... and `verify --deep`", VERIFY_DEEP, p
+    forged = {
+        "trailing zstd frame": (H.zstd(b"\x01" * 64) + H.zstd(b"\x01" * 64), {"id": "zstd"}, {}),
+        "unnamed voxel value": (H.zstd(bytes([1] * 32 + [2] * 32)), {"id": "zstd"}, {}),
+        "varint wrapping 2**64": (H.zstd(bytes([2, 0, 1]) + bytes([0xFF] * 9 + [0x7F]) + bytes([64])), {"id": "rle-zstd"}, {}),
+        "counts that lie": (H.zstd(bytes([1] * 64)), {"id": "zstd"}, {"counts": {"1": 60}}),
+    }
+    for label, (payload, codec, kw) in forged.items():
+        p = f(f"forged_{label.split()[0]}.mska", H.craft_v2(H.entry_doc(payload, codec=codec, **kw), payload))
+        yield f"7 forged: {label}", READ, p
+        if label == "counts that lie":
+            yield "7 ... and `verify --deep`", VERIFY_DEEP, p
+
+
+def run(tree: str, snippet: str, path: str, limit_gb: float) -> dict:
+    code = PRELUDE + textwrap.dedent(snippet)
+    env = dict(os.environ, PYTHONPATH=tree)
+    limit = int(limit_gb * 2**30)
+    pre = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
+    try:
+        out = subprocess.run([sys.executable, "-c", pre + code, path], env=env, capture_output=True, text=True,
+                             timeout=300, cwd=tree)
+    except subprocess.TimeoutExpired:
+        return {"outcome": "timeout (300 s)"}
+    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+    if not lines:
+        return {"outcome": f"crashed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1:]}"}
+    return json.loads(lines[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tree", default=ROOT)
+    ap.add_argument("--limit-gb", type=float, default=3.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for label, snippet, path in attacks(d):
+            r = run(os.path.abspath(args.tree), snippet, path, args.limit_gb)
+            rows.append({"attack": label, **r})
+            if not args.json:
+                print(f"{label:52s} {r.get('seconds', ''):>7} s {r.get('peak_mib', ''):>8} MiB  {r['outcome']}", flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
