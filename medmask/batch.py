@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .optional import available, require
+from .reporting import human_bytes
 
 __all__ = ["CaseResult", "BatchSummary", "BatchInterrupted", "find_cases", "convert_case", "convert_dataset",
            "format_summary", "process_pool", "worker_init"]
@@ -411,14 +412,6 @@ def _stop(executor: cf.Executor | None, outputs: list[Path], grace_s: float = 1.
             signal.signal(signal.SIGINT, previous)
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 def format_summary(summary: BatchSummary) -> str:
     """A short human summary: counts, bytes before/after, and every failure."""
     cancelled = f", {len(summary.cancelled)} cancelled" if summary.cancelled else ""
@@ -426,7 +419,7 @@ def format_summary(summary: BatchSummary) -> str:
              f"{len(summary.failed)} failed{cancelled}  ({summary.seconds:.1f} s)"]
     if summary.src_bytes:
         ratio = summary.src_bytes / summary.dst_bytes if summary.dst_bytes else float("inf")
-        lines.append(f"size:  {_human(summary.src_bytes)} of NIfTI -> {_human(summary.dst_bytes)} of .mska "
+        lines.append(f"size:  {human_bytes(summary.src_bytes)} of NIfTI -> {human_bytes(summary.dst_bytes)} of .mska "
                      f"({ratio:.1f}x smaller)")
     with_scan = [r for r in summary.converted if r.image]
     if with_scan:

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from medmask.core.colors import color_for
+from medmask.core.dtypes import DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from medmask.core.geometry import compute_bbox, direction_matrix, space_from_dict, space_to_dict
 
 PAD = 4
@@ -228,8 +229,7 @@ def layer_to_mask(data, meta: Mapping[str, Any] | None):
     if arr.dtype.kind == "i":
         if arr.size and arr.min() < 0:
             raise ValueError("label layer holds negative labels")
-        arr = arr.astype(np.uint32 if arr.size and arr.max() > 65535 else
-                         (np.uint16 if arr.size and arr.max() > 255 else np.uint8))
+        arr = arr.astype(smallest_label_dtype(int(arr.max()) if arr.size else 0))
     info = (meta.get("metadata") or {}).get(META_KEY) or {}
     if info.get("kind") == "composite":
         raise ValueError(f"{meta.get('name') or 'this layer'} draws every organ of {info.get('archive')} for display "
@@ -267,9 +267,8 @@ def layer_to_mask(data, meta: Mapping[str, Any] | None):
     if not mapping and not present:
         mapping = {base: 1}
     maxlabel = max([*present, *mapping.values(), 0])
-    if dtype == bool and maxlabel > 1 or dtype.kind not in "bu" or maxlabel > np.iinfo(
-            np.uint8 if dtype == bool else dtype).max:
-        dtype = np.dtype(np.uint8 if maxlabel <= 255 else np.uint16 if maxlabel <= 65535 else np.uint32)
+    if dtype not in DTYPE_BIT_DEPTHS or maxlabel > dtype_max(dtype):
+        dtype = smallest_label_dtype(maxlabel)
     for name in mapping:
         colors.setdefault(name, color_for(name))
     colors = {k: v for k, v in colors.items() if k in mapping}

@@ -30,15 +30,14 @@ def ensure_phantom(path: str | None = None) -> str:
 
     path = path or phantom_path()
     if not os.path.exists(path):
-        tmp = path + ".building"
-        make_phantom(tmp)
-        os.replace(tmp, path)
+        make_phantom(path)  # one atomic archive write (storage/atomic.py): never a half-built file
     return path
 
 
 def aorta_paths(folder: str | None = None) -> tuple[str, str]:
     """(CT, archive) of the bundled real case, copied side by side to an editable folder once."""
     from medmask.sample import aorta_case
+    from medmask.storage.atomic import atomic_write
 
     ct, archive = aorta_case()
     folder = folder or os.path.join(_user_folder(), "totalseg_aorta")
@@ -47,9 +46,8 @@ def aorta_paths(folder: str | None = None) -> tuple[str, str]:
     for src in (ct, archive):
         dst = os.path.join(folder, os.path.basename(src))
         if not os.path.exists(dst) or os.path.getsize(dst) != os.path.getsize(src):
-            tmp = dst + ".copying"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
+            with open(src, "rb") as fin, atomic_write(dst) as fout:  # never a half-copied sample
+                shutil.copyfileobj(fin, fout)
         out.append(dst)
     return out[0], out[1]
 

@@ -24,9 +24,7 @@ def build(outdir: str) -> str:
 
     os.makedirs(outdir, exist_ok=True)
     path = os.path.join(outdir, "phantom.mska")
-    tmp = path + ".tmp"
-    make_phantom(tmp)
-    os.replace(tmp, path)
+    make_phantom(path)  # one atomic archive write (storage/atomic.py)
     print(f"wrote {path} ({os.path.getsize(path):,} bytes)")
     return path
 

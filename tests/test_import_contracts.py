@@ -3,6 +3,8 @@
 - ``medmask.format`` is bytes in, bytes out: it never imports ``medmask.storage`` or the model
   objects (``medmask.core.segmask``, ``medmask.core.mapping``).
 - ``medmask`` never imports Qt or napari (it runs on servers and in batch jobs).
+- the plugin's I/O modules (readers, writer, sample data) never import its Qt widgets (``_qt``),
+  directly or through other plugin modules.
 - no import cycles inside ``medmask`` (function-level imports count too).
 
 Every import is counted, at module level or inside a function.
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GUI = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "magicgui", "superqt")
@@ -81,6 +85,21 @@ def test_medmask_never_imports_gui():
     assert _violations(MEDMASK, GUI + ("napari_medmask",)) == []
 
 
+PLUGIN_IO = ("napari_medmask._reader", "napari_medmask._writer", "napari_medmask._sample")
+
+
+@pytest.mark.parametrize("io_module", PLUGIN_IO)
+def test_plugin_io_never_imports_qt(io_module):
+    assert io_module in PLUGIN, f"{io_module} moved: update PLUGIN_IO"
+    seen, todo = set(), [io_module]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(i for i in GRAPH.get(m, ()) if i in PLUGIN)
+    assert sorted(m for m in seen if _under(m, "napari_medmask._qt")) == []
+
+
 def _cycles(nodes: set[str]) -> list[list[str]]:
     """Strongly connected components with more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -121,4 +140,9 @@ def _cycles(nodes: set[str]) -> list[list[str]]:
 def test_no_import_cycles_in_medmask():
     # package __init__ files re-export their children; an edge into a package is not a cycle
     nodes = {m for m, p in MEDMASK.items() if p.name != "__init__.py"}
+    assert _cycles(nodes) == []
+
+
+def test_no_import_cycles_in_the_plugin():
+    nodes = {m for m, p in PLUGIN.items() if p.name != "__init__.py"}
     assert _cycles(nodes) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..reporting import human_bytes
+
 
 PROG = "medmask"
 
@@ -12,12 +14,7 @@ class UsageError(Exception):
     """A mistake on the command line that argparse cannot see (exit code 2)."""
 
 
-def human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+human = human_bytes  # the one size formatter (medmask.reporting)
 
 
 def progress_enabled(args) -> bool:

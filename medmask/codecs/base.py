@@ -34,9 +34,6 @@ class Codec:
             raise CodecError(f"codec {cls.codec_id!r}: level must be an integer, got {level!r}")
         return cls(level=level)
 
-    def can_encode(self, array: np.ndarray) -> bool:
-        return True
-
     def encode(self, array: np.ndarray) -> bytes:
         raise NotImplementedError
 

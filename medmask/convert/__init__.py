@@ -13,7 +13,7 @@ from .label_names import read_label_names
 from .nifti import load_nifti_mask, mask_to_nifti_image, save_nifti_mask
 from .nifti_folder import archive_to_nifti_folder, nifti_folder_to_archive, read_nifti_folder
 from .seg_nrrd import (archive_to_seg_nrrd, mask_to_seg_nrrd, medmask_to_seg_nrrd, read_seg_nrrd,
-                     seg_nrrd_to_archive, seg_nrrd_to_mask, seg_nrrd_to_mask_file, write_seg_nrrd)
+                     seg_nrrd_to_archive, seg_nrrd_to_mask, write_seg_nrrd)
 
 __all__ = [
     "convert", "convert_examples", "load_items", "merge_items", "path_kind",
@@ -21,5 +21,5 @@ __all__ = [
     "archive_to_nifti_folder", "load_nifti_mask", "mask_to_nifti_image", "nifti_folder_to_archive",
     "read_label_names", "read_nifti_folder", "save_nifti_mask",
     "archive_to_seg_nrrd", "mask_to_seg_nrrd", "medmask_to_seg_nrrd", "read_seg_nrrd", "seg_nrrd_to_archive",
-    "seg_nrrd_to_mask", "seg_nrrd_to_mask_file", "write_seg_nrrd",
+    "seg_nrrd_to_mask", "write_seg_nrrd",
 ]

@@ -9,6 +9,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from spacetransformer import Space
 
+from ..core.dtypes import smallest_label_dtype
+from ..core.overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clashes, labels_without_voxels
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
@@ -82,7 +84,6 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
         return archive.space, [(n, archive.load_segmask(n)) for n in archive.all_names()], kind
 
 
-OVERLAP_POLICIES = ("raise", "keep", "overwrite")
 
 
 def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: Any = None, overlap: str = "raise",
@@ -120,8 +121,10 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
                 nxt += 1
             values.append(nxt)
             used_values.add(nxt)
-    hi = max(values, default=1)
-    dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+    try:
+        dtype = smallest_label_dtype(max(values, default=1))
+    except ValueError as exc:
+        raise ConversionError(str(exc), path) from None
     data = np.zeros(tuple(space.shape), dtype=dtype)
     mapping: dict[str, int] = {}
     colors = {}
@@ -136,19 +139,17 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
             crop = mask.crop_data
             region = crop if crop.dtype == bool else crop == label
             view = data[tuple(slice(a, b) for a, b in box)]
-            clash = view[region]
-            clash = clash[clash != 0]
-            if clash.size:
-                if overlap == "raise":
-                    other = next(n for n, v in mapping.items() if v == int(clash[0]))
-                    raise ConversionError(f"{other!r} and {name!r} overlap in {clash.size} voxels; one label map "
-                                          f"cannot hold both - use --overlap keep|overwrite (overlap= in Python), "
-                                          f"or convert to .mska or a folder instead", path)
+            result = apply_overlap_policy(view, region, value, overlap)
+            region = result.region
+            if result.clashes:
                 owners = {v: n for n, v in mapping.items()}
-                vals, counts = np.unique(clash, return_counts=True)
-                desc = ", ".join(f"{owners.get(int(v), int(v))!r} ({int(c)} voxels)" for v, c in zip(vals, counts))
+                if overlap == "raise":
+                    other = owners[next(iter(result.clashes))]
+                    raise ConversionError(f"{other!r} and {name!r} overlap in {result.clashing_voxels} voxels; one "
+                                          f"label map cannot hold both - use --overlap keep|overwrite (overlap= in "
+                                          f"Python), or convert to .mska or a folder instead", path)
+                desc = describe_clashes(result.clashes, lambda v: repr(owners.get(v, v)))
                 if overlap == "keep":
-                    region = region & (view == 0)
                     warnings.warn(f"{name!r} overlaps {desc}: those voxels stay with the earlier label",
                                   MaskOverlapWarning, stacklevel=2)
                 else:
@@ -167,8 +168,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
             if slicer.get("segmentation") and "segmentation" not in merged_slicer:
                 merged_slicer["segmentation"] = slicer["segmentation"]
     if overlap != "raise" and painted:
-        present = set(np.unique(data).tolist())
-        lost = [n for n, v in mapping.items() if v in painted and v not in present]
+        gone = set(labels_without_voxels(data, painted))
+        lost = [n for n, v in mapping.items() if v in gone]
         if lost:
             warnings.warn(f"label(s) {lost} have no voxels left in the merged label map", MaskOverlapWarning,
                           stacklevel=2)

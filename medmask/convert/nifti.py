@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 from spacetransformer import Space
 
+from ..core.dtypes import smallest_label_dtype
 from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning, WriteError
 from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
@@ -259,12 +260,10 @@ def _as_labels(data: np.ndarray, path) -> np.ndarray:
 def _shrink(data: np.ndarray) -> np.ndarray:
     """Smallest unsigned dtype (bool for 0/1 data) that holds ``data``."""
     hi = int(data.max()) if data.size else 0
-    if hi <= 1:
-        return data.astype(bool, copy=False)
-    for dt in (np.uint8, np.uint16, np.uint32):
-        if hi <= np.iinfo(dt).max:
-            return data.astype(dt, copy=False)
-    raise ConversionError(f"label value {hi} does not fit 32 bits")
+    try:
+        return data.astype(smallest_label_dtype(hi, allow_bool=True), copy=False)
+    except ValueError:
+        raise ConversionError(f"label value {hi} does not fit 32 bits") from None
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 from spacetransformer import Space
 
+from ..core.dtypes import smallest_label_dtype
 from ..errors import ConversionError, GeometryWarning, MedMaskError, SkippedFileWarning
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
@@ -150,8 +151,7 @@ def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = Fal
     else:
         mapping, dtype = {f"{name}_{v}": v for v in present}, None
     if dtype is None:
-        hi = max(present)
-        dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+        dtype = smallest_label_dtype(max(present))
     if crop is not None:
         crop = crop.astype(dtype, copy=False)
     try:

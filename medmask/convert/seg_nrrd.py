@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 from spacetransformer import Space
 
+from ..core.dtypes import DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from ..errors import ConversionError, MedMaskError
 from ..optional import require
 from ._geometry import nrrd_geometry_from_space, ras_affine_from_space, space_from_nrrd_geometry
@@ -59,6 +60,13 @@ def default_color(index: int) -> tuple[float, float, float, float]:
 def _tag_value(value: str) -> str:
     # Slicer separates tags with '|' and key from value with the first ':'
     return quote(value, safe=" !\"#$&'()*+,-./:;<=>?@[]^_`{}~")
+
+
+def _label_dtype(hi: int, path) -> np.dtype:
+    try:
+        return smallest_label_dtype(hi)
+    except ValueError as exc:
+        raise ConversionError(str(exc), path) from None
 
 
 def _segment_id(name: str, used: set[str]) -> str:
@@ -525,8 +533,8 @@ def _rebuild_mask(seg: SegNrrd, segs: list[dict[str, Any]], path, *, level: Mapp
     dtype = np.dtype(segs[0]["tags"].get(TAG_DTYPE, "uint8"))
     labels = [int(s["tags"][TAG_LABEL]) for s in segs]
     hi = max(labels, default=1)
-    if dtype.kind not in "bu" or (dtype.kind == "u" and hi > np.iinfo(dtype).max) or (dtype == bool and hi > 1):
-        dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+    if dtype.kind not in "bu" or dtype not in DTYPE_BIT_DEPTHS or hi > dtype_max(dtype):
+        dtype = _label_dtype(hi, path)
     mapping: dict[str, int] = {}
     colors: dict[str, tuple] = {}
     metadata: dict[str, Any] = {}
@@ -581,8 +589,7 @@ def seg_to_single_mask(seg: SegNrrd, *, path=None) -> Any:
     values = [s["label_value"] for s in seg.segments]
     keep_values = one_layer and len(set(values)) == len(values)
     labels = values if keep_values else list(range(1, len(seg.segments) + 1))
-    hi = max(labels, default=1)
-    dtype = next(np.dtype(d) for d in (np.uint8, np.uint16, np.uint32) if hi <= np.iinfo(d).max)
+    dtype = _label_dtype(max(labels, default=1), path)
     data = np.zeros(tuple(seg.space.shape), dtype=dtype)
     mapping: dict[str, int] = {}
     colors: dict[str, tuple] = {}
@@ -652,13 +659,3 @@ def seg_nrrd_to_archive(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
 
 def seg_nrrd_to_mask(src: str | os.PathLike) -> Any:
     return seg_to_single_mask(read_seg_nrrd(src), path=src)
-
-
-def seg_nrrd_to_mask_file(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """``.seg.nrrd`` -> ``.msk`` (fails with a clear error if segments overlap)."""
-    from .. import save_mask
-
-    mask = seg_nrrd_to_mask(src)
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    save_mask(mask, dst)
-    return Path(dst)

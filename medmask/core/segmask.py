@@ -14,8 +14,7 @@ from ..errors import GeometryError, LabelError, LimitError, MaskOverlapWarning, 
 from .dtypes import BIT_DEPTH_DTYPES, DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from .geometry import BBox, bbox_shape, bbox_slices, compute_bbox, crop_space, spaces_equal
 from .mapping import LabelMapping
-
-OVERLAP_POLICIES = ("raise", "overwrite", "keep")
+from .overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clashes, labels_without_voxels
 
 # .msk reading and writing live in medmask.storage, which builds on this module; it registers
 # its two functions here, so mask.save() / SegmentationMask.load() need no import cycle.
@@ -218,17 +217,15 @@ class SegmentationMask:
         if self._mapping.has_label(label) and self._mapping.inverse(label) != name:
             raise LabelError(f"label {label} already belongs to {self._mapping.inverse(label)!r}")
         full = self._writable_full()
-        existing = full[region]
-        clash = existing[(existing != 0) & (existing != label)]
-        labels, counts = np.unique(clash, return_counts=True)
-        if clash.size:
-            desc = ", ".join(f"{self._name_of(int(l))} ({int(c)} voxels)" for l, c in zip(labels, counts))
+        result = apply_overlap_policy(full, region, label, overlap)
+        region = result.region
+        if result.clashes:
+            desc = describe_clashes(result.clashes, self._name_of)
             if overlap == "raise":
                 raise OverlapError(f"adding {name!r} (label {label}) would overwrite {desc}; "
                                    f"pass overlap='overwrite' or overlap='keep'")
             if overlap == "keep":
-                region = region & ((full == 0) | (full == label))
-                warnings.warn(f"add_label {name!r}: kept {clash.size} voxels of {desc}; {name!r} gets "
+                warnings.warn(f"add_label {name!r}: kept {result.clashing_voxels} voxels of {desc}; {name!r} gets "
                               f"{int(region.sum())} voxels", MaskOverlapWarning, stacklevel=2)
             else:
                 warnings.warn(f"add_label {name!r}: overwrote {desc}", MaskOverlapWarning, stacklevel=2)
@@ -238,8 +235,8 @@ class SegmentationMask:
             self.colors[name] = normalize_color(color)
         self._bbox = False
         self._crop = None
-        lost = [self._name_of(int(l)) for l in labels if overlap == "overwrite" and not (full == l).any()]
-        if lost or (overlap == "keep" and clash.size and not region.any()):
+        lost = [self._name_of(v) for v in labels_without_voxels(full, result.clashes)] if overlap == "overwrite" else []
+        if lost or (overlap == "keep" and result.clashes and not region.any()):
             warnings.warn(f"add_label {name!r}: label(s) {lost or [name]} now have no voxels at all",
                           MaskOverlapWarning, stacklevel=2)
         return int(region.sum())

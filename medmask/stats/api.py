@@ -35,7 +35,7 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     with_images = intensity or image is not None
     rows: list[dict[str, Any]] = []
     seen_entries: set[str] = set()
-    with _no_gc_pauses():
+    with no_gc_pauses():
         for case, path in cases:
             rows.extend(_case_rows(case, path, wanted, seen_entries, centroid, with_images, image, len(cases)))
     if wanted is not None:
@@ -58,7 +58,7 @@ def _case_rows(case, path, wanted, seen_entries, centroid, with_images, image, n
 
 
 @contextlib.contextmanager
-def _no_gc_pauses():
+def no_gc_pauses():
     """Index JSON and rows are many small containers and hold no cycles: the cyclic collector
     would rescan them over and over (15 % of an index-only run). Restores the caller's setting."""
     was_enabled = gc.isenabled()

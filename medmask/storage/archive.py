@@ -16,6 +16,7 @@ from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExists
 from ..format import v2
 from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
+from .bytesource import Source, source_name, writable_path
 from .container import Container, StagedEntry, preview_names
 from .entries import decode_mask, encode_mask
 from .locking import FileIdentity, commit_lock
@@ -26,6 +27,9 @@ MODES = ("r", "w", "a")
 
 class MaskArchive:
     """A ``.mska`` file. ``mode``: ``"r"`` read, ``"w"`` create/overwrite, ``"a"`` edit or create.
+
+    ``"r"`` also reads a URL (``s3://``, ``https://``, ``memory://``... through fsspec, with
+    ``storage_options``), bytes or a binary file object; writing needs a local path.
 
     In ``"w"`` mode the file is first written by the first change (or ``commit``/``close``).
     Every change (add, replace, delete, rename, metadata) is written atomically at once;
@@ -39,13 +43,18 @@ class MaskArchive:
     other edit. A commit that fails for any reason leaves the handle as the file is.
     """
 
-    def __init__(self, path: str | os.PathLike, mode: str = "r", space=None, *,
-                 format_version: int | None = None, level: int = v2.DEFAULT_LEVEL):
+    def __init__(self, path: Source, mode: str = "r", space=None, *,
+                 format_version: int | None = None, level: int = v2.DEFAULT_LEVEL,
+                 storage_options: dict | None = None):
         if mode not in MODES:
-            raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", path)
+            raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", source_name(path))
+        if mode != "r":  # URLs, bytes and file objects are read-only
+            path = writable_path(path, f"mode={mode!r} (writing)")
         if format_version is not None:
-            container_class(format_version, path)  # refuse an unknown version before touching anything
-        self.path = os.fspath(path)
+            container_class(format_version, source_name(path))  # refuse an unknown version before touching anything
+        self._source = path
+        self._storage_options = storage_options
+        self.path = source_name(path)
         self.mode = mode
         self.level = level
         self._reader: Container | None = None
@@ -77,7 +86,7 @@ class MaskArchive:
         if self._reader is not None:
             self._reader.close()
         self._reader = None
-        reader = open_container(self.path)
+        reader = open_container(self._source, self._storage_options)
         self._reader = reader
         self._identity = reader.identity()
         self._space = reader.space

@@ -1,31 +1,50 @@
 """Random-access reads of the bytes a container lives in.
 
-Readers only ever ask for ``(offset, length)`` ranges, which is what lets the same
-container code read a local file, an open binary file object, bytes in memory, or a
-remote object through fsspec.
+Readers only ever ask for ``(offset, length)`` ranges, so one container implementation
+reads a local path, an open binary file object, bytes in memory, or a remote object
+through fsspec (``s3://``, ``https://``, ``memory://``, ...). Remote objects cost one
+range request per read: header, index, then one per entry asked for.
 """
 from __future__ import annotations
 
+import io
 import os
+import re
 import stat
+import threading
+from typing import Any, BinaryIO, Union
 
-from ..errors import MedMaskError
+from ..errors import ArchiveModeError, MedMaskError
 from .locking import FileIdentity
+from .pread import pread
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 class ByteSource:
-    """Read-only, random-access bytes with a known size."""
+    """Read-only, random-access bytes.
+
+    ``size`` is the total size; ``known_size`` is the size when it costs nothing to know
+    (remote sources learn theirs only if asked, which costs a request).
+    """
 
     name: str | None
-    size: int
+    known_size: int | None = None
+
+    @property
+    def size(self) -> int:
+        assert self.known_size is not None
+        return self.known_size
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes from ``offset`` (fewer only at the end of the data)."""
         raise NotImplementedError
 
-    def identity(self) -> FileIdentity:
-        """What tells a later look at the file whether someone replaced it (local files only)."""
-        raise MedMaskError("only a local file has an identity to check edits against", self.name)
+    def identity(self) -> FileIdentity | None:
+        """What tells a later look whether someone replaced the file; None where that cannot
+        be known (bytes, file objects, URLs: all read-only, so never committed to)."""
+        return None
 
     def close(self) -> None:
         pass
@@ -43,7 +62,7 @@ class FileSource(ByteSource):
             raise MedMaskError("no such file", self.name) from None
         except IsADirectoryError:
             raise MedMaskError("is a directory, not a medmask file", self.name) from None
-        except PermissionError:  # Windows opens a directory with EACCES
+        except PermissionError:  # Windows refuses to open a directory with EACCES
             if os.path.isdir(self.name):
                 raise MedMaskError("is a directory, not a medmask file", self.name) from None
             raise
@@ -51,7 +70,7 @@ class FileSource(ByteSource):
             st = os.fstat(self._fd)
             if stat.S_ISDIR(st.st_mode):  # os.open() of a directory succeeds on Linux
                 raise MedMaskError("is a directory, not a medmask file", self.name)
-            self.size = st.st_size
+            self.known_size = st.st_size
         except BaseException:
             self.close()
             raise
@@ -60,14 +79,7 @@ class FileSource(ByteSource):
         return FileIdentity.of_fd(self._fd)
 
     def read_at(self, offset: int, length: int) -> bytes:
-        chunks, got = [], 0
-        while got < length:
-            chunk = _pread(self._fd, length - got, offset + got)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+        return _read_full(lambda n, off: pread(self._fd, n, off), offset, length)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -75,10 +87,144 @@ class FileSource(ByteSource):
             self._fd = -1  # forget it: a second close could hit a reused descriptor
 
 
-def _pread_seek(fd: int, length: int, offset: int) -> bytes:
-    """pread for systems without it (Windows); a FileSource's descriptor is its own."""
-    os.lseek(fd, offset, os.SEEK_SET)
-    return os.read(fd, length)
+class BytesSource(ByteSource):
+    """A whole file already in memory (no copy is made of bytes or memoryviews)."""
+
+    def __init__(self, data: bytes | bytearray | memoryview, name: str | None = None):
+        self._data = memoryview(data).cast("B")
+        self.name = name
+        self.known_size = self._data.nbytes
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return bytes(self._data[offset:offset + length])
 
 
-_pread = getattr(os, "pread", _pread_seek)
+class FileObjectSource(ByteSource):
+    """A binary file object opened by the caller (and closed by the caller, not here).
+
+    Reads go through ``os.pread`` on its descriptor where both exist, else seek + read
+    under a lock; the object's position is restored after each read.
+    """
+
+    def __init__(self, fileobj: Any):
+        if isinstance(fileobj, io.TextIOBase) or not hasattr(fileobj, "read") or not hasattr(fileobj, "seek"):
+            raise MedMaskError(f"need a binary file object opened for reading, got {type(fileobj).__name__}")
+        self._f = fileobj
+        name = getattr(fileobj, "name", None)
+        self.name = name if isinstance(name, str) else f"<{type(fileobj).__name__}>"
+        self._lock = threading.Lock()
+        self._fd = -1
+        if hasattr(os, "pread") and isinstance(fileobj, (io.FileIO, io.BufferedReader)):
+            try:
+                self._fd = fileobj.fileno()
+            except (OSError, ValueError):
+                self._fd = -1
+        with self._lock:
+            pos = fileobj.tell()
+            try:
+                self.known_size = fileobj.seek(0, io.SEEK_END)
+            finally:
+                fileobj.seek(pos)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if self._fd >= 0:
+            return _read_full(lambda n, off: os.pread(self._fd, n, off), offset, length)
+        with self._lock:
+            pos = self._f.tell()
+            try:
+                self._f.seek(offset)
+                return _read_full(lambda n, off: self._f.read(n), offset, length)
+            finally:
+                self._f.seek(pos)
+
+
+class FsspecSource(ByteSource):
+    """An object reached through fsspec; each read is one ``cat_file`` range request."""
+
+    def __init__(self, url: str, storage_options: dict | None = None):
+        self.name = url
+        try:
+            import fsspec  # optional: pip install 'medmask[remote]'
+        except ImportError:
+            raise MedMaskError("reading URLs needs fsspec: pip install 'medmask[remote]'", url) from None
+        try:
+            self._fs, self._path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        except ImportError as exc:  # fsspec names the missing backend package (s3fs, aiohttp, ...)
+            extra = "s3" if url.lower().startswith(("s3://", "s3a://")) else "remote"
+            raise MedMaskError(f"cannot open this URL ({exc}); pip install 'medmask[{extra}]'", url) from None
+        except ValueError as exc:
+            raise MedMaskError(f"not a URL fsspec knows: {exc}", url) from None
+        self._size: int | None = None
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            try:
+                self._size = int(self._fs.size(self._path))
+            except FileNotFoundError:
+                raise MedMaskError("no such file", self.name) from None
+            except OSError as exc:
+                raise MedMaskError(f"cannot read: {exc}", self.name) from None
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        try:
+            return bytes(self._fs.cat_file(self._path, start=offset, end=offset + length))
+        except FileNotFoundError:
+            raise MedMaskError("no such file", self.name) from None
+        except Exception as exc:  # a range past the end is an error to some servers (HTTP 416)
+            if offset >= self.size:
+                return b""
+            raise MedMaskError(f"cannot read bytes {offset}..{offset + length}: {exc}", self.name) from None
+
+
+def is_url(source: Any) -> bool:
+    return isinstance(source, str) and bool(_URL.match(source)) and not os.path.exists(source)
+
+
+def open_source(source: Source, storage_options: dict | None = None) -> ByteSource:
+    """A :class:`ByteSource` for a path, URL, bytes-like object or binary file object."""
+    if isinstance(source, ByteSource):
+        return source
+    if is_url(source):
+        return FsspecSource(source, storage_options)  # type: ignore[arg-type]
+    if isinstance(source, (str, os.PathLike)):
+        return FileSource(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return BytesSource(source)
+    if hasattr(source, "read"):
+        return FileObjectSource(source)
+    raise MedMaskError(f"cannot read a medmask file from a {type(source).__name__}; "
+                       f"give a path, a URL, bytes or a binary file object")
+
+
+def writable_path(target: Any, what: str = "writing") -> str:
+    """The local path to write ``target`` to; a clear error for URLs, bytes and file objects."""
+    if is_url(target):
+        raise ArchiveModeError(f"{what} remote files is not supported (reading is): write a local file, "
+                               f"then upload it", target)
+    if not isinstance(target, (str, os.PathLike)):
+        raise ArchiveModeError(f"{what} needs a local path, got a {type(target).__name__} "
+                               f"(file objects and bytes can only be read)")
+    return os.fspath(target)
+
+
+def source_name(source: Any) -> str | None:
+    """What error messages call ``source``."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _read_full(read, offset: int, length: int) -> bytes:
+    chunks, got = [], 0
+    while got < length:
+        chunk = read(length - got, offset + got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)

@@ -18,6 +18,7 @@ from .bytesource import ByteSource
 from .locking import FileIdentity
 
 PayloadSource = Callable[[], bytes]
+UNKNOWN_SIZE = 1 << 63  # what bounds checks assume while a remote file's size is not known
 
 
 @dataclass(frozen=True)
@@ -50,28 +51,38 @@ class Container:
     def __init__(self, source: ByteSource, kind: str, head: bytes):
         self.source = source
         self.path = source.name
-        self.file_size = source.size
         self.kind = kind
+        # bounds checks use the size when it is free; a remote file's size would cost a
+        # request, so there reads that come back short are what reveal a truncated file
+        self._size_bound = source.known_size if source.known_size is not None else UNKNOWN_SIZE
         self._open(head)
+
+    @property
+    def file_size(self) -> int:
+        return self.source.size
 
     def _open(self, head: bytes) -> None:
         raise NotImplementedError
 
     # reading ------------------------------------------------------------------------------
-    def identity(self) -> FileIdentity:
-        """Inode, size, mtime and header of the file this container holds (for change detection)."""
+    def identity(self) -> FileIdentity | None:
+        """Inode, size, mtime and header of the local file this container holds (change detection)."""
         return self.source.identity()
 
     def pread(self, offset: int, length: int) -> bytes:
         return self.source.read_at(offset, length)
 
+    def read_exact(self, offset: int, length: int, what: str) -> bytes:
+        data = self.source.read_at(offset, length)
+        if len(data) != length:
+            raise FormatError(f"{what}: file ends after {len(data)} of {length} bytes at offset {offset} (truncated?)",
+                              self.path)
+        return data
+
     def raw_payload(self, name: str) -> bytes:
         """An entry's stored bytes, as in the file."""
         info = self.info(name, exact=False)
-        data = self.pread(info.offset, info.length)
-        if len(data) != info.length:
-            raise FormatError(f"entry {name!r}: file ends after {len(data)} of {info.length} bytes (truncated)", self.path)
-        return data
+        return self.read_exact(info.offset, info.length, f"entry {name!r}")
 
     def info(self, name: str, exact: bool = True) -> EntryInfo:
         """The entry's record; ``exact=False`` allows a cheaper one without bbox/counts (v1)."""

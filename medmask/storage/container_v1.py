@@ -27,15 +27,16 @@ class V1Container(Container):
     stores_attributes = False
 
     def _open(self, head: bytes) -> None:
+        size = self._size_bound
         if self.kind == "mask":
-            h = v1.unpack_mask_header(head, self.file_size, self.path)
-            self.space = v1.parse_space(self.pread(h["space_offset"], h["space_length"]), self.path)
-            mapping = v1.parse_mapping(self.pread(h["mapping_offset"], h["mapping_length"]), self.path)
+            h = v1.unpack_mask_header(head, size, self.path)
+            self.space = v1.parse_space(self.read_exact(h["space_offset"], h["space_length"], "space"), self.path)
+            mapping = v1.parse_mapping(self.read_exact(h["mapping_offset"], h["mapping_length"], "mapping"), self.path)
             records = [{"name": "mask", "offset": h["data_offset"], "length": h["data_length"], "mapping": mapping}]
         else:
-            h = v1.unpack_archive_header(head, self.file_size, self.path)
-            self.space = v1.parse_space(self.pread(h["space_offset"], h["space_length"]), self.path)
-            records = v1.parse_index(self.pread(h["index_offset"], h["index_length"]), h, self.file_size, self.path)
+            h = v1.unpack_archive_header(head, size, self.path)
+            self.space = v1.parse_space(self.read_exact(h["space_offset"], h["space_length"], "space"), self.path)
+            records = v1.parse_index(self.read_exact(h["index_offset"], h["index_length"], "index"), h, size, self.path)
         full = tuple((0, n) for n in self.space.shape)
         self._records = {r["name"]: EntryInfo(name=r["name"], dtype="unknown", mapping=r["mapping"], bbox=full,  # type: ignore[arg-type]
                                               codec=V1_CODEC, offset=r["offset"], length=r["length"])

@@ -19,8 +19,8 @@ class V2Container(Container):
     stores_attributes = True
 
     def _open(self, head: bytes) -> None:
-        header = v2.unpack_header(head, self.file_size, self.path)
-        blob = self.pread(header.index_offset, header.index_length)
+        header = v2.unpack_header(head, self._size_bound, self.path)
+        blob = self.read_exact(header.index_offset, header.index_length, "index")
         index = v2.decode_index_full(blob, header, self.path)
         kind, self.space, self._records, self.image = index.kind, index.space, index.records, index.image
         self.attributes, self._shared_metadata = index.attributes, index.shared_metadata

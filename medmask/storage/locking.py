@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
+from .pread import pread
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 else:
@@ -39,7 +41,7 @@ class FileIdentity:
     @classmethod
     def of_fd(cls, fd: int) -> "FileIdentity":
         st = os.fstat(fd)
-        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, os.pread(fd, HEAD_BYTES, 0))
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, pread(fd, HEAD_BYTES, 0))
 
     def describe(self) -> str:
         when = datetime.fromtimestamp(self.mtime_ns / 1e9).isoformat(sep=" ", timespec="milliseconds")

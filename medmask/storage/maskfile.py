@@ -6,6 +6,7 @@ import os
 from ..core.segmask import SegmentationMask, register_file_io
 from ..errors import FormatError
 from ..format import v2
+from .bytesource import Source, writable_path
 from .container_v1 import warn_v1_drops
 from .reader import container_class, open_container
 
@@ -13,15 +14,17 @@ from .reader import container_class, open_container
 def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version: int = 2,
               level: int = v2.DEFAULT_LEVEL) -> None:
     """Write ``mask`` atomically; ``format_version=1`` writes what medmask 0.1.3 can read."""
+    path = writable_path(path, "writing")
     container_class(format_version, path).write_mask(path, mask, level)
 
 
-def load_mask(path: str | os.PathLike) -> SegmentationMask:
-    """Read a .msk file of format version 1 or 2."""
-    reader = open_container(path)
+def load_mask(path: Source, *, storage_options: dict | None = None) -> SegmentationMask:
+    """Read a .msk file of format version 1 or 2 from a path, URL, bytes or binary file object."""
+    reader = open_container(path, storage_options)
     try:
         if reader.kind != "mask":
-            raise FormatError(f"is a multi-mask archive ({len(reader.names)} entries); open it with MaskArchive", path)
+            raise FormatError(f"is a multi-mask archive ({len(reader.names)} entries); open it with MaskArchive",
+                              reader.path)
         (name,) = reader.names
         return reader.load(name)
     finally:

@@ -1,7 +1,7 @@
 """Open a .msk/.mska file of any format version as a :class:`~.container.Container`.
 
-The container keeps its file descriptor: a writer replacing the file (os.replace) does
-not disturb it, so one reader always sees one consistent version of the file.
+A local file stays open under its container: a writer replacing it (os.replace) does not
+disturb the reader, so one reader always sees one consistent version of the file.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 
 from ..errors import FormatError, MedMaskError, UnsupportedVersionError
 from ..format import v1, v2
-from .bytesource import ByteSource, FileSource
+from .bytesource import ByteSource, Source, open_source
 from .container import Container, preview_names
 from .container_v1 import V1_CODEC, V1Container
 from .container_v2 import V2Container
@@ -26,9 +26,13 @@ def container_class(format_version: int, path: str | os.PathLike | None = None) 
         raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path) from None
 
 
-def open_container(path: str | os.PathLike) -> Container:
-    """Read the header and index of a medmask file of any version."""
-    source = FileSource(path)
+def open_container(source: Source, storage_options: dict | None = None) -> Container:
+    """Read the header and index of a medmask file of any version.
+
+    ``source``: a local path, an fsspec URL (``s3://``, ``https://``, ``memory://``...; needs
+    ``medmask[remote]``, ``storage_options`` go to fsspec), bytes, or a binary file object.
+    """
+    source = open_source(source, storage_options)
     try:
         return _open_source(source)
     except BaseException:

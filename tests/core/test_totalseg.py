@@ -5,6 +5,7 @@ import pytest
 from medmask import MaskArchive, SegmentationMask
 
 
+@pytest.mark.slow
 def test_real_case_is_lossless_and_small(totalseg_dir, tmp_path):
     nib = pytest.importorskip("nibabel")
     from spacetransformer import Space

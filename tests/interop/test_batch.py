@@ -118,6 +118,7 @@ def test_dask_local_cluster(dataset, tmp_path):
         assert liver.data.any() and np.all(liver.data.shape == (11, 17, 13))
 
 
+@pytest.mark.slow
 def test_totalseg_copies(tmp_path, totalseg_dir):
     root = tmp_path / "ts"
     for i in range(2):

@@ -45,6 +45,7 @@ def case(tmp_path):
     return src
 
 
+@pytest.mark.slow
 def test_help_has_examples():
     out = run("--help").stdout
     assert "examples:" in out and "medmask convert" in out
@@ -57,6 +58,7 @@ def test_no_command_is_a_usage_error():
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_convert_info_extract_verify(tmp_path, case):
     out = run("convert", case, tmp_path / "c.mska").stdout
     assert "wrote" in out
@@ -79,6 +81,7 @@ def test_convert_info_extract_verify(tmp_path, case):
     assert "2 of 2 files OK" in out
 
 
+@pytest.mark.slow
 def test_convert_every_direction(tmp_path, case):
     run("convert", case, tmp_path / "c.mska")
     run("convert", tmp_path / "c.mska", tmp_path / "c.seg.nrrd")
@@ -100,6 +103,7 @@ def test_convert_every_direction(tmp_path, case):
     assert np.array_equal(a.affine, b.affine) and a.get_data_dtype() == b.get_data_dtype()
 
 
+@pytest.mark.slow
 def test_bad_paths_give_one_line_errors(tmp_path, case):
     assert_one_line_error(run("convert", tmp_path / "missing", tmp_path / "x.mska", ok=False), "no such")
     assert_one_line_error(run("info", tmp_path / "missing.mska", ok=False), "missing.mska")
@@ -119,6 +123,7 @@ def test_usage_errors_exit_2(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_corrupt_files(tmp_path, case):
     (tmp_path / "junk.mska").write_bytes(b"this is not an archive at all")
     assert_one_line_error(run("info", tmp_path / "junk.mska", ok=False), "junk.mska")
@@ -165,6 +170,7 @@ def test_batch_command(tmp_path, case):
     assert d["skipped"] == 2 and d["failed"] == 1
 
 
+@pytest.mark.slow
 def test_extract_refuses_to_overwrite_its_source(tmp_path, case):
     arch = tmp_path / "c.mska"
     run("convert", case, arch)
@@ -174,6 +180,7 @@ def test_extract_refuses_to_overwrite_its_source(tmp_path, case):
     assert arch.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_single_entry_label_map_uses_the_class_map(tmp_path, case):
     arch = tmp_path / "c.mska"
     run("convert", case, arch)
@@ -215,6 +222,7 @@ def test_merge_overlap_policies_warn_with_counts_and_name_lost_labels(tmp_path):
     assert kept.voxel_counts() == {1: 1, 2: 1}
 
 
+@pytest.mark.slow
 def test_broken_pipe_is_not_an_error(tmp_path):
     from medmask import SegmentationMask
     from spacetransformer import Space

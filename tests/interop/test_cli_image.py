@@ -45,6 +45,7 @@ def make_case(root: Path, name: str = "s0001", *, shift_ct: float = 0.0) -> Path
     return root / name
 
 
+@pytest.mark.slow
 def test_convert_records_the_given_scan_relative_to_the_archive(tmp_path):
     case = make_case(tmp_path)
     (case / "ct.nii.gz").rename(case / "image.nii.gz")
@@ -63,6 +64,7 @@ def test_convert_records_the_given_scan_relative_to_the_archive(tmp_path):
     assert data["image"]["fingerprint"]["shape"] == [12, 20, 24]
 
 
+@pytest.mark.slow
 def test_totalseg_layout_is_recorded_automatically_and_can_be_declined(tmp_path):
     case = make_case(tmp_path)
     run("convert", "s0001/segmentations", "s0001/organs.mska", cwd=tmp_path)
@@ -73,6 +75,7 @@ def test_totalseg_layout_is_recorded_automatically_and_can_be_declined(tmp_path)
         assert a.image_reference is None
 
 
+@pytest.mark.slow
 def test_a_scan_on_another_grid_is_refused_unless_forced(tmp_path):
     case = make_case(tmp_path, shift_ct=4.0)
     proc = run("convert", case / "segmentations", tmp_path / "o.mska", "--image", case / "ct.nii.gz",
@@ -95,6 +98,7 @@ def test_a_scan_on_another_grid_is_refused_unless_forced(tmp_path):
         assert a.image_reference is None and "liver" in a
 
 
+@pytest.mark.slow
 def test_image_option_errors(tmp_path):
     case = make_case(tmp_path)
     proc = run("convert", case / "segmentations", tmp_path / "o.mska", "--image", tmp_path / "nope.nii.gz",

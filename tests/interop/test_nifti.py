@@ -196,6 +196,7 @@ def test_4d_image_is_refused(tmp_path):
 # ------------------------------------------------------------------------- real TotalSegmentator case
 
 
+@pytest.mark.slow
 def test_totalsegmentator_case_round_trip(tmp_path, totalseg_dir):
     nifti_folder_to_archive(totalseg_dir, tmp_path / "s.mska")
     with MaskArchive(tmp_path / "s.mska") as ar:

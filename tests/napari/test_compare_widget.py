@@ -7,6 +7,7 @@ import pytest
 from tests.napari.test_compare_model import two  # noqa: F401 (fixture)
 
 
+@pytest.mark.slow
 def test_widget_shows_a_b_and_disagreement(make_napari_viewer, two, qtbot):  # noqa: F811
     from napari_medmask._qt.compare_widget import CompareWidget
 

@@ -75,6 +75,7 @@ def test_screenshot_canvas_shows_the_organs(make_napari_viewer, small_archive, q
     assert close > 0.005, f"liver colour not found ({close:.3%})"
 
 
+@pytest.mark.slow
 def test_demo_script_writes_archive_and_screenshot(tmp_path):
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs a display (run the suite under xvfb-run)")

@@ -27,7 +27,7 @@ from medmask.codecs.base import MAX_ZSTD_RATIO
 from medmask.codecs.varint import encode_varints
 from medmask.format import v1, v2
 
-COMPAT_DIR = "/work/shared/compat"
+COMPAT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "compat")
 XORS = (0x01, 0x80, 0xFF)
 SHAPE = (6, 7, 8)
 MiB = 1 << 20

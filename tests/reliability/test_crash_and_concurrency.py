@@ -8,6 +8,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*format version 1 cannot store"
 
 
 @pytest.mark.parametrize("kind,version,kills", [("archive", 2, 24), ("archive", 1, 8), ("mask", 2, 8)])
+@pytest.mark.slow
 def test_sigkill_writer_leaves_old_or_new(tmp_path, kind, version, kills):
     stats = crashsim.crash_loop(str(tmp_path), kind, version, kills, seed=kills + version)
     print(stats)

@@ -6,6 +6,7 @@ from medmask import ChecksumError, MaskArchive
 from . import hostile as H
 
 
+@pytest.mark.slow
 def test_every_payload_byte_change_is_detected(tmp_path):
     path = str(tmp_path / "small.mska")
     with MaskArchive(path, "w") as a:

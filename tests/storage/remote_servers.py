@@ -1,0 +1,126 @@
+"""Servers the remote-read tests start: HTTP with Range support, and S3 (moto), both on 127.0.0.1.
+
+Each counts the requests it serves, so tests can hold the reader to its request budget.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+class RangeHTTPServer:
+    """Serves ``files`` ({"/name": bytes}) with single-range GETs and HEAD; logs (method, Range)."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self.log: list[tuple[str, str | None]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_HEAD(self):
+                self._serve(body=False)
+
+            def do_GET(self):
+                self._serve(body=True)
+
+            def _serve(self, body: bool) -> None:
+                rng = self.headers.get("Range")
+                owner.log.append((self.command, rng))
+                data = owner.files.get(self.path.split("?")[0])
+                if data is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status, start, end = 200, 0, len(data)
+                if rng:
+                    m = _RANGE.match(rng)
+                    if not m or (not m.group(1) and not m.group(2)):
+                        self.send_response(416)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    if m.group(1):
+                        start = int(m.group(1))
+                        end = min(len(data), int(m.group(2)) + 1) if m.group(2) else len(data)
+                    else:  # suffix range: the last N bytes
+                        start = max(0, len(data) - int(m.group(2)))
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    status = 206
+                self.send_response(status)
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(end - start))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                self.end_headers()
+                if body:
+                    self.wfile.write(data[start:end])
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "RangeHTTPServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class MotoS3Server:
+    """moto's S3 in server mode on 127.0.0.1, behind a WSGI wrapper that logs (method, path, Range)."""
+
+    def __init__(self):
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self.log: list[tuple[str, str, str | None]] = []
+
+        def counting(environ, start_response):
+            self.log.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("HTTP_RANGE")))
+            return app(environ, start_response)
+
+        self._server = make_server("127.0.0.1", 0, counting, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def storage_options(self) -> dict:
+        return {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": self.endpoint,
+                                                                         "region_name": "us-east-1"},
+                "skip_instance_cache": True}
+
+    def __enter__(self) -> "MotoS3Server":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
