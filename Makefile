@@ -23,8 +23,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: system-deps $(VENV)/.installed
 
-# Build the phantom archive, convert it (NIfTI, Slicer), show it in napari;
-# with no display, save a screenshot to out/demo.png instead.
+# Convert a phantom archive (NIfTI, Slicer round trips), then show the bundled real CT with its
+# organs in napari with the MedMask dock; with no display, save a screenshot to out/demo.png instead.
 demo: setup
 	@if [ -n "$$DISPLAY" ]; then $(PY) -m napari_medmask.demo --out $(OUT); \
 	 else $(XVFB) $(PY) -m napari_medmask.demo --out $(OUT) --screenshot $(OUT)/demo.png; fi
