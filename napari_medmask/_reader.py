@@ -90,9 +90,24 @@ def composite_layer_data(archive, path: str, frame=None) -> tuple:
 
 
 def read_archive_path(path: str | list[str]) -> list:
-    """An archive: its composite organ layer (display), with what the dock needs in the metadata."""
+    """An archive: the scan it records (when found on its grid) under its composite organ layer.
+
+    Dropping an archive is then enough to see the organs on their scan, dock open or not. A
+    missing, mismatching or unreadable scan is left out here; the dock says why and offers a
+    picker. ``NAPARI_MEDMASK_OPEN_IMAGE=0`` leaves the scan out always.
+    """
     from medmask import MaskArchive
+    from medmask.errors import MedMaskError
+
+    from .image_link import image_link, open_image_by_default
 
     path = _one(path)
     with MaskArchive(path, "r") as archive:
-        return [composite_layer_data(archive, path)]
+        layers = [composite_layer_data(archive, path)]
+        link = image_link(archive, path) if open_image_by_default() else None
+    if link is not None and link.state == "ok" and link.path is not None:
+        try:
+            layers.insert(0, read_image_path(str(link.path))[0])
+        except (MedMaskError, OSError):  # the organs still open; the dock reports the scan
+            pass
+    return layers

@@ -13,7 +13,14 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["ImageLink", "image_link", "grid_difference"]
+__all__ = ["ImageLink", "image_link", "grid_difference", "OPEN_IMAGE_ENV", "open_image_by_default"]
+
+OPEN_IMAGE_ENV = "NAPARI_MEDMASK_OPEN_IMAGE"  # "0": never open an archive's scan by itself
+
+
+def open_image_by_default() -> bool:
+    """Whether opening an archive also opens the scan it records (the default)."""
+    return os.environ.get(OPEN_IMAGE_ENV, "1") != "0"
 
 
 @dataclass(frozen=True)

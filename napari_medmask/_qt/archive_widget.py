@@ -21,7 +21,7 @@ from medmask.core.colors import color_for
 
 from .._layers import META_KEY, crop_translate, vertical_orientation
 from ..frame import CONVENTIONS, placement, resample_nearest, same_frame
-from ..image_link import ImageLink, image_link
+from ..image_link import ImageLink, image_link, open_image_by_default
 from ..session import ArchiveSession, layer_archive, layer_info
 from ..status import PatientStatus
 
@@ -30,7 +30,6 @@ KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 LOOK_ROLE = Qt.ItemDataRole.UserRole + 2  # (dirty, empty) the row's font/colour were last set for
 DIRTY_MARK = " \u25cf"  # a dot after the name: unsaved edits
 DIRTY_COLOR = QColor(255, 170, 60)
-OPEN_IMAGE_ENV = "NAPARI_MEDMASK_OPEN_IMAGE"  # "0": do not open an archive's scan by itself
 
 
 def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
@@ -70,7 +69,7 @@ class ArchiveWidget(QWidget):
         self.image_btn.clicked.connect(self._pick_image)
         self.auto_image_box = QCheckBox("Open scan with archive")
         self.auto_image_box.setToolTip("Open the scan the archive records, under the organs, when an archive opens")
-        self.auto_image_box.setChecked(os.environ.get(OPEN_IMAGE_ENV, "1") != "0")
+        self.auto_image_box.setChecked(open_image_by_default())
         self.coords_box = QComboBox()
         self.coords_box.addItems(list(CONVENTIONS))
         self.coords_box.setToolTip("Patient coordinates in the status bar: LPS (DICOM, ITK) or RAS (NIfTI, Slicer)")

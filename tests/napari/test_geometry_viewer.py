@@ -119,8 +119,9 @@ def test_aorta_voxels_of_the_ct_carry_the_aorta_label(make_napari_viewer, tmp_pa
     convert(AORTA / "segmentations", archive)
     viewer = make_napari_viewer()
     widget = _dock(viewer)
-    (organs,) = viewer.open(str(archive), plugin="medmask")
-    (ct,) = viewer.open(str(AORTA / "ct.nii.gz"), plugin="medmask")
+    # convert recorded <case>/ct.nii.gz (TotalSegmentator's layout): opening the archive brings it under the organs
+    ct, organs = viewer.open(str(archive), plugin="medmask")
+    assert ct.metadata["medmask"]["kind"] == "image" and ct.metadata["medmask"]["path"] == str(AORTA.resolve() / "ct.nii.gz")
     aorta = np.asanyarray(nib.load(str(AORTA / "segmentations" / "aorta.nii.gz")).dataobj) > 0
     hu = np.asanyarray(nib.load(str(AORTA / "ct.nii.gz")).dataobj)
     ijk = np.argwhere(aorta)

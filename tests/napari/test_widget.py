@@ -351,3 +351,31 @@ def test_whole_volume_in_view_with_the_dock_open(make_napari_viewer, phantom_pat
     assert extent[0, rows] <= centre[0] <= extent[1, rows] and extent[0, cols] <= centre[1] <= extent[1, cols]
     # radiological orientation: superior up in coronal/sagittal, anterior up in axial
     assert camera.orientation2d[0] == ("down" if rows == 1 else "up")
+
+
+def test_dropping_an_archive_alone_shows_its_scan_under_the_organs(make_napari_viewer, tmp_path):
+    """No dock open: the reader returns the recorded scan below the organs, in one exact frame."""
+    img, archive = _case_with_reference(tmp_path)
+    viewer = make_napari_viewer()
+    viewer.open(str(archive), plugin="medmask")
+    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs.mska"]
+    scan, organs = viewer.layers
+    assert scan.__class__.__name__ == "Image" and organs.__class__.__name__ == "Labels"
+    np.testing.assert_allclose(scan.scale, organs.scale)
+    np.testing.assert_allclose(scan.translate, organs.translate)
+    w = _dock(viewer)  # opened afterwards: finds the scan already there, opens no second copy
+    assert [l.name for l in viewer.layers] == ["oblique_ct", "organs.mska"]
+    assert "shown" in w.image_label.text()
+
+
+def test_archive_without_its_scan_or_with_scans_off_opens_the_organs_only(make_napari_viewer, tmp_path, monkeypatch):
+    from napari_medmask.image_link import OPEN_IMAGE_ENV
+
+    img, archive = _case_with_reference(tmp_path)
+    viewer = make_napari_viewer()
+    monkeypatch.setenv(OPEN_IMAGE_ENV, "0")
+    assert [l.name for l in viewer.open(str(archive), plugin="medmask")] == ["organs.mska"]
+    monkeypatch.delenv(OPEN_IMAGE_ENV)
+    img.unlink()  # missing scan: the organs still open, the dock says why
+    viewer.layers.clear()
+    assert [l.name for l in viewer.open(str(archive), plugin="medmask")] == ["organs.mska"]
