@@ -54,7 +54,7 @@ def cli_convert(data: Path, out: Path) -> float:
     """Seconds for ``medmask convert data out`` as a user runs it (a fresh process)."""
     env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "medmask", "convert", str(data), str(out)], check=True, env=env,
+    subprocess.run([sys.executable, "-m", "medmask", "convert", str(data), str(out), "--overwrite"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     if CLOCK is time.perf_counter:
         return time.perf_counter() - t0
