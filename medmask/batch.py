@@ -30,6 +30,7 @@ from typing import Callable, Iterable
 
 from .optional import available, require
 from .reporting import human_bytes
+from .storage.atomic import remove_stale_temporaries
 
 __all__ = ["CaseResult", "BatchSummary", "BatchInterrupted", "find_cases", "convert_case", "convert_dataset",
            "format_summary", "process_pool", "worker_init"]
@@ -166,12 +167,8 @@ def _is_finished(path: Path) -> bool:
 
 
 def _clean_stale_temps(dst: Path, older_than_s: float = 60.0) -> None:
-    for tmp in dst.parent.glob(f".{dst.name}.*.tmp"):
-        try:
-            if time.time() - tmp.stat().st_mtime >= older_than_s:
-                tmp.unlink()
-        except OSError:
-            pass
+    """Temporaries of ``dst``: the one sweeper of storage.atomic, with batch's own age limit."""
+    remove_stale_temporaries(str(dst), older_than_s)
 
 
 # ------------------------------------------------------------------------------------------

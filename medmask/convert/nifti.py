@@ -23,7 +23,7 @@ import numpy as np
 from spacetransformer import Space
 
 from ..core.dtypes import smallest_label_dtype
-from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning, WriteError
+from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning
 from ..optional import LazyModule, require
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
@@ -493,17 +493,19 @@ def _check_nifti_geometry(space: Space, path) -> None:
 
 
 def _atomic_nib_save(img: nib.Nifti1Image, path: Path) -> None:
+    """One NIfTI file through storage.atomic: the same temporaries, fsyncs and errors as every write.
+
+    gzip at level 1, nibabel's own default for ``.nii.gz``.
+    """
+    import gzip
+
+    from ..storage.atomic import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if str(path).lower().endswith(".gz") else ".nii"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
-    try:
-        nib.save(img, str(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:  # disk full, no permission: name the file the user asked for, not our temporary
-        tmp.unlink(missing_ok=True)
-        raise WriteError(f"writing failed, the file is unchanged: {exc.strerror or exc}", path, exc.errno) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    raw = img.to_bytes()
+    with atomic_write(path) as f:
+        if str(path).lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0) as gz:
+                gz.write(raw)
+        else:
+            f.write(raw)
