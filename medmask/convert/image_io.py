@@ -27,6 +27,7 @@ from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
 from ..optional import require
+from ._file_errors import unopenable
 from ._geometry import space_from_nrrd_geometry, space_from_ras_affine
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -105,14 +106,10 @@ def _nifti_header(path: Path):
 
     try:
         img = nib.load(str(path))  # lazy: reads (and for .gz inflates) only the header here
-    except FileNotFoundError:
-        raise ConversionError("no such file", path) from None
-    except IsADirectoryError:
-        raise ConversionError("is a folder, not a NIfTI file", path) from None
-    except PermissionError as exc:
-        raise ConversionError(f"cannot read ({exc.strerror})", path) from None
     except Exception as exc:  # nibabel raises many kinds for a damaged header
-        raise ConversionError(f"not a readable NIfTI file ({str(exc).replace(str(path), 'the file')})", path) from None
+        detail = str(exc).replace(str(path), "the file")
+        raise unopenable(exc, path, "a NIfTI file") or ConversionError(f"not a readable NIfTI file ({detail})",
+                                                                       path) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
     shape = tuple(int(v) for v in img.shape)
@@ -270,12 +267,11 @@ def _native(arr: np.ndarray) -> np.ndarray:
 def _open(path: Path):
     try:
         return open(path, "rb")
-    except FileNotFoundError:
-        raise ConversionError("no such file", path) from None
-    except IsADirectoryError:
-        raise ConversionError("is a folder, not an image file", path) from None
-    except PermissionError as exc:
-        raise ConversionError(f"cannot read ({exc.strerror})", path) from None
+    except OSError as exc:
+        err = unopenable(exc, path, "an image file")
+        if err is None:
+            raise
+        raise err from None
 
 
 def _map(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -25,6 +25,7 @@ from spacetransformer import Space
 from ..core.dtypes import smallest_label_dtype
 from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning
 from ..optional import LazyModule, require
+from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
 from .nifti_label_table import label_table_extension, read_label_table
@@ -100,15 +101,10 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
             img = nib.Nifti1Image.from_bytes(_gunzip(raw))
         else:
             img = nib.load(str(path))
-    except FileNotFoundError:
-        raise ConversionError("no such file", path) from None
-    except IsADirectoryError:
-        raise ConversionError("is a folder, not a NIfTI file", path) from None
-    except PermissionError as exc:
-        raise ConversionError(f"cannot read ({exc.strerror})", path) from None
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
         detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file")
-        raise ConversionError(f"not a readable NIfTI file ({detail})", path) from None
+        raise unopenable(exc, path, "a NIfTI file") or ConversionError(f"not a readable NIfTI file ({detail})",
+                                                                       path) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
     return img

@@ -117,6 +117,20 @@ def fork(fn, *args) -> int:
     return pid
 
 
+def collect_json(pids: list[int], pipes: list[int], who: str) -> list:
+    """Each forked child's JSON result from its pipe, after checking it exited cleanly."""
+    results = []
+    for pid, r in zip(pids, pipes):
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        assert status == 0, f"{who} process failed (see its traceback above)"
+        results.append(json.loads(data))
+    return results
+
+
 def crash_loop(directory: str, kind: str, version: int, kills: int, seed: int = 0, seconds: float | None = None) -> dict:
     """Kill a writer ``kills`` times (or for ``seconds``); after each kill the file must be a whole state."""
     rng = random.Random(seed)
@@ -209,15 +223,7 @@ def race(directory: str, readers: int, seconds: float) -> dict:
         pids.append(fork(_reader_child, path, states, seconds, w, i))
         os.close(w)
         pipes.append(r)
-    results = []
-    for pid, r in zip(pids, pipes):
-        data = b""
-        while chunk := os.read(r, 65536):
-            data += chunk
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
-        assert status == 0, "a reader process failed (see its traceback above)"
-        results.append(json.loads(data))
+    results = collect_json(pids, pipes, "a reader")
     os.kill(writer, signal.SIGKILL)
     os.waitpid(writer, 0)
     return {"readers": readers, "seconds": seconds, "reads": sum(x["reads"] for x in results),

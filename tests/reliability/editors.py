@@ -17,7 +17,7 @@ import time
 from medmask import MaskArchive
 from medmask.errors import ConcurrentModificationError
 
-from .crashsim import fork, mask_for
+from .crashsim import collect_json, fork, mask_for
 
 
 def _edit(a: MaskArchive, mine: set[str], k: int, step: int, rng: random.Random, adds_only: bool) -> None:
@@ -77,15 +77,7 @@ def run_editors(directory: str, processes: int = 2, edits: int = 20, style: str 
         pids.append(fork(_editor_child, path, k, edits, style, adds_only, start_at, w))
         os.close(w)
         pipes.append(r)
-    results = []
-    for pid, r in zip(pids, pipes):
-        data = b""
-        while chunk := os.read(r, 65536):
-            data += chunk
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
-        assert status == 0, "an editor process failed (see its traceback above)"
-        results.append(json.loads(data))
+    results = collect_json(pids, pipes, "an editor")
     final = MaskArchive(path)
     final.verify()
     names = set(final.names)
