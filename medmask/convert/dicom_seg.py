@@ -33,7 +33,6 @@ PRIVATE_CREATOR = "MEDMASK"
 PRIVATE_ELEMENT = 0x01
 PRIVATE_VERSION = 1
 SEGMENTATION_TYPES = ("binary", "labelmap")
-MAX_STACKED_BYTES = 4 << 30  # overlapping segments need one byte per voxel and segment
 
 
 class DicomSegWarning(UserWarning):
@@ -230,42 +229,44 @@ def _segment_description(hd, seg: dict, algorithm, manual: bool):
     return desc
 
 
-def _pixels(segments: list[dict], shape: tuple[int, int, int], labelmap: bool, path) -> np.ndarray:
-    """Label-map style array (no overlaps) or stacked 4D array (overlaps) for highdicom."""
+def _label_map(segments: list[dict], shape: tuple[int, int, int], path) -> np.ndarray:
+    """The segments as one label volume for highdicom (LABELMAP, or a lone BINARY segment); refuses overlaps."""
     from ..core.geometry import bbox_slices
 
-    dtype = np.uint8 if len(segments) < 256 else np.uint16
-    lab = np.zeros(shape, dtype=dtype)
-    overlap = None
+    lab = np.zeros(shape, dtype=np.uint8 if len(segments) < 256 else np.uint16)
     for seg in segments:
         view = lab[bbox_slices(seg["box"])]
         taken = view[seg["region"]]
         if taken.any():
             other = int(taken[taken != 0][0])
-            overlap = (other, seg["number"], int(np.count_nonzero(taken)))
-            break
+            raise ConversionError(f"LABELMAP cannot hold overlapping segments: {segments[other - 1]['label']!r} and "
+                                  f"{seg['label']!r} share {int(np.count_nonzero(taken))} voxels; use the BINARY type",
+                                  path)
         view[seg["region"]] = seg["number"]
-    if overlap is None:
-        return lab
-    a, b, n = overlap
-    if labelmap:
-        raise ConversionError(f"LABELMAP cannot hold overlapping segments: {segments[a - 1]['label']!r} and "
-                              f"{segments[b - 1]['label']!r} share {n} voxels; use the BINARY type", path)
-    need = int(np.prod(shape)) * len(segments)
-    if need > MAX_STACKED_BYTES:
-        raise ConversionError(f"{len(segments)} overlapping segments on a {shape} grid would need "
-                              f"{need / 2**30:.1f} GiB; export fewer entries at a time", path)
-    del lab
-    stacked = np.zeros((*shape, len(segments)), dtype=bool)
-    for i, seg in enumerate(segments):
-        stacked[(*bbox_slices(seg["box"]), i)] = seg["region"]
-    return stacked
+    return lab
 
 
-def _build(hd, series: DicomSeries, pixels, st: str, descriptions, series_number: int, series_description,
-           version: str, kwargs: dict):
-    return hd.seg.Segmentation(
-        source_images=series.datasets, pixel_array=pixels,
+def _segments_overlap(segments: list[dict]) -> bool:
+    """True when two segments share a voxel: only pairs whose boxes intersect are looked at."""
+    if len(segments) < 2:
+        return False
+    lo = np.array([[a for a, _ in seg["box"]] for seg in segments])
+    hi = np.array([[b for _, b in seg["box"]] for seg in segments])
+    meets = np.all((lo[:, None, :] < hi[None, :, :]) & (lo[None, :, :] < hi[:, None, :]), axis=2)
+    for i, j in zip(*np.nonzero(np.triu(meets, 1))):
+        a, b = segments[i], segments[j]
+        common = [(max(x[0], y[0]), min(x[1], y[1])) for x, y in zip(a["box"], b["box"])]
+        sa = tuple(slice(c0 - x[0], c1 - x[0]) for (c0, c1), x in zip(common, a["box"]))
+        sb = tuple(slice(c0 - y[0], c1 - y[0]) for (c0, c1), y in zip(common, b["box"]))
+        if np.logical_and(a["region"][sa], b["region"][sb]).any():
+            return True
+    return False
+
+
+def _segmentation_options(hd, st: str, descriptions, series_number: int, series_description, version: str,
+                          kwargs: dict) -> dict:
+    """Every argument of highdicom's Segmentation constructor but the source images and the pixels."""
+    return dict(
         segmentation_type=hd.seg.SegmentationTypeValues.LABELMAP if st == "labelmap"
         else hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=series_number,
@@ -273,6 +274,108 @@ def _build(hd, series: DicomSeries, pixels, st: str, descriptions, series_number
         manufacturer_model_name="medmask", software_versions=str(version), device_serial_number="none",
         series_description=(series_description or "Segmentation")[:64], content_label="SEGMENTATION",
         content_description=None, omit_empty_frames=True, **kwargs)
+
+
+def _build_binary(hd, series: DicomSeries, segments: list[dict], shape: tuple[int, int, int], options: dict):
+    """A BINARY SEG of several (possibly overlapping) segments, without a dense (slices, rows, columns, segments) stack.
+
+    Given such a stack, highdicom visits every (segment, slice) pair and needs one byte per
+    voxel and segment (1.2 GB for 117 segments of s0000). Here highdicom builds the whole
+    dataset (segment descriptions, references, shared functional groups, dimension index,
+    SpacingBetweenSlices from all planes) from a label map holding one voxel; then only the
+    frames are put in with pydicom: the per-frame functional groups as highdicom builds them
+    (segment by segment, planes in highdicom's order; DimensionIndexValues = segment, rank among
+    the planes holding any segment) and the frames bit-packed once per segment with numpy.
+    ``tests/dicom/test_dicom_seg_frames.py`` checks the result equals highdicom's own output.
+    """
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+    from pydicom.sr.codedict import codes
+
+    n, rows, cols = shape
+    first = segments[0]
+    skeleton = np.zeros(shape, dtype=np.uint8 if len(segments) < 256 else np.uint16)
+    k, r, c = (int(v) for v in np.argwhere(first["region"])[0])
+    skeleton[k + first["box"][0][0], r + first["box"][1][0], c + first["box"][2][0]] = 1
+    seg = hd.seg.Segmentation(source_images=series.datasets, pixel_array=skeleton, **options)
+    del skeleton
+
+    # highdicom's plane order: by distance along its normal (column x row cosines, against medmask's axis 0)
+    positions = hd.utils.get_plane_positions_of_series(series.datasets)
+    normal = hd.spatial.get_normal_vector(series.datasets[0].ImageOrientationPatient,
+                                          index_convention=hd.spatial.VOLUME_INDEX_CONVENTION)
+    order = np.argsort(np.array([p[0].ImagePositionPatient for p in positions], dtype=float) @ normal, kind="stable")
+    place = np.empty(n, dtype=np.int64)
+    place[order] = np.arange(n)
+    # the planes (source slices) each segment covers in that order, and each covered plane's rank among them
+    planes_of = []
+    for s in segments:
+        planes = np.flatnonzero(s["region"].any(axis=(1, 2))) + s["box"][0][0]
+        planes_of.append(planes[np.argsort(place[planes])])
+    covered = np.zeros(n, dtype=bool)
+    for p in planes_of:
+        covered[place[p]] = True
+    rank = np.cumsum(covered)[place]  # plane k -> 1-based rank of k among the covered planes
+
+    derivation = hd.sr.CodedConcept.from_code(codes.cid7203.SegmentationImageDerivation)
+    purpose = hd.sr.CodedConcept.from_code(codes.cid7202.SourceImageForImageProcessingOperation)
+    derived: dict[int, Dataset] = {}
+
+    def derivation_item(k: int) -> Dataset:
+        if k not in derived:
+            source = Dataset()
+            source.add(DataElement(0x00081150, "UI", series.datasets[k].SOPClassUID))  # ReferencedSOPClassUID
+            source.add(DataElement(0x00081155, "UI", series.datasets[k].SOPInstanceUID))  # ReferencedSOPInstanceUID
+            source.add(DataElement(0x0040A170, "SQ", [purpose]))  # PurposeOfReferenceCodeSequence
+            source.add(DataElement(0x0028135A, "CS", "YES"))  # SpatialLocationsPreserved
+            item = Dataset()
+            item.add(DataElement(0x00089215, "SQ", [derivation]))  # DerivationCodeSequence
+            item.add(DataElement(0x00082112, "SQ", [source]))  # SourceImageSequence
+            derived[k] = item
+        return derived[k]
+
+    per_frame: list[Dataset] = []
+    packed: list[bytes] = []
+    carry = np.empty(0, dtype=bool)  # when rows * columns is not a multiple of 8, frames share a byte
+    for s, planes in zip(segments, planes_of):
+        ident = Dataset()
+        ident.add(DataElement(0x0062000B, "US", int(s["number"])))  # ReferencedSegmentNumber
+        for k in planes.tolist():
+            content = Dataset()
+            content.add(DataElement(0x00209157, "UL", [int(s["number"]), int(rank[k])]))  # DimensionIndexValues
+            item = Dataset()
+            item.add(DataElement(0x00209111, "SQ", [content]))  # FrameContentSequence
+            item.add(DataElement(0x00209113, "SQ", positions[k]))  # PlanePositionSequence
+            item.add(DataElement(0x00089124, "SQ", [derivation_item(k)]))  # DerivationImageSequence
+            item.add(DataElement(0x0062000A, "SQ", [ident]))  # SegmentIdentificationSequence
+            per_frame.append(item)
+        (k0, _), (r0, r1), (c0, c1) = s["box"]
+        block = np.zeros((len(planes), rows, cols), dtype=bool)
+        block[:, r0:r1, c0:c1] = s["region"][planes - k0]
+        bits = np.concatenate([carry, block.ravel()]) if carry.size else block.ravel()
+        whole = bits.size - bits.size % 8
+        packed.append(np.packbits(bits[:whole], bitorder="little").tobytes())
+        carry = bits[whole:]
+    if carry.size:
+        packed.append(np.packbits(carry, bitorder="little").tobytes())
+    pixel_data = b"".join(packed)
+    if len(pixel_data) % 2:
+        pixel_data += b"\x00"
+    seg.PerFrameFunctionalGroupsSequence = per_frame
+    seg.NumberOfFrames = len(per_frame)
+    seg.PixelData = pixel_data
+    seg.SegmentsOverlap = "YES" if _segments_overlap(segments) else "NO"
+    return seg
+
+
+def build_segmentation(hd, series: DicomSeries, segments: list[dict], shape: tuple[int, int, int], options: dict,
+                       path=None):
+    """The highdicom Segmentation of ``segments`` (LABELMAP or BINARY, as ``options`` say)."""
+    labelmap = options["segmentation_type"] == hd.seg.SegmentationTypeValues.LABELMAP
+    if labelmap or len(segments) == 1:  # one label volume: highdicom visits each slice once
+        return hd.seg.Segmentation(source_images=series.datasets, pixel_array=_label_map(segments, shape, path),
+                                   **options)
+    return _build_binary(hd, series, segments, shape, options)
 
 def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                     series: str | os.PathLike | DicomSeries, segmentation_type: str = "binary",
@@ -320,7 +423,6 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
                       "--algorithm for automatic results, manual=True / --manual to say so)", DicomSegWarning,
                       stacklevel=2)
     descriptions = [_segment_description(hd, seg, algorithm, manual) for seg in segments]
-    pixels = _pixels(segments, tuple(int(v) for v in space.shape), st == "labelmap", dst)
     from .. import __version__ as version
 
     kwargs: dict[str, Any] = {}
@@ -330,7 +432,8 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
         with warnings.catch_warnings():
             # the source's single-component PatientName ("Anonymous") is copied as it is, on purpose
             warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
-            seg = _build(hd, series, pixels, st, descriptions, series_number, series_description, version, kwargs)
+            options = _segmentation_options(hd, st, descriptions, series_number, series_description, version, kwargs)
+            seg = build_segmentation(hd, series, segments, tuple(int(v) for v in space.shape), options, dst)
     except MedMaskError:
         raise
     except Exception as exc:  # highdicom's ValueError/TypeError about the input
