@@ -361,11 +361,33 @@ def _build_binary(hd, series: DicomSeries, segments: list[dict], shape: tuple[in
     pixel_data = b"".join(packed)
     if len(pixel_data) % 2:
         pixel_data += b"\x00"
+    _skip_vr_correction(per_frame)
     seg.PerFrameFunctionalGroupsSequence = per_frame
     seg.NumberOfFrames = len(per_frame)
     seg.PixelData = pixel_data
     seg.SegmentsOverlap = "YES" if _segments_overlap(segments) else "NO"
     return seg
+
+
+def _skip_vr_correction(items) -> None:
+    """Tell pydicom these new datasets are already explicit VR little endian, as the file will be.
+
+    pydicom otherwise runs its ambiguous-VR correction on every nested item again when writing
+    (a third of the write time for 4,000 frames); these items hold no ambiguous VR (US/SS, OB/OW).
+    """
+    from pydicom.charset import default_encoding
+
+    seen: set[int] = set()
+    stack = list(items)
+    while stack:
+        ds = stack.pop()
+        if id(ds) in seen:
+            continue
+        seen.add(id(ds))
+        ds.set_original_encoding(False, True, default_encoding)
+        for elem in ds:
+            if elem.VR == "SQ":
+                stack.extend(elem.value)
 
 
 def build_segmentation(hd, series: DicomSeries, segments: list[dict], shape: tuple[int, int, int], options: dict,

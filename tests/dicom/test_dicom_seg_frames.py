@@ -100,6 +100,8 @@ def test_fast_binary_export_equals_highdicoms_own(tmp_path, make_grid, make_item
     theirs.save_as(tmp_path / "theirs.dcm", enforce_file_format=True)
     a, b = pydicom.dcmread(tmp_path / "ours.dcm"), pydicom.dcmread(tmp_path / "theirs.dcm")
     assert {e.tag for e in a} == {e.tag for e in b}
+    assert a.PerFrameFunctionalGroupsSequence == b.PerFrameFunctionalGroupsSequence  # as written, item for item
+    assert a.SharedFunctionalGroupsSequence == b.SharedFunctionalGroupsSequence
     assert np.array_equal(a.pixel_array, b.pixel_array)
 
 
