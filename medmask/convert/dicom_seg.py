@@ -549,6 +549,57 @@ def _functional(ds, frame_item, keyword):
     return None
 
 
+_PLANE_POSITION = 0x00209113  # PlanePositionSequence
+_IMAGE_POSITION = 0x00200032  # ImagePositionPatient
+_SEGMENT_IDENTIFICATION = 0x0062000A  # SegmentIdentificationSequence
+_SEGMENT_NUMBER = 0x0062000B  # ReferencedSegmentNumber
+
+
+class _PackedFrames:
+    """The frames of a native BINARY SEG, unpacked only when asked for (a few at a time, with numpy).
+
+    pydicom's ``pixel_array`` unpacks every frame at once, one byte per pixel (233 MB for
+    4,000 frames of 192 x 294); a segment needs only its own frames.
+    """
+
+    def __init__(self, data: bytes, n: int, rows: int, cols: int):
+        self.bits = rows * cols
+        self.rows, self.cols = rows, cols
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.shape = (n, rows, cols)
+
+    def take(self, frames: np.ndarray) -> np.ndarray:
+        """(len(frames), rows, cols) bool."""
+        if self.bits % 8 == 0:
+            per = self.bits // 8
+            chosen = self.buf[: self.shape[0] * per].reshape(self.shape[0], per)[frames]
+            return np.unpackbits(chosen, axis=1, bitorder="little").view(bool).reshape(len(frames), self.rows,
+                                                                                      self.cols)
+        out = np.empty((len(frames), self.bits), dtype=bool)
+        for i, f in enumerate(np.asarray(frames).tolist()):  # frames share bytes: cut each one out of its bytes
+            start = f * self.bits
+            lo, shift = divmod(start, 8)
+            chunk = np.unpackbits(self.buf[lo: (start + self.bits + 7) // 8], bitorder="little")
+            out[i] = chunk[shift: shift + self.bits]
+        return out.reshape(len(frames), self.rows, self.cols)
+
+
+def _binary_frames(ds, path) -> _PackedFrames | None:
+    """The packed frames of an uncompressed BINARY SEG, or None (another type or compressed: use pixel_array)."""
+    if str(ds.get("SegmentationType", "")).upper() != "BINARY" or int(ds.get("BitsAllocated", 0) or 0) != 1:
+        return None
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is None or ts.is_compressed or "PixelData" not in ds:
+        return None
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    data = ds.PixelData
+    if len(data) * 8 < n * rows * cols:
+        raise ConversionError(f"pixel data holds {len(data)} bytes, {n} frames of {rows}x{cols} bits need "
+                              f"{-(-n * rows * cols // 8)}", path)
+    return _PackedFrames(data, n, rows, cols)
+
+
 def _frames(ds, path) -> np.ndarray:
     """All frames as (n, rows, cols) uint8/uint16 (bits unpacked)."""
     try:
@@ -582,21 +633,30 @@ class _Geometry:
         sbs = measures.get("SpacingBetweenSlices")
         self.spacing_between = float(sbs) if sbs not in (None, "") else None
         self.thickness = float(measures.get("SliceThickness") or 0) or None
-        pos = np.empty((n, 3))
-        seg_numbers = np.zeros(n, dtype=np.int64)
         labelmap = str(ds.get("SegmentationType", "")).upper() == "LABELMAP"
+        # per frame, or shared by all frames (one segment, one slice); tags, not keywords: 4,000+ frames
+        shared = ds.get("SharedFunctionalGroupsSequence")
+        shared = shared[0] if shared else {}
+        shared_plane = shared.get(_PLANE_POSITION)
+        shared_ident = shared.get(_SEGMENT_IDENTIFICATION)
+        pos: list = []
+        seg_numbers = np.zeros(n, dtype=np.int64)
         for f, item in enumerate(per_frame):
-            # per frame, or shared by all frames (one segment, one slice)
-            plane = _functional(ds, item, "PlanePositionSequence")
-            if plane is None or "ImagePositionPatient" not in plane:
-                raise ConversionError(f"frame {f + 1} has no plane position", path)
-            pos[f] = [float(v) for v in plane.ImagePositionPatient]
+            try:
+                plane = (item.get(_PLANE_POSITION) or shared_plane).value[0]
+                pos.append(plane[_IMAGE_POSITION].value)
+            except (AttributeError, KeyError, IndexError, TypeError):
+                raise ConversionError(f"frame {f + 1} has no plane position", path) from None
             if not labelmap:
-                ident = _functional(ds, item, "SegmentIdentificationSequence")
-                if ident is None or "ReferencedSegmentNumber" not in ident:
-                    raise ConversionError(f"frame {f + 1} names no segment", path)
-                seg_numbers[f] = int(ident.ReferencedSegmentNumber)
-        self.positions = pos
+                try:
+                    seg_numbers[f] = int((item.get(_SEGMENT_IDENTIFICATION) or shared_ident).value[0][_SEGMENT_NUMBER].value)
+                except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+                    raise ConversionError(f"frame {f + 1} names no segment", path) from None
+        try:
+            pos_arr = np.array(pos, dtype=float).reshape(n, 3)
+        except (TypeError, ValueError):
+            raise ConversionError("a frame's ImagePositionPatient is not 3 numbers", path) from None
+        self.positions = pos_arr
         self.segment_numbers = seg_numbers
         self.rows, self.cols = int(ds.Rows), int(ds.Columns)
 
@@ -691,7 +751,9 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     # a LABELMAP SEG describes its background as segment 0: not a segment of anything
     infos = {int(it.SegmentNumber): _segment_info(it) for it in items if int(it.SegmentNumber) > 0}
     geom = _Geometry(ds, path)
-    frames = _frames(ds, path)
+    frames = _binary_frames(ds, path)
+    if frames is None:
+        frames = _frames(ds, path)
     private = _private_json(ds)
     if series is not None:
         space = (series if isinstance(series, DicomSeries) else read_dicom_series_header(series)).space
@@ -733,10 +795,18 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         r0, c0 = int(rs.min()), int(cs.min())
         r1, c1 = int(rs.max()) + geom.rows, int(cs.max()) + geom.cols
         block = np.zeros((k1 - k0, r1 - r0, c1 - c0), dtype=bool)
-        for f, k, r, c in zip(fl.tolist(), ks.tolist(), rs.tolist(), cs.tolist()):
-            fr = frames[f]
-            hit = fr == number if seg_type == "LABELMAP" else fr > threshold
-            block[k - k0, r - r0:r - r0 + geom.rows, c - c0:c - c0 + geom.cols] |= hit
+        if isinstance(frames, _PackedFrames) and r1 - r0 == geom.rows and c1 - c0 == geom.cols \
+                and np.unique(ks).size == ks.size:
+            block[ks - k0] = frames.take(fl)  # one frame per slice, all at the grid's row/column 0: at once
+        else:
+            hits = frames.take(fl) if isinstance(frames, _PackedFrames) else None
+            for i, (f, k, r, c) in enumerate(zip(fl.tolist(), ks.tolist(), rs.tolist(), cs.tolist())):
+                if hits is not None:
+                    hit = hits[i]
+                else:
+                    fr = frames[f]
+                    hit = fr == number if seg_type == "LABELMAP" else fr > threshold
+                block[k - k0, r - r0:r - r0 + geom.rows, c - c0:c - c0 + geom.cols] |= hit
         sub = compute_bbox(block)
         if sub is None:
             continue

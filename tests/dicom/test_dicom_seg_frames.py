@@ -24,6 +24,7 @@ from test_dicom_seg import grid, masks  # noqa: E402
 
 from medmask import SegmentationMask  # noqa: E402
 from medmask.convert import dicom_seg  # noqa: E402
+from medmask.convert.dicom_seg import write_dicom_seg  # noqa: E402
 from medmask.convert.dicom_series import read_dicom_series_header  # noqa: E402
 from medmask.core.geometry import bbox_slices  # noqa: E402
 
@@ -112,3 +113,43 @@ def test_segments_that_do_not_overlap_say_so(tmp_path):
     ours, theirs = both_ways(series, lobes, series.space)
     assert ours.SegmentsOverlap == theirs.SegmentsOverlap == "NO"
     assert_same_dataset(ours, theirs)
+
+
+@pytest.mark.parametrize("make_grid, make_items", [(grid, masks), (odd_grid, scattered)], ids=["overlapping", "odd-frames"])
+def test_import_unpacks_each_segments_frames_like_pydicoms_pixel_array(tmp_path, monkeypatch, make_grid, make_items):
+    make_series(tmp_path / "ct", make_grid())
+    series = read_dicom_series_header(tmp_path / "ct")
+    items = make_items(series.space)
+    out = tmp_path / "o.seg.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dicom_seg.DicomSegWarning)
+        write_dicom_seg(items, series.space, out, series=series, manual=True)
+        space, back = dicom_seg.read_dicom_seg(out)
+        # the same SEG put on the series grid by frame position, and read through pydicom's pixel_array
+        monkeypatch.setattr(dicom_seg, "_binary_frames", lambda ds, path: None)
+        space_ref, back_ref = dicom_seg.read_dicom_seg(out)
+    assert space == space_ref == series.space
+    assert [n for n, _ in back] == [n for n, _ in items] == [n for n, _ in back_ref]
+    for (_, a), (_, b), (_, c) in zip(items, back, back_ref):
+        assert np.array_equal(a.data, b.data) and np.array_equal(b.data, c.data)
+
+
+def test_a_seg_read_onto_a_bigger_series_grid(tmp_path):
+    """Frames smaller than the target grid: each segment's frames land at the grid's row/column 0."""
+    small = grid()
+    big = Space(shape=(small.shape[0], small.shape[1] + 4, small.shape[2] + 3), origin=small.origin,
+                spacing=small.spacing, x_orientation=small.x_orientation, y_orientation=small.y_orientation,
+                z_orientation=small.z_orientation)
+    make_series(tmp_path / "small", small)
+    series = read_dicom_series_header(tmp_path / "small")
+    items = masks(series.space)[:3]
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg(items, series.space, out, series=series, manual=True)
+    make_series(tmp_path / "big", big)  # extends the small grid by rows/columns after its end
+    space, back = dicom_seg.read_dicom_seg(out, series=read_dicom_series_header(tmp_path / "big"))
+    assert space.shape == big.shape
+    assert [n for n, _ in back] == [n for n, _ in items]
+    for (_, a), (_, b) in zip(items, back):
+        want = np.zeros(big.shape, a.dtype)
+        want[:, : small.shape[1], : small.shape[2]] = a.data
+        assert b.mapping == a.mapping and np.array_equal(b.data, want)
