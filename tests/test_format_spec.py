@@ -198,3 +198,14 @@ def test_independent_reader_single_value_rows(tmp_path, space):
     SegmentationMask(ball, {"ball": 1}, space=space).save(p)
     doc, volumes = independent_read(p.read_bytes())
     assert np.array_equal(volumes["mask"], ball)
+
+
+@pytest.mark.parametrize("stem", ["golden_v2_2_archive.mska", "golden_v2_1_archive.mska"])
+def test_independent_reader_reads_the_golden_files(stem):
+    import hashlib
+    exp = json.loads((REPO / "tests" / "data" / f"{stem}.json").read_text())
+    doc, volumes = independent_read((REPO / "tests" / "data" / stem).read_bytes())
+    assert list(volumes) == list(exp["entries"])
+    for name, full in volumes.items():
+        assert hashlib.sha256(np.ascontiguousarray(full).tobytes()).hexdigest() == exp["entries"][name]["array_sha256"]
+    assert doc.get("attributes") == exp["attributes"]
