@@ -20,6 +20,7 @@ class V2Container(Container):
 
     def _open(self, head: bytes) -> None:
         header = v2.unpack_header(head, self._size_bound, self.path)
+        self.minor = header.version[1]
         blob = self.read_exact(header.index_offset, header.index_length, "index")
         index = v2.decode_index_full(blob, header, self.path)
         kind, self.space, self.image, self.attributes = index.kind, index.space, index.image, index.attributes
