@@ -24,6 +24,7 @@ from ..frame import CONVENTIONS, placement, resample_nearest, same_frame
 from ..image_link import ImageLink, image_link, open_image_by_default
 from ..session import ArchiveSession, layer_archive, layer_info
 from ..status import PatientStatus
+from ..warmup import warm_up_steps
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -161,6 +162,25 @@ class ArchiveWidget(QWidget):
             self._adopt(layer)
         # fit the view once the dock has taken its room (a camera reset before that clips the body)
         QTimer.singleShot(0, self.fit_view)
+        # napari's first-Labels-layer set-up, while the user is idle: a step per event-loop turn
+        self.warm_up_done = False
+        self._warm_steps = warm_up_steps()
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setInterval(20)
+        self._warm_timer.timeout.connect(self._warm_up_step)
+        self._warm_timer.start()
+
+    def _warm_up_step(self) -> None:
+        """One step of :func:`napari_medmask.warmup.warm_up_steps`; never an error for the user."""
+        step = next(self._warm_steps, None)
+        if step is None:
+            self._warm_timer.stop()
+            self.warm_up_done = True
+            return
+        try:
+            step()
+        except Exception:  # a warm-up is an optimisation: the open pays the cost instead
+            pass
 
     # discovering archives and volumes -----------------------------------------------------------
     def open_archive(self, path: str) -> ArchiveSession:
