@@ -9,6 +9,7 @@ opens the scan an archive records, and writes edits back.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 from qtpy.QtCore import Qt, QTimer
@@ -164,6 +165,7 @@ class ArchiveWidget(QWidget):
         QTimer.singleShot(0, self.fit_view)
         # napari's first-Labels-layer set-up, while the user is idle: a step per event-loop turn
         self.warm_up_done = False
+        self.warm_up_times: list[float] = []  # seconds each step held the event loop
         self._warm_steps = warm_up_steps()
         self._warm_timer = QTimer(self)
         self._warm_timer.setInterval(20)
@@ -177,10 +179,12 @@ class ArchiveWidget(QWidget):
             self._warm_timer.stop()
             self.warm_up_done = True
             return
+        t0 = time.perf_counter()
         try:
             step()
         except Exception:  # a warm-up is an optimisation: the open pays the cost instead
             pass
+        self.warm_up_times.append(time.perf_counter() - t0)
 
     # discovering archives and volumes -----------------------------------------------------------
     def open_archive(self, path: str) -> ArchiveSession:
