@@ -211,6 +211,7 @@ class ArchiveWidget(QWidget):
         path, _ = layer_archive(layer)
         if path is None:
             if info.get("kind") == "image":
+                self._drop_duplicate_scan(layer, info)
                 self._update_image_row()
             return
         path = os.path.abspath(path)
@@ -295,6 +296,33 @@ class ArchiveWidget(QWidget):
                         self.viewer.layers.move(self.viewer.layers.index(layer), 0)
         self._update_image_row()
         return self._image_layer(link.path) is not None if link.path else False
+
+    def _drop_duplicate_scan(self, layer, info: dict) -> None:
+        """A scan an archive brought is also opened by the user (``napari ct.nii.gz organs.mska``), or the
+        other way round: keep the lower layer (under the organs), close the other, one copy in memory.
+        """
+        if not info.get("path"):
+            return
+        want = os.path.abspath(info["path"])
+        layers = list(self.viewer.layers)
+        for other in layers:
+            o = layer_info(other)
+            if (other is layer or o.get("kind") != "image" or not o.get("path")
+                    or os.path.abspath(o["path"]) != want or not (o.get("brought_by") or info.get("brought_by"))):
+                continue
+            keep, extra = (other, layer) if layers.index(other) < layers.index(layer) else (layer, other)
+
+            def close(extra=extra) -> None:  # after napari has finished inserting it
+                if extra in self.viewer.layers:
+                    self.viewer.layers.remove(extra)
+
+            QTimer.singleShot(0, close)
+            self._message = f"{os.path.basename(want)} is already open ({keep.name}): closed its second copy"
+            if self.session is not None:
+                self._update_status()
+            else:
+                self.status.setText(self._message)
+            return
 
     def _image_layer(self, path):
         if path is None:

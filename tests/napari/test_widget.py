@@ -416,3 +416,24 @@ def test_dock_warms_napari_up_while_idle_without_touching_the_viewer(make_napari
 
     for step in warm_up_steps():  # each step works (the dock swallows errors: a test must not)
         step()
+
+
+@pytest.mark.parametrize("order", ["scan first", "archive first", "dock after"])
+def test_scan_given_with_the_archive_that_brings_it_is_held_once(make_napari_viewer, tmp_path, qtbot, order):
+    """``napari ct.nii.gz organs.mska``: the archive brings the same scan; one copy stays, under the organs."""
+    img, archive = _case_with_reference(tmp_path)
+    viewer = make_napari_viewer()
+    w = _dock(viewer) if order != "dock after" else None
+    paths = [str(archive), str(img)] if order == "archive first" else [str(img), str(archive)]
+    for p in paths:
+        viewer.open(p, plugin="medmask")
+    if w is None:
+        w = _dock(viewer)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=20000)
+    qtbot.wait(50)
+    assert [type(l).__name__ for l in viewer.layers] == ["Image", "Labels"]  # the scan under the organs
+    assert "already open" in w.status.text()
+    if order != "archive first":  # the kept copy is the user's: a second one of their own is theirs to keep
+        viewer.open(str(img), plugin="medmask")
+        qtbot.wait(50)
+        assert len(viewer.layers) == 3
