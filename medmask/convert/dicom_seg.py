@@ -33,7 +33,6 @@ PRIVATE_CREATOR = "MEDMASK"
 PRIVATE_ELEMENT = 0x01
 PRIVATE_VERSION = 1
 SEGMENTATION_TYPES = ("binary", "labelmap")
-MAX_STACKED_BYTES = 4 << 30  # overlapping segments need one byte per voxel and segment
 
 
 class DicomSegWarning(UserWarning):
@@ -230,42 +229,44 @@ def _segment_description(hd, seg: dict, algorithm, manual: bool):
     return desc
 
 
-def _pixels(segments: list[dict], shape: tuple[int, int, int], labelmap: bool, path) -> np.ndarray:
-    """Label-map style array (no overlaps) or stacked 4D array (overlaps) for highdicom."""
+def _label_map(segments: list[dict], shape: tuple[int, int, int], path) -> np.ndarray:
+    """The segments as one label volume for highdicom (LABELMAP, or a lone BINARY segment); refuses overlaps."""
     from ..core.geometry import bbox_slices
 
-    dtype = np.uint8 if len(segments) < 256 else np.uint16
-    lab = np.zeros(shape, dtype=dtype)
-    overlap = None
+    lab = np.zeros(shape, dtype=np.uint8 if len(segments) < 256 else np.uint16)
     for seg in segments:
         view = lab[bbox_slices(seg["box"])]
         taken = view[seg["region"]]
         if taken.any():
             other = int(taken[taken != 0][0])
-            overlap = (other, seg["number"], int(np.count_nonzero(taken)))
-            break
+            raise ConversionError(f"LABELMAP cannot hold overlapping segments: {segments[other - 1]['label']!r} and "
+                                  f"{seg['label']!r} share {int(np.count_nonzero(taken))} voxels; use the BINARY type",
+                                  path)
         view[seg["region"]] = seg["number"]
-    if overlap is None:
-        return lab
-    a, b, n = overlap
-    if labelmap:
-        raise ConversionError(f"LABELMAP cannot hold overlapping segments: {segments[a - 1]['label']!r} and "
-                              f"{segments[b - 1]['label']!r} share {n} voxels; use the BINARY type", path)
-    need = int(np.prod(shape)) * len(segments)
-    if need > MAX_STACKED_BYTES:
-        raise ConversionError(f"{len(segments)} overlapping segments on a {shape} grid would need "
-                              f"{need / 2**30:.1f} GiB; export fewer entries at a time", path)
-    del lab
-    stacked = np.zeros((*shape, len(segments)), dtype=bool)
-    for i, seg in enumerate(segments):
-        stacked[(*bbox_slices(seg["box"]), i)] = seg["region"]
-    return stacked
+    return lab
 
 
-def _build(hd, series: DicomSeries, pixels, st: str, descriptions, series_number: int, series_description,
-           version: str, kwargs: dict):
-    return hd.seg.Segmentation(
-        source_images=series.datasets, pixel_array=pixels,
+def _segments_overlap(segments: list[dict]) -> bool:
+    """True when two segments share a voxel: only pairs whose boxes intersect are looked at."""
+    if len(segments) < 2:
+        return False
+    lo = np.array([[a for a, _ in seg["box"]] for seg in segments])
+    hi = np.array([[b for _, b in seg["box"]] for seg in segments])
+    meets = np.all((lo[:, None, :] < hi[None, :, :]) & (lo[None, :, :] < hi[:, None, :]), axis=2)
+    for i, j in zip(*np.nonzero(np.triu(meets, 1))):
+        a, b = segments[i], segments[j]
+        common = [(max(x[0], y[0]), min(x[1], y[1])) for x, y in zip(a["box"], b["box"])]
+        sa = tuple(slice(c0 - x[0], c1 - x[0]) for (c0, c1), x in zip(common, a["box"]))
+        sb = tuple(slice(c0 - y[0], c1 - y[0]) for (c0, c1), y in zip(common, b["box"]))
+        if np.logical_and(a["region"][sa], b["region"][sb]).any():
+            return True
+    return False
+
+
+def _segmentation_options(hd, st: str, descriptions, series_number: int, series_description, version: str,
+                          kwargs: dict) -> dict:
+    """Every argument of highdicom's Segmentation constructor but the source images and the pixels."""
+    return dict(
         segmentation_type=hd.seg.SegmentationTypeValues.LABELMAP if st == "labelmap"
         else hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=series_number,
@@ -273,6 +274,130 @@ def _build(hd, series: DicomSeries, pixels, st: str, descriptions, series_number
         manufacturer_model_name="medmask", software_versions=str(version), device_serial_number="none",
         series_description=(series_description or "Segmentation")[:64], content_label="SEGMENTATION",
         content_description=None, omit_empty_frames=True, **kwargs)
+
+
+def _build_binary(hd, series: DicomSeries, segments: list[dict], shape: tuple[int, int, int], options: dict):
+    """A BINARY SEG of several (possibly overlapping) segments, without a dense (slices, rows, columns, segments) stack.
+
+    Given such a stack, highdicom visits every (segment, slice) pair and needs one byte per
+    voxel and segment (1.2 GB for 117 segments of s0000). Here highdicom builds the whole
+    dataset (segment descriptions, references, shared functional groups, dimension index,
+    SpacingBetweenSlices from all planes) from a label map holding one voxel; then only the
+    frames are put in with pydicom: the per-frame functional groups as highdicom builds them
+    (segment by segment, planes in highdicom's order; DimensionIndexValues = segment, rank among
+    the planes holding any segment) and the frames bit-packed once per segment with numpy.
+    ``tests/dicom/test_dicom_seg_frames.py`` checks the result equals highdicom's own output.
+    """
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+    from pydicom.sr.codedict import codes
+
+    n, rows, cols = shape
+    first = segments[0]
+    skeleton = np.zeros(shape, dtype=np.uint8 if len(segments) < 256 else np.uint16)
+    k, r, c = (int(v) for v in np.argwhere(first["region"])[0])
+    skeleton[k + first["box"][0][0], r + first["box"][1][0], c + first["box"][2][0]] = 1
+    seg = hd.seg.Segmentation(source_images=series.datasets, pixel_array=skeleton, **options)
+    del skeleton
+
+    # highdicom's plane order: by distance along its normal (column x row cosines, against medmask's axis 0)
+    positions = hd.utils.get_plane_positions_of_series(series.datasets)
+    normal = hd.spatial.get_normal_vector(series.datasets[0].ImageOrientationPatient,
+                                          index_convention=hd.spatial.VOLUME_INDEX_CONVENTION)
+    order = np.argsort(np.array([p[0].ImagePositionPatient for p in positions], dtype=float) @ normal, kind="stable")
+    place = np.empty(n, dtype=np.int64)
+    place[order] = np.arange(n)
+    # the planes (source slices) each segment covers in that order, and each covered plane's rank among them
+    planes_of = []
+    for s in segments:
+        planes = np.flatnonzero(s["region"].any(axis=(1, 2))) + s["box"][0][0]
+        planes_of.append(planes[np.argsort(place[planes])])
+    covered = np.zeros(n, dtype=bool)
+    for p in planes_of:
+        covered[place[p]] = True
+    rank = np.cumsum(covered)[place]  # plane k -> 1-based rank of k among the covered planes
+
+    derivation = hd.sr.CodedConcept.from_code(codes.cid7203.SegmentationImageDerivation)
+    purpose = hd.sr.CodedConcept.from_code(codes.cid7202.SourceImageForImageProcessingOperation)
+    derived: dict[int, Dataset] = {}
+
+    def derivation_item(k: int) -> Dataset:
+        if k not in derived:
+            source = Dataset()
+            source.add(DataElement(0x00081150, "UI", series.datasets[k].SOPClassUID))  # ReferencedSOPClassUID
+            source.add(DataElement(0x00081155, "UI", series.datasets[k].SOPInstanceUID))  # ReferencedSOPInstanceUID
+            source.add(DataElement(0x0040A170, "SQ", [purpose]))  # PurposeOfReferenceCodeSequence
+            source.add(DataElement(0x0028135A, "CS", "YES"))  # SpatialLocationsPreserved
+            item = Dataset()
+            item.add(DataElement(0x00089215, "SQ", [derivation]))  # DerivationCodeSequence
+            item.add(DataElement(0x00082112, "SQ", [source]))  # SourceImageSequence
+            derived[k] = item
+        return derived[k]
+
+    per_frame: list[Dataset] = []
+    packed: list[bytes] = []
+    carry = np.empty(0, dtype=bool)  # when rows * columns is not a multiple of 8, frames share a byte
+    for s, planes in zip(segments, planes_of):
+        ident = Dataset()
+        ident.add(DataElement(0x0062000B, "US", int(s["number"])))  # ReferencedSegmentNumber
+        for k in planes.tolist():
+            content = Dataset()
+            content.add(DataElement(0x00209157, "UL", [int(s["number"]), int(rank[k])]))  # DimensionIndexValues
+            item = Dataset()
+            item.add(DataElement(0x00209111, "SQ", [content]))  # FrameContentSequence
+            item.add(DataElement(0x00209113, "SQ", positions[k]))  # PlanePositionSequence
+            item.add(DataElement(0x00089124, "SQ", [derivation_item(k)]))  # DerivationImageSequence
+            item.add(DataElement(0x0062000A, "SQ", [ident]))  # SegmentIdentificationSequence
+            per_frame.append(item)
+        (k0, _), (r0, r1), (c0, c1) = s["box"]
+        block = np.zeros((len(planes), rows, cols), dtype=bool)
+        block[:, r0:r1, c0:c1] = s["region"][planes - k0]
+        bits = np.concatenate([carry, block.ravel()]) if carry.size else block.ravel()
+        whole = bits.size - bits.size % 8
+        packed.append(np.packbits(bits[:whole], bitorder="little").tobytes())
+        carry = bits[whole:]
+    if carry.size:
+        packed.append(np.packbits(carry, bitorder="little").tobytes())
+    pixel_data = b"".join(packed)
+    if len(pixel_data) % 2:
+        pixel_data += b"\x00"
+    _skip_vr_correction(per_frame)
+    seg.PerFrameFunctionalGroupsSequence = per_frame
+    seg.NumberOfFrames = len(per_frame)
+    seg.PixelData = pixel_data
+    seg.SegmentsOverlap = "YES" if _segments_overlap(segments) else "NO"
+    return seg
+
+
+def _skip_vr_correction(items) -> None:
+    """Tell pydicom these new datasets are already explicit VR little endian, as the file will be.
+
+    pydicom otherwise runs its ambiguous-VR correction on every nested item again when writing
+    (a third of the write time for 4,000 frames); these items hold no ambiguous VR (US/SS, OB/OW).
+    """
+    from pydicom.charset import default_encoding
+
+    seen: set[int] = set()
+    stack = list(items)
+    while stack:
+        ds = stack.pop()
+        if id(ds) in seen:
+            continue
+        seen.add(id(ds))
+        ds.set_original_encoding(False, True, default_encoding)
+        for elem in ds:
+            if elem.VR == "SQ":
+                stack.extend(elem.value)
+
+
+def build_segmentation(hd, series: DicomSeries, segments: list[dict], shape: tuple[int, int, int], options: dict,
+                       path=None):
+    """The highdicom Segmentation of ``segments`` (LABELMAP or BINARY, as ``options`` say)."""
+    labelmap = options["segmentation_type"] == hd.seg.SegmentationTypeValues.LABELMAP
+    if labelmap or len(segments) == 1:  # one label volume: highdicom visits each slice once
+        return hd.seg.Segmentation(source_images=series.datasets, pixel_array=_label_map(segments, shape, path),
+                                   **options)
+    return _build_binary(hd, series, segments, shape, options)
 
 def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                     series: str | os.PathLike | DicomSeries, segmentation_type: str = "binary",
@@ -320,7 +445,6 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
                       "--algorithm for automatic results, manual=True / --manual to say so)", DicomSegWarning,
                       stacklevel=2)
     descriptions = [_segment_description(hd, seg, algorithm, manual) for seg in segments]
-    pixels = _pixels(segments, tuple(int(v) for v in space.shape), st == "labelmap", dst)
     from .. import __version__ as version
 
     kwargs: dict[str, Any] = {}
@@ -330,7 +454,8 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
         with warnings.catch_warnings():
             # the source's single-component PatientName ("Anonymous") is copied as it is, on purpose
             warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
-            seg = _build(hd, series, pixels, st, descriptions, series_number, series_description, version, kwargs)
+            options = _segmentation_options(hd, st, descriptions, series_number, series_description, version, kwargs)
+            seg = build_segmentation(hd, series, segments, tuple(int(v) for v in space.shape), options, dst)
     except MedMaskError:
         raise
     except Exception as exc:  # highdicom's ValueError/TypeError about the input
@@ -424,6 +549,57 @@ def _functional(ds, frame_item, keyword):
     return None
 
 
+_PLANE_POSITION = 0x00209113  # PlanePositionSequence
+_IMAGE_POSITION = 0x00200032  # ImagePositionPatient
+_SEGMENT_IDENTIFICATION = 0x0062000A  # SegmentIdentificationSequence
+_SEGMENT_NUMBER = 0x0062000B  # ReferencedSegmentNumber
+
+
+class _PackedFrames:
+    """The frames of a native BINARY SEG, unpacked only when asked for (a few at a time, with numpy).
+
+    pydicom's ``pixel_array`` unpacks every frame at once, one byte per pixel (233 MB for
+    4,000 frames of 192 x 294); a segment needs only its own frames.
+    """
+
+    def __init__(self, data: bytes, n: int, rows: int, cols: int):
+        self.bits = rows * cols
+        self.rows, self.cols = rows, cols
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.shape = (n, rows, cols)
+
+    def take(self, frames: np.ndarray) -> np.ndarray:
+        """(len(frames), rows, cols) bool."""
+        if self.bits % 8 == 0:
+            per = self.bits // 8
+            chosen = self.buf[: self.shape[0] * per].reshape(self.shape[0], per)[frames]
+            return np.unpackbits(chosen, axis=1, bitorder="little").view(bool).reshape(len(frames), self.rows,
+                                                                                      self.cols)
+        out = np.empty((len(frames), self.bits), dtype=bool)
+        for i, f in enumerate(np.asarray(frames).tolist()):  # frames share bytes: cut each one out of its bytes
+            start = f * self.bits
+            lo, shift = divmod(start, 8)
+            chunk = np.unpackbits(self.buf[lo: (start + self.bits + 7) // 8], bitorder="little")
+            out[i] = chunk[shift: shift + self.bits]
+        return out.reshape(len(frames), self.rows, self.cols)
+
+
+def _binary_frames(ds, path) -> _PackedFrames | None:
+    """The packed frames of an uncompressed BINARY SEG, or None (another type or compressed: use pixel_array)."""
+    if str(ds.get("SegmentationType", "")).upper() != "BINARY" or int(ds.get("BitsAllocated", 0) or 0) != 1:
+        return None
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is None or ts.is_compressed or "PixelData" not in ds:
+        return None
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    data = ds.PixelData
+    if len(data) * 8 < n * rows * cols:
+        raise ConversionError(f"pixel data holds {len(data)} bytes, {n} frames of {rows}x{cols} bits need "
+                              f"{-(-n * rows * cols // 8)}", path)
+    return _PackedFrames(data, n, rows, cols)
+
+
 def _frames(ds, path) -> np.ndarray:
     """All frames as (n, rows, cols) uint8/uint16 (bits unpacked)."""
     try:
@@ -457,21 +633,30 @@ class _Geometry:
         sbs = measures.get("SpacingBetweenSlices")
         self.spacing_between = float(sbs) if sbs not in (None, "") else None
         self.thickness = float(measures.get("SliceThickness") or 0) or None
-        pos = np.empty((n, 3))
-        seg_numbers = np.zeros(n, dtype=np.int64)
         labelmap = str(ds.get("SegmentationType", "")).upper() == "LABELMAP"
+        # per frame, or shared by all frames (one segment, one slice); tags, not keywords: 4,000+ frames
+        shared = ds.get("SharedFunctionalGroupsSequence")
+        shared = shared[0] if shared else {}
+        shared_plane = shared.get(_PLANE_POSITION)
+        shared_ident = shared.get(_SEGMENT_IDENTIFICATION)
+        pos: list = []
+        seg_numbers = np.zeros(n, dtype=np.int64)
         for f, item in enumerate(per_frame):
-            # per frame, or shared by all frames (one segment, one slice)
-            plane = _functional(ds, item, "PlanePositionSequence")
-            if plane is None or "ImagePositionPatient" not in plane:
-                raise ConversionError(f"frame {f + 1} has no plane position", path)
-            pos[f] = [float(v) for v in plane.ImagePositionPatient]
+            try:
+                plane = (item.get(_PLANE_POSITION) or shared_plane).value[0]
+                pos.append(plane[_IMAGE_POSITION].value)
+            except (AttributeError, KeyError, IndexError, TypeError):
+                raise ConversionError(f"frame {f + 1} has no plane position", path) from None
             if not labelmap:
-                ident = _functional(ds, item, "SegmentIdentificationSequence")
-                if ident is None or "ReferencedSegmentNumber" not in ident:
-                    raise ConversionError(f"frame {f + 1} names no segment", path)
-                seg_numbers[f] = int(ident.ReferencedSegmentNumber)
-        self.positions = pos
+                try:
+                    seg_numbers[f] = int((item.get(_SEGMENT_IDENTIFICATION) or shared_ident).value[0][_SEGMENT_NUMBER].value)
+                except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+                    raise ConversionError(f"frame {f + 1} names no segment", path) from None
+        try:
+            pos_arr = np.array(pos, dtype=float).reshape(n, 3)
+        except (TypeError, ValueError):
+            raise ConversionError("a frame's ImagePositionPatient is not 3 numbers", path) from None
+        self.positions = pos_arr
         self.segment_numbers = seg_numbers
         self.rows, self.cols = int(ds.Rows), int(ds.Columns)
 
@@ -566,7 +751,9 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     # a LABELMAP SEG describes its background as segment 0: not a segment of anything
     infos = {int(it.SegmentNumber): _segment_info(it) for it in items if int(it.SegmentNumber) > 0}
     geom = _Geometry(ds, path)
-    frames = _frames(ds, path)
+    frames = _binary_frames(ds, path)
+    if frames is None:
+        frames = _frames(ds, path)
     private = _private_json(ds)
     if series is not None:
         space = (series if isinstance(series, DicomSeries) else read_dicom_series_header(series)).space
@@ -608,10 +795,18 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         r0, c0 = int(rs.min()), int(cs.min())
         r1, c1 = int(rs.max()) + geom.rows, int(cs.max()) + geom.cols
         block = np.zeros((k1 - k0, r1 - r0, c1 - c0), dtype=bool)
-        for f, k, r, c in zip(fl.tolist(), ks.tolist(), rs.tolist(), cs.tolist()):
-            fr = frames[f]
-            hit = fr == number if seg_type == "LABELMAP" else fr > threshold
-            block[k - k0, r - r0:r - r0 + geom.rows, c - c0:c - c0 + geom.cols] |= hit
+        if isinstance(frames, _PackedFrames) and r1 - r0 == geom.rows and c1 - c0 == geom.cols \
+                and np.unique(ks).size == ks.size:
+            block[ks - k0] = frames.take(fl)  # one frame per slice, all at the grid's row/column 0: at once
+        else:
+            hits = frames.take(fl) if isinstance(frames, _PackedFrames) else None
+            for i, (f, k, r, c) in enumerate(zip(fl.tolist(), ks.tolist(), rs.tolist(), cs.tolist())):
+                if hits is not None:
+                    hit = hits[i]
+                else:
+                    fr = frames[f]
+                    hit = fr == number if seg_type == "LABELMAP" else fr > threshold
+                block[k - k0, r - r0:r - r0 + geom.rows, c - c0:c - c0 + geom.cols] |= hit
         sub = compute_bbox(block)
         if sub is None:
             continue

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import warnings
-import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,6 +28,7 @@ from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
 from .nifti_label_table import label_table_extension, read_label_table
+from .nifti_read import gunzip, header_from_bytes, read_bytes, read_header, voxels_from_bytes
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -70,35 +70,19 @@ def safe_file_stem(name: str) -> str:
     return stem
 
 
-try:  # zlib-ng (extra "fast") inflates TotalSegmentator's masks ~10x faster than zlib, same results
-    from zlib_ng import zlib_ng as _inflater
-except ImportError:  # pragma: no cover - depends on the installation
-    _inflater = zlib
-
-
-def _gunzip(raw: bytes) -> bytes:
-    """All members of a gzip stream, in one call (much faster than streaming through gzip.GzipFile)."""
-    parts = []
-    while raw:
-        d = _inflater.decompressobj(31)
-        parts.append(d.decompress(raw))
-        parts.append(d.flush())
-        if not d.eof:
-            raise zlib.error("truncated gzip stream")
-        raw = d.unused_data.lstrip(b"\x00")
-    parts = [p for p in parts if p]
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
 def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
-    """The image of ``path``; ``.gz`` files are inflated in memory in one go (unless ``header_only``)."""
+    """The image of ``path`` through nibabel's general path (``.gz`` inflated in memory unless ``header_only``).
+
+    The fast path (:mod:`.nifti_read`) leaves unusual and damaged files to this one,
+    which also words the errors.
+    """
     require("nibabel")  # a missing extra is not a damaged file
     path = Path(path)
     try:
         if str(path).lower().endswith(".gz") and not header_only:
             with open(path, "rb") as fh:
                 raw = fh.read()
-            img = nib.Nifti1Image.from_bytes(_gunzip(raw))
+            img = nib.Nifti1Image.from_bytes(gunzip(raw))
         else:
             img = nib.load(str(path))
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
@@ -110,14 +94,21 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     return img
 
 
-def header_record(img: nib.Nifti1Image) -> dict[str, Any]:
-    """The header fields that decide the affine and data type, JSON-ready and exact.
+def read_nifti_header(path: str | os.PathLike):
+    """nibabel's header of a NIfTI file; only the header's bytes are read (and inflated) when possible."""
+    require("nibabel")
+    hdr = read_header(path)
+    return hdr if hdr is not None else _load(Path(path), header_only=True).header
+
+
+def header_record(hdr) -> dict[str, Any]:
+    """The fields of a nibabel NIfTI header that decide the affine and data type, JSON-ready and exact.
 
     float32 header values convert to Python floats exactly, and JSON keeps them exactly.
     """
-    h = img.header
+    h = hdr
     return {
-        "dtype": str(img.get_data_dtype()),
+        "dtype": str(h.get_data_dtype()),
         "sform_code": int(h["sform_code"]),
         "qform_code": int(h["qform_code"]),
         "srow": [float(v) for key in ("srow_x", "srow_y", "srow_z") for v in h[key]],
@@ -165,13 +156,14 @@ def _record_space(rec: Mapping[str, Any], shape_ijk: tuple[int, int, int]) -> Sp
         return None
 
 
-def sform_qform_gap(img, shape_ijk) -> float:
-    """Largest distance (mm) between where the sform and the qform put a corner voxel; 0 unless both are set."""
-    h = img.header
+def sform_qform_gap(hdr, shape_ijk) -> float:
+    """Largest distance (mm) between where the sform and the qform of a nibabel header put a corner voxel;
+    0 unless both are set."""
+    h = hdr
     if int(h["sform_code"]) <= 0 or int(h["qform_code"]) <= 0:
         return 0.0
     try:
-        s, q = img.get_sform(), img.get_qform()
+        s, q = h.get_sform(), h.get_qform()
     except Exception:
         return 0.0
     corners = np.array([[i, j, k, 1.0] for i in (0, shape_ijk[0] - 1) for j in (0, shape_ijk[1] - 1)
@@ -186,33 +178,58 @@ def sform_qform_message(gap: float) -> str:
             f"--orthonormalize to write one geometry in both)")
 
 
-def warn_sform_qform(img, space: Space, path) -> float:
-    """Warn (GeometryWarning) when the two affines of a file put voxels more than 0.1 voxel apart."""
-    gap = sform_qform_gap(img, nifti_shape(space))
+def warn_sform_qform(hdr, space: Space, path) -> float:
+    """Warn (GeometryWarning) when the two affines of a header put voxels more than 0.1 voxel apart."""
+    gap = sform_qform_gap(hdr, nifti_shape(space))
     if gap > 0.1 * float(min(space.spacing)):
         warnings.warn(f"{path}: {sform_qform_message(gap)}", GeometryWarning, stacklevel=3)
     return gap
 
 
-def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, Any], nib.Nifti1Image]:
-    """(label array in medmask z,y,x order, Space, header record, image) of a 3D NIfTI."""
+def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, Any], Any]:
+    """(label array in medmask z,y,x order, Space, header record, nibabel header) of a 3D NIfTI.
+
+    The array is a view of the file's inflated bytes whenever no scaling applies.
+    """
     path = Path(path)
-    img = _load(path)
-    shape = tuple(int(v) for v in img.shape)
-    while len(shape) > 3 and shape[-1] == 1:
-        shape = shape[:-1]
-    if len(shape) != 3:
-        raise ConversionError(f"expected a 3D label image, got shape {tuple(img.shape)}", path)
-    dtype = img.get_data_dtype()
+    require("nibabel")  # a missing extra is not a damaged file
+    fast = _read_fast(path)
+    if fast is not None:
+        hdr, data = fast
+        affine, shape = hdr.get_best_affine(), data.shape  # what nibabel's loader gives as img.affine
+    else:  # anything unusual, and the wording of every error
+        img = _load(path)
+        hdr, affine = img.header, img.affine
+        shape = tuple(int(v) for v in img.shape)
+        while len(shape) > 3 and shape[-1] == 1:
+            shape = shape[:-1]
+        if len(shape) != 3:
+            raise ConversionError(f"expected a 3D label image, got shape {tuple(img.shape)}", path)
+        data = None
+    dtype = hdr.get_data_dtype()
     if dtype.kind not in _SUPPORTED_KINDS or dtype.names is not None:
         raise ConversionError(f"data type {dtype} cannot hold labels", path)
-    space = space_from_ras_affine(img.affine, shape, path=path)
-    try:
-        data = _voxels(img, shape)
-    except Exception as exc:
-        raise ConversionError(f"cannot read the voxel data ({exc})", path) from None
+    space = space_from_ras_affine(affine, shape, path=path)
+    if data is None:
+        try:
+            data = _voxels(img, shape)
+        except Exception as exc:
+            raise ConversionError(f"cannot read the voxel data ({exc})", path) from None
     data = _as_labels(data, path)
-    return np.ascontiguousarray(data.transpose(2, 1, 0)), space, header_record(img), img
+    return np.ascontiguousarray(data.transpose(2, 1, 0)), space, header_record(hdr), hdr
+
+
+def _read_fast(path: Path):
+    """(nibabel header, voxel view in i, j, k order) read in one go (:mod:`.nifti_read`), or None."""
+    try:
+        buf = read_bytes(path)
+    except OSError:
+        return None
+    if buf is None:
+        return None
+    hdr = header_from_bytes(buf)
+    data = voxels_from_bytes(buf, hdr) if hdr is not None else None
+    return (hdr, data) if data is not None else None
 
 
 def _voxels(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> np.ndarray:
@@ -306,11 +323,11 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
-    data, space, rec, img = read_nifti(path)
-    warn_sform_qform(img, space, path)
+    data, space, rec, hdr = read_nifti(path)
+    warn_sform_qform(hdr, space, path)
     present = [int(v) for v in np.unique(data) if v]
     refuse_image(data, len(present) + 1, path, force=force)
-    table = read_label_table(img)
+    table = read_label_table(hdr)
     given = read_label_names(labels, path=path) if labels is not None else None
     names = choose_label_names(table.names if table else None, given, spec=labels, force=force, path=path)
     colors = {}

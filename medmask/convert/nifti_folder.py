@@ -21,23 +21,24 @@ from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
-from .nifti import (NIFTI_META_KEY, _load, header_record, list_nifti_files, nifti_stem, read_nifti, refuse_image,
-                    safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
+from .nifti import (NIFTI_META_KEY, header_record, list_nifti_files, nifti_stem, read_nifti, read_nifti_header,
+                    refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
 
 
 def _header_space(path: Path, gaps: dict | None = None) -> tuple[Space, dict[str, Any]]:
-    img = _load(path, header_only=True)
-    shape = tuple(int(v) for v in img.shape)
+    hdr = read_nifti_header(path)
+    full_shape = tuple(int(v) for v in hdr.get_data_shape())
+    shape = full_shape
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
     if len(shape) != 3:
-        raise ConversionError(f"expected a 3D label image, got shape {tuple(img.shape)}", path)
-    space = space_from_ras_affine(img.affine, shape, path=path)
+        raise ConversionError(f"expected a 3D label image, got shape {full_shape}", path)
+    space = space_from_ras_affine(hdr.get_best_affine(), shape, path=path)
     if gaps is not None:
-        gap = sform_qform_gap(img, shape)
+        gap = sform_qform_gap(hdr, shape)
         if gap > 0.1 * float(min(space.spacing)):
             gaps[path] = gap
-    return space, header_record(img)
+    return space, header_record(hdr)
 
 
 def skip_file(exc: ConversionError) -> None:

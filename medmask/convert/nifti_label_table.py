@@ -34,9 +34,10 @@ def _float(text: Optional[str]) -> Optional[float]:
     return value if value is not None and 0.0 <= value <= 1.0 else None
 
 
-def read_label_table(img) -> Optional[LabelTable]:
-    """The first XML label table among the header extensions of ``img``, or None."""
-    for ext in getattr(img.header, "extensions", []):
+def read_label_table(hdr) -> Optional[LabelTable]:
+    """The first XML label table among the extensions of a nibabel NIfTI header (or image's), or None."""
+    hdr = getattr(hdr, "header", hdr)
+    for ext in getattr(hdr, "extensions", []):
         try:
             content = ext.get_content()
             text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
