@@ -1,7 +1,6 @@
 """`medmask convert <folder> out.mska` as a user runs it, against medmask 0.2.0, side by side.
 
-    python benchmarks/bench_convert.py [--data ../shared/data/totalseg_s0000] [--runs 7]
-                                       [--baseline PATH] [--threads 0 1 2]
+    python benchmarks/bench_convert.py [--data ../shared/data/totalseg_s0000] [--runs 7] [--baseline PATH]
 
 Each run is a fresh process (``python -m medmask convert <data> out.mska``, the output
 removed first, so both versions write a new file). This tree and medmask 0.2.0 run
@@ -11,8 +10,9 @@ child) of ``--runs`` runs each.
 
 medmask 0.2.0 is the first release (commit ``RELEASE_0_2_0``), taken from this
 repository's history with ``git archive`` into a temporary folder, unless ``--baseline``
-names a checkout of it. ``--threads`` also runs this tree with
-``MEDMASK_CONVERT_THREADS`` set (0 = one thread: the serial figure).
+names a checkout of it. Both are serial (one thread). "today, zlib only" is this tree with
+the optional inflaters (libdeflate of extra ``fast``, zlib-ng) hidden: what a user without
+the extra gets.
 
 Both archives are checked to hold the same entries with the same voxels and geometry.
 """
@@ -48,12 +48,18 @@ def release_tree(dest: Path, commit: str = RELEASE_0_2_0) -> Path:
     return tree
 
 
-def run_convert(tree: Path, data: Path, out: Path, threads: int | None = None) -> tuple[float, float]:
-    """(wall s, CPU s) of one ``python -m medmask convert data out`` with ``tree`` first on the path."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    env.pop("MEDMASK_CONVERT_THREADS", None)
-    if threads is not None:
-        env["MEDMASK_CONVERT_THREADS"] = str(threads)
+def hide_modules(dest: Path, names=("deflate", "zlib_ng")) -> Path:
+    """A folder that, first on the path, makes ``import <name>`` fail for each of ``names``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (dest / f"{name}.py").write_text(f"raise ImportError('{name} hidden by bench_convert')\n")
+    return dest
+
+
+def run_convert(tree, data: Path, out: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of one ``python -m medmask convert data out`` with ``tree`` (path or paths) first on the path."""
+    trees = tree if isinstance(tree, (list, tuple)) else [tree]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(t) for t in trees))
     if out.exists():
         out.unlink()
     before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
@@ -81,23 +87,21 @@ def same_content(a: Path, b: Path) -> None:
             assert mx.bbox == my.bbox and np.array_equal(mx.crop_data, my.crop_data), n
 
 
-def compare(data: Path, runs: int = 7, baseline: Path | None = None, threads=()) -> dict:
-    """Median (wall, CPU) seconds per variant, run alternately; keys 'today', '0.2.0', 'today threads=N'."""
+def compare(data: Path, runs: int = 7, baseline: Path | None = None) -> dict:
+    """Median (wall, CPU) seconds of 'today', '0.2.0' and 'today, zlib only', run alternately (ABC CBA ...)."""
     tmp = Path(tempfile.mkdtemp(prefix="medmask-bench-convert-"))
     try:
-        old = baseline or release_tree(tmp)
-        variants = {"today": (REPO, None), "0.2.0": (old, None)}
-        for n in threads:
-            variants[f"today, MEDMASK_CONVERT_THREADS={n}"] = (REPO, n)
+        variants = {"today": REPO, "0.2.0": baseline or release_tree(tmp),
+                    "today, zlib only": [hide_modules(tmp / "hidden"), REPO]}
         names = list(variants)
-        for name in names:  # warm the page cache and .pyc files; not timed
-            run_convert(variants[name][0], data, tmp / f"{name[:5]}.mska", variants[name][1])
-        same_content(tmp / "today.mska", tmp / "0.2.0.mska")
+        for n, name in enumerate(names):  # warm the page cache and .pyc files; not timed
+            run_convert(variants[name], data, tmp / f"warm{n}.mska")
+        same_content(tmp / "warm0.mska", tmp / "warm1.mska")
+        assert (tmp / "warm0.mska").read_bytes() == (tmp / "warm2.mska").read_bytes(), "inflaters disagree"
         times: dict[str, list] = {n: [] for n in names}
         for i in range(runs):
             for name in (names if i % 2 == 0 else names[::-1]):
-                tree, n_threads = variants[name]
-                times[name].append(run_convert(tree, data, tmp / "out.mska", n_threads))
+                times[name].append(run_convert(variants[name], data, tmp / "out.mska"))
         return {n: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for n, t in times.items()}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -115,7 +119,6 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--baseline", type=Path, help="a checkout of medmask 0.2.0 (default: from git history)")
-    ap.add_argument("--threads", type=int, nargs="*", default=[], help="also run with MEDMASK_CONVERT_THREADS=N")
     args = ap.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no data at {args.data}")
@@ -123,11 +126,11 @@ def main() -> None:
     print(f"medmask convert {args.data.name} ({files} files) out.mska: fresh process, {args.runs} runs each, "
           f"alternating; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; "
           f"gzip inflater today: {inflater_name()}")
-    res = compare(args.data, args.runs, args.baseline, args.threads)
+    res = compare(args.data, args.runs, args.baseline)
     ow, oc = res["0.2.0"]
-    print(f"{'version':38s} {'wall s':>8s} {'CPU s':>8s} {'wall vs 0.2.0':>14s} {'CPU vs 0.2.0':>13s}")
+    print(f"{'version':16s} {'wall s':>8s} {'CPU s':>8s} {'wall vs 0.2.0':>14s} {'CPU vs 0.2.0':>13s}")
     for name, (w, c) in res.items():
-        print(f"{name:38s} {w:8.2f} {c:8.2f} {ow / w:13.2f}x {oc / c:12.2f}x")
+        print(f"{name:16s} {w:8.2f} {c:8.2f} {ow / w:13.2f}x {oc / c:12.2f}x")
     print(f"load average at end {os.getloadavg()[0]:.2f}")
 
 

@@ -62,9 +62,7 @@ def cli_convert(data: Path, out: Path) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def inflater_name() -> str:
-    from medmask.convert import nifti
-    return getattr(nifti, "_inflater", nifti.zlib).__name__
+from bench_convert import compare as compare_convert, inflater_name  # noqa: E402  (the convert row, side by side)
 
 
 def main() -> None:
@@ -84,7 +82,7 @@ def main() -> None:
     many_path = tmp / "many.mska"
 
     # --- the archive the command line makes, and the masks it holds ---------------------------
-    convert_s = statistics.median(cli_convert(args.data, cli_path) for _ in range(max(1, R // 2)))
+    cli_convert(args.data, cli_path)  # the archive the command line makes; its speed: bench_convert, below
     src = MaskArchive(cli_path)
     names = src.all_names()
     masks = {n: src.load_segmask(n) for n in names}
@@ -237,7 +235,12 @@ def main() -> None:
     print("(times in ms; 'full' = the organ as a full-volume boolean array, 'all 117 full' = every entry's"
           " full label volume; NIfTI/v1 rows always decode full volumes)\n")
     v2 = rows["medmask v2 archive (CLI-made)"]
-    print(f"medmask convert of the folder (fresh process, gzip inflater: {inflater_name()}): {convert_s:.2f} s")
+    runs = max(3, R // 2)
+    conv = compare_convert(args.data, runs)
+    (tw, tc), (ow, oc) = conv["today"], conv["0.2.0"]
+    print(f"medmask convert of the folder (fresh process, gzip inflater {inflater_name()}; benchmarks/bench_convert.py: "
+          f"alternating with medmask 0.2.0, median of {runs}): {tw:.2f} s wall, {tc:.2f} s CPU; 0.2.0 {ow:.2f} s wall, "
+          f"{oc:.2f} s CPU: {ow / tw:.1f}x faster (wall), {oc / tc:.1f}x (CPU)")
     print(f"open + entry_info of all {len(names)} entries: {v2['infos'] * 1e3:.2f} ms")
     print(f"open + list names of a 5,000-entry archive: {many_list * 1e3:.2f} ms")
     for key, what in (("big_full", "largest organ full"), ("med_full", "median organ full"), ("all_full", "all 117 full")):

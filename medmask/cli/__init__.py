@@ -27,7 +27,7 @@ examples:
   medmask info s0000.mska
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
   medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
-  medmask upgrade old/*.mska                          # format v1 -> v2 with checksums, in place
+  medmask upgrade old/*.mska                          # older formats -> v2.2 (v1 gains checksums)
   medmask batch Totalsegmentator_dataset/ archives/ -j 2
   medmask stats archives/ -o volumes.csv
   medmask compare model_v1/ model_v2/ -o agreement.csv --plot agreement.png

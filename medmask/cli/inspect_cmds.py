@@ -132,8 +132,10 @@ def cmd_verify(args) -> int:
 
 
 def cmd_upgrade(args) -> int:
-    """Rewrite format-v1 files as v2 (checksums, colours, metadata), atomically, in place."""
+    """Rewrite older files in the current format, atomically, in place: v1 as v2 (checksums,
+    colours, metadata); v2.0/v2.1 with the 2.2 index (payloads copied as stored)."""
     from ..errors import MedMaskError
+    from ..format import v2
     from ..storage.archive import MaskArchive
     from ..storage.maskfile import load_mask, save_mask
     from ..storage.verify import verify_file
@@ -142,9 +144,9 @@ def cmd_upgrade(args) -> int:
     for path in args.files:
         try:
             before = verify_file(path)  # every v1 invariant and every entry decodes
-            if before.version >= 2:
+            if (before.version, before.minor) >= v2.VERSION:
                 if not args.quiet:
-                    print(f"SKIP  {path} (already format v{before.version})")
+                    print(f"SKIP  {path} (already format v{before.format})")
                 continue
             if before.kind == "mask":
                 save_mask(load_mask(path), path, format_version=2)
@@ -153,7 +155,8 @@ def cmd_upgrade(args) -> int:
                     archive.rewrite()  # entry by entry: one decoded volume in memory at a time
             after = verify_file(path)
             if not args.quiet:
-                print(f"OK    {path} (format v1 -> v{after.version}, {len(after.entries)} entries, checksums written)")
+                what = "checksums written" if before.version == 1 else "index rewritten"
+                print(f"OK    {path} (format v{before.format} -> v{after.format}, {len(after.entries)} entries, {what})")
         except (MedMaskError, OSError, MemoryError) as exc:
             bad += 1
             print(f"FAIL  {error_text(exc) if not isinstance(exc, MemoryError) else f'{path}: out of memory'}")
@@ -178,10 +181,12 @@ def register(sub) -> None:
                         "(catches forged files whose checksums were recomputed)")
     v.set_defaults(func=cmd_verify)
 
-    u = sub.add_parser("upgrade", formatter_class=fmt, help="rewrite format-v1 files as v2 (with checksums)",
+    u = sub.add_parser("upgrade", formatter_class=fmt, help="rewrite older files in the current format (v1 -> v2 with checksums; "
+                            "v2.0/2.1 -> v2.2 index)",
                        epilog="examples:\n  medmask upgrade old/*.mska old/*.msk\n\n"
-                              "Each file is checked, rewritten atomically in place and verified; v2 files are "
-                              "skipped.\nexit status: 0 all upgraded or already v2, 1 some file failed")
+                              "Each file is checked, rewritten atomically in place and verified; files already "
+                              "in format 2.2 are skipped.\nexit status: 0 all upgraded or already current, "
+                              "1 some file failed")
     u.add_argument("files", metavar="FILE", nargs="+")
     u.add_argument("-q", "--quiet", action="store_true", help="print only failures")
     u.set_defaults(func=cmd_upgrade)

@@ -191,7 +191,16 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, An
 
     The array is a view of the file's inflated bytes whenever no scaling applies.
     """
-    path = Path(path)
+    return _read_nifti(Path(path), with_space=True)
+
+
+def read_nifti_labels(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any], Any]:
+    """:func:`read_nifti` without building the Space (the folder scan already built it from the header)."""
+    data, _, rec, hdr = _read_nifti(Path(path), with_space=False)
+    return data, rec, hdr
+
+
+def _read_nifti(path: Path, with_space: bool):
     require("nibabel")  # a missing extra is not a damaged file
     fast = _read_fast(path)
     if fast is not None:
@@ -209,7 +218,7 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, Space, dict[str, An
     dtype = hdr.get_data_dtype()
     if dtype.kind not in _SUPPORTED_KINDS or dtype.names is not None:
         raise ConversionError(f"data type {dtype} cannot hold labels", path)
-    space = space_from_ras_affine(affine, shape, path=path)
+    space = space_from_ras_affine(affine, shape, path=path) if with_space else None
     if data is None:
         try:
             data = _voxels(img, shape)

@@ -30,6 +30,9 @@ _PER_CONTAINER = 232            # a dict with one key (184 B) + its slot in the 
 _PER_VALUE = 40                 # a float (24 B) + its slot; small ints and repeated keys are shared
 _PER_STRING = 80                # per pair of quotes: a str object (49-80 B) and its slot
 _PER_BYTE = 6                   # the bytes, their decoded str (up to 4 B per character) and the strings made
+# no byte can cost more than this in estimated_parse_bytes (a "{" or "[" is the dearest), so a
+# document whose length times this fits the allowance needs no counting: the bound decides
+_WORST_PER_BYTE = _PER_BYTE + max(_PER_CONTAINER, _PER_VALUE, _PER_STRING // 2 + 1)
 
 
 def estimated_parse_bytes(raw: bytes) -> int:
@@ -51,7 +54,14 @@ def max_index_size(stored_bytes: int) -> int:
 
 
 def check_parse_cost(raw: bytes, allowance: int, what: str, path: str | None) -> None:
-    """LimitError (naming what and the bytes) unless parsing ``raw`` fits ``allowance`` and the budget."""
+    """LimitError (naming what and the bytes) unless parsing ``raw`` fits ``allowance`` and the budget.
+
+    Small documents (every index of a few hundred entries) are decided by the worst case per
+    byte alone, without the counting pass over their bytes.
+    """
+    bound = _WORST_PER_BYTE * len(raw)
+    if bound <= allowance and bound <= limits.MEMORY_BUDGET:
+        return
     cost = estimated_parse_bytes(raw)
     if cost > allowance:
         raise LimitError(f"{what}: {len(raw)} bytes of JSON with {raw.count(b'{') + raw.count(b'[')} objects/arrays "

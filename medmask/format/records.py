@@ -38,3 +38,27 @@ class EntryInfo:
     @property
     def voxel_count(self) -> int | None:
         return None if self.counts is None else sum(self.counts.values())
+
+
+# checks of a record's JSON parts, shared by the 2.0/2.1 (JSON) and 2.2 (table) indexes
+def valid_mapping(mapping: dict, top: int) -> bool:
+    """{non-empty name: label in 1..top}, labels unique (JSON types: bools are not labels)."""
+    for k, v in mapping.items():
+        if type(k) is not str or not k or type(v) is not int or not 0 < v <= top:
+            return False
+    return len(set(mapping.values())) == len(mapping)
+
+
+def valid_counts(counts: dict) -> bool:
+    """{decimal label value: voxel count >= 0}."""
+    for k, v in counts.items():
+        if type(v) is not int or v < 0 or not (k.isascii() and k.isdigit() and len(k) <= 20):
+            return False
+    return True
+
+
+def valid_colors(colors: Any) -> bool:
+    """{label name: [r, g, b, a]} with every component in 0..1."""
+    return type(colors) is dict and (not colors or all(
+        type(c) is list and len(c) == 4 and all(type(x) in (int, float) and 0 <= x <= 1 for x in c)
+        for c in colors.values()))

@@ -4,12 +4,13 @@ File layout::
 
     [0:64)    header: magic, version 2.0, flags, index offset/length/crc32, header crc32
     [64:...)  entry payloads, back to back, each covered by the crc32 in its index record
-    [index)   zstd-compressed UTF-8 JSON index: space, archive attributes, one record per entry
+    [index)   zstd-compressed index: space, archive attributes, one record per entry
 
 The index sits at the end so adding an entry keeps every earlier payload at its offset.
 Version 2.1 added the ``rowdelta-zstd`` codec and the index keys ``attributes`` (archive-level
-facts) and ``shared`` (entry metadata common to every entry, stored once); 2.0 files read
-unchanged.
+facts) and ``shared`` (entry metadata common to every entry, stored once). Version 2.2 (what
+this module writes) stores the records as a packed binary table with a small JSON head
+(:mod:`.table`), so opening parses little; 2.0 and 2.1 (JSON) indexes read unchanged.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import zstandard
@@ -31,11 +32,12 @@ from ..errors import (ChecksumError, CodecError, FormatError, GeometryError, Lab
                       UnsupportedVersionError)
 from . import jsonguard
 from .checks import unnamed_values
-from .records import EntryInfo
+from . import table as table2
+from .records import EntryInfo, valid_colors, valid_counts as _valid_counts, valid_mapping as _valid_mapping
 
 MAGIC_MASK = b"MSK1"
 MAGIC_ARCHIVE = b"MSKA"
-VERSION = (2, 1)
+VERSION = (2, 2)
 HEADER_SIZE = 64
 _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset, index_length, index_crc32
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
@@ -55,8 +57,9 @@ class Header:
     index_crc32: int
 
 
-def pack_header(magic: bytes, index_offset: int, index_length: int, index_crc32: int) -> bytes:
-    body = _FIELDS.pack(magic, *VERSION, 0, index_offset, index_length, index_crc32) + bytes(_RESERVED)
+def pack_header(magic: bytes, index_offset: int, index_length: int, index_crc32: int,
+                minor: int = VERSION[1]) -> bytes:
+    body = _FIELDS.pack(magic, VERSION[0], minor, 0, index_offset, index_length, index_crc32) + bytes(_RESERVED)
     return body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -79,13 +82,13 @@ def unpack_header(data: bytes, file_size: int, path: str | None = None) -> Heade
 
 @dataclass(frozen=True)
 class Index:
-    """A decoded index: what :func:`decode_index` returns, plus the optional top-level keys."""
+    """A decoded index: kind, space, entry names, and each entry's record on demand."""
     kind: str
     space: Any
-    records: dict  # name -> raw record, parsed on first use by parse_record
+    names: list[str]
+    entry: Callable[[str], EntryInfo]  # name -> validated record, parsed when first asked for (KeyError if none)
     image: ImageReference | None = None
     attributes: dict = field(default_factory=dict)  # archive-level facts (MaskArchive.attributes)
-    shared_metadata: list = field(default_factory=list)  # [(key, value)] rows records inherit
 
 
 def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]]]:
@@ -117,36 +120,67 @@ def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]
 
 def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
                  image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
+    """The compressed 2.2 index (a binary table, see :mod:`.table`) of ``entries``."""
+    rows, refs = share_metadata(entries)
+    sets: dict[tuple[int, ...], int] = {}
+    shared: list[dict] = []
+    shared_of: list[int] = []
+    for r in refs:  # entries inheriting the same rows share one metadata object
+        key = tuple(r)
+        if key and key not in sets:
+            sets[key] = len(shared)
+            shared.append({rows[i][0]: rows[i][1] for i in r})
+        shared_of.append(sets[key] if key else -1)
+    head: dict[str, Any] = {"kind": kind, "writer": writer, "space": space_to_dict(space)}
+    if image is not None:  # absent, not null, when unset
+        head["image"] = image.to_json()
+    if attributes:
+        head["attributes"] = attributes
+    raw = table2.encode(head, entries, shared, shared_of)
+    blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+    allowance = jsonguard.index_allowance(len(blob))
+    if len(raw) > jsonguard.max_index_size(len(blob)) or \
+            any(jsonguard.estimated_parse_bytes(part) > allowance for part in table2.json_parts(raw)):
+        raise LimitError(f"the index would be {len(raw)} bytes ({len(blob)} compressed), more than a "
+                         f"reader accepts: store less metadata per entry")  # never write what reads refuse
+    return blob
+
+
+def encode_index_json(kind: str, space, entries: list[EntryInfo], writer: str,
+                      image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
+    """The 2.1 JSON index document (uncompressed) of ``entries``: what medmask 0.3.0 wrote, kept
+    for tests and tools that craft files of that version."""
     table, refs = share_metadata(entries)
     doc: dict[str, Any] = {"kind": kind, "writer": writer, "space": space_to_dict(space)}
-    if image is not None:  # absent, not null, when unset: files without one stay byte-identical
+    if image is not None:
         doc["image"] = image.to_json()
     if attributes:
         doc["attributes"] = attributes
     if table:
         doc["shared"] = {"metadata": table}
     doc["entries"] = [_record_to_json(e, [table[i][0] for i in r], r) for e, r in zip(entries, refs)]
-    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
-    if len(raw) > jsonguard.max_index_size(len(blob)) or \
-            jsonguard.estimated_parse_bytes(raw) > jsonguard.index_allowance(len(blob)):
-        raise LimitError(f"the index would be {len(raw)} bytes of JSON ({len(blob)} compressed), more than a "
-                         f"reader accepts: store less metadata per entry")  # never write what reads refuse
-    return blob
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def decode_index(blob: bytes, header: Header, path: str | None = None):
-    """Checksum, decompress and parse the index; returns (kind, space, {name: raw record}).
-
-    Records are validated one by one when first used (:func:`parse_record`), so listing
-    names or reading one entry of a big archive does not pay for all of them.
-    """
+    """Checksum, decompress and parse the index; returns (kind, space, entry names)."""
     index = decode_index_full(blob, header, path)
-    return index.kind, index.space, index.records
+    return index.kind, index.space, index.names
 
 
-def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> Index:
-    """:func:`decode_index` with the optional top-level keys ("image"); unknown keys are ignored."""
+def index_document(blob: bytes, header: Header, path: str | None = None) -> dict[str, Any]:
+    """The index of any 2.x file as the JSON document a 2.1 writer would store for it: for tools
+    and tests that inspect or re-craft indexes as JSON (a 2.2 reader reads JSON indexes too)."""
+    index = decode_index_full(blob, header, path)
+    raw = decompress_index(blob, header, path)
+    writer = (table2.Table(raw, jsonguard.index_allowance(len(blob)), path).doc if table2.is_table(raw) else
+              jsonguard.loads(raw, "index", path, jsonguard.index_allowance(len(blob)))).get("writer", "")
+    entries = [index.entry(n) for n in index.names]
+    return json.loads(encode_index_json(index.kind, index.space, entries, writer, index.image, index.attributes))
+
+
+def decompress_index(blob: bytes, header: Header, path: str | None = None) -> bytes:
+    """The index's bytes, checksummed and decompressed within the limits (index bombs refused)."""
     if zlib.crc32(blob) != header.index_crc32:
         raise ChecksumError("index checksum mismatch: the entry table is damaged", path)
     try:
@@ -164,11 +198,29 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
         raise LimitError(f"out of memory decompressing the {size}-byte index", path) from None
     if len(raw) != size:
         raise FormatError(f"index decompresses to {len(raw)} bytes, its frame says {size}", path)
-    doc = jsonguard.loads(raw, "index", path, jsonguard.index_allowance(len(blob)))
+    return raw
+
+
+def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> Index:
+    """Decode a 2.0, 2.1 (JSON) or 2.2 (table) index; records are validated one by one when first
+    used, so listing names or reading one entry of a big archive does not pay for all of them.
+    Unknown top-level keys are ignored (bulky ones refused)."""
+    raw = decompress_index(blob, header, path)
+    allowance = jsonguard.index_allowance(len(blob))
+    binary = table2.is_table(raw)
+    if binary:
+        table = table2.Table(raw, allowance, path)
+        doc, known = table.doc, table2.HEAD_KEYS
+        names = table.names
+    else:
+        doc = jsonguard.loads(raw, "index", path, allowance)
+        known = INDEX_KEYS
+        if type(doc) is not dict or not isinstance(doc.get("entries"), list):
+            raise FormatError("index lacks kind/entries", path)
     del raw
-    if not isinstance(doc, dict) or doc.get("kind") not in ("mask", "archive") or not isinstance(doc.get("entries"), list):
+    if doc.get("kind") not in ("mask", "archive"):
         raise FormatError("index lacks kind/entries", path)
-    for key in set(doc) - INDEX_KEYS:
+    for key in set(doc) - known:
         if len(json.dumps(doc[key])) > MAX_UNKNOWN_KEY_BYTES:
             raise FormatError(f"index holds an unknown key {key!r:.40} of more than {MAX_UNKNOWN_KEY_BYTES} bytes: "
                               f"not written by a medmask this one can read, refused", path)
@@ -176,29 +228,41 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
         space = space_from_dict(doc.get("space"), max_voxels=limits.MAX_VOXELS)
     except GeometryError as exc:
         raise (LimitError if "limit" in exc.problem else FormatError)(f"index space: {exc.problem}", path) from None
-    records = doc["entries"]
-    if len(records) > limits.MAX_ENTRIES:
-        raise LimitError(f"index lists {len(records)} entries", path)
-    try:
-        names = [r["name"] for r in records]
-        by_name = dict(zip(names, records))
-    except (TypeError, KeyError):  # a record is not an object, has no name, or a name is unhashable
-        names, by_name = [], {}
-    if len(by_name) != len(records) or not all(type(n) is str and n for n in names):
-        _name_problem(records, path)
-    if doc["kind"] == "mask" and len(by_name) != 1:
-        raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(by_name)}", path)
+    shape, data_end = space.shape, header.index_offset
+    if binary:
+        def entry(name: str) -> EntryInfo:
+            return table.entry(name, shape, data_end)
+    else:
+        records = doc["entries"]
+        if len(records) > limits.MAX_ENTRIES:
+            raise LimitError(f"index lists {len(records)} entries", path)
+        try:
+            names = [r["name"] for r in records]
+            by_name = dict(zip(names, records))
+        except (TypeError, KeyError):  # a record is not an object, has no name, or a name is unhashable
+            names, by_name = [], {}
+        if len(by_name) != len(records) or not all(type(n) is str and n for n in names):
+            _name_problem(records, path)
+        names = list(by_name)
+        shared = doc.get("shared", {})
+        rows = shared.get("metadata", []) if isinstance(shared, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], str)
+                                                 for t in rows):
+            raise FormatError(f"index 'shared' must hold a 'metadata' list of [key, value] pairs, got "
+                              f"{shared!r:.80}", path)
+        rows = [tuple(t) for t in rows]
+
+        def entry(name: str) -> EntryInfo:
+            return parse_record(by_name[name], shape, data_end, path, rows)
+    if doc["kind"] == "mask" and len(names) != 1:
+        raise FormatError(f"a .msk file must hold exactly one entry, index lists {len(names)}", path)
     image = doc.get("image")
     if image is not None:
         image = ImageReference.from_json(image, path)
     attributes = doc.get("attributes", {})
     if not isinstance(attributes, dict):
         raise FormatError(f"index attributes must be an object, got {attributes!r:.80}", path)
-    shared = doc.get("shared", {})
-    table = shared.get("metadata", []) if isinstance(shared, dict) else None
-    if not isinstance(table, list) or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], str) for t in table):
-        raise FormatError(f"index 'shared' must hold a 'metadata' list of [key, value] pairs, got {shared!r:.80}", path)
-    return Index(doc["kind"], space, by_name, image, attributes, [tuple(t) for t in table])
+    return Index(doc["kind"], space, names, entry, image, attributes)
 
 
 def _name_problem(records: list, path: str | None) -> None:
@@ -270,9 +334,7 @@ def parse_record(r: Any, shape, data_end: int, path: str | None,
     if type(counts) is not dict or not _valid_counts(counts):
         raise FormatError(f"{where}: invalid counts", path)
     colors = r.get("colors", {})
-    if type(colors) is not dict or (colors and not all(
-            type(c) is list and len(c) == 4 and all(type(x) in (int, float) and 0 <= x <= 1 for x in c)
-            for c in colors.values())):
+    if not valid_colors(colors):
         raise FormatError(f"{where}: invalid colors", path)
     metadata = r.get("metadata", {})
     if type(metadata) is not dict:
@@ -287,20 +349,6 @@ def parse_record(r: Any, shape, data_end: int, path: str | None,
                      length=length, crc32=crc, counts={int(k): v for k, v in counts.items()},
                      colors={k: tuple(float(x) for x in c) for k, c in colors.items()} if colors else {},
                      metadata=metadata)
-
-
-def _valid_mapping(mapping: dict, top: int) -> bool:
-    for k, v in mapping.items():
-        if type(k) is not str or not k or type(v) is not int or not 0 < v <= top:
-            return False
-    return len(set(mapping.values())) == len(mapping)
-
-
-def _valid_counts(counts: dict) -> bool:
-    for k, v in counts.items():
-        if type(v) is not int or v < 0 or not (k.isascii() and k.isdigit() and len(k) <= 20):
-            return False
-    return True
 
 
 def _bbox(bbox: Any, shape) -> tuple:

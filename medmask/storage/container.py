@@ -40,6 +40,7 @@ class Container:
     """An open .msk/.mska file of one format version."""
 
     version: ClassVar[int]
+    minor: int = 0      # the file's minor version (2.0, 2.1, 2.2...)
     stores_attributes: ClassVar[bool]  # colours and metadata per entry
 
     kind: str           # "mask" (.msk) or "archive" (.mska)

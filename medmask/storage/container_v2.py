@@ -20,24 +20,25 @@ class V2Container(Container):
 
     def _open(self, head: bytes) -> None:
         header = v2.unpack_header(head, self._size_bound, self.path)
+        self.minor = header.version[1]
         blob = self.read_exact(header.index_offset, header.index_length, "index")
         index = v2.decode_index_full(blob, header, self.path)
-        kind, self.space, self._records, self.image = index.kind, index.space, index.records, index.image
-        self.attributes, self._shared_metadata = index.attributes, index.shared_metadata
+        kind, self.space, self.image, self.attributes = index.kind, index.space, index.image, index.attributes
+        self._entry = index.entry
         if kind != self.kind:
             raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
         self._data_end = header.index_offset
-        self.names = list(self._records)
+        self.names = index.names
         self._parsed: dict[str, EntryInfo] = {}
 
     def info(self, name: str, exact: bool = True) -> EntryInfo:
         info = self._parsed.get(name)
         if info is None:
-            record = self._records.get(name)
-            if record is None:
-                raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self.names)}", self.path)
-            info = self._parsed[name] = v2.parse_record(record, self.space.shape, self._data_end, self.path,
-                                                        self._shared_metadata)
+            try:
+                info = self._parsed[name] = self._entry(name)
+            except KeyError:
+                raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self.names)}",
+                                         self.path) from None
         return info
 
     def load(self, name: str) -> SegmentationMask:

@@ -25,6 +25,11 @@ class Verification:
     entries: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # deep-check findings (the file reads, but lies)
     note: str | None = None  # said of every v1 file
+    minor: int = 0  # the file's minor format version
+
+    @property
+    def format(self) -> str:
+        return f"{self.version}.{self.minor}" if self.version >= 2 else str(self.version)
 
     @property
     def ok(self) -> bool:
@@ -41,7 +46,7 @@ def verify_file(path: str | os.PathLike, deep: bool = False) -> Verification:
     path = os.fspath(path)
     container = _open(path)
     try:
-        result = Verification(path, container.version, container.kind)
+        result = Verification(path, container.version, container.kind, minor=container.minor)
         for name in container.names:
             mask = container.load(name)  # checksum + decode + cheap checks
             result.entries.append(name)

@@ -14,7 +14,7 @@ from medmask.format import v2
 def index_doc(path):
     raw = path.read_bytes()
     h = v2.unpack_header(raw[:64], len(raw))
-    return json.loads(zstandard.ZstdDecompressor().decompress(raw[h.index_offset:h.index_offset + h.index_length]))
+    return v2.index_document(raw[h.index_offset:h.index_offset + h.index_length], h)  # as a 2.1 writer stores it
 
 
 def rewrite_index(path, change):

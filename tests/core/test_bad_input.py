@@ -41,7 +41,7 @@ def rewrite_index(path, mutate):
     """Rebuild a file with a changed index but valid checksums: the parser, not the crc, must object."""
     raw = path.read_bytes()
     h = v2.unpack_header(raw, len(raw))
-    doc = json.loads(zstandard.ZstdDecompressor().decompress(raw[h.index_offset:h.index_offset + h.index_length]))
+    doc = v2.index_document(raw[h.index_offset:h.index_offset + h.index_length], h)  # rewritten as a 2.1 JSON index
     mutate(doc)
     blob = zstandard.ZstdCompressor().compress(json.dumps(doc).encode())
     path.write_bytes(raw[:h.index_offset] + blob)

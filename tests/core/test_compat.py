@@ -95,7 +95,8 @@ GOLDEN = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.mark.parametrize("stem", ["golden_v2_archive.mska", "golden_v2_mask.msk",
-                                  "golden_v2_1_archive.mska", "golden_v2_1_mask.msk"])
+                                  "golden_v2_1_archive.mska", "golden_v2_1_mask.msk",
+                                  "golden_v2_2_archive.mska", "golden_v2_2_mask.msk"])
 def test_golden_v2_files_decode_forever(stem):
     """Files written by this release; later releases must keep decoding them identically."""
     exp = json.loads((GOLDEN / f"{stem}.json").read_text())
@@ -111,8 +112,15 @@ def test_golden_v2_files_decode_forever(stem):
         assert space_to_dict(m.space) == exp["space"]
         if "metadata" in e:
             assert m.metadata == e["metadata"]
+        if "record" in e:  # what the index says without decoding (2.2 golden files)
+            i, r = a.entry_info(n), e["record"]
+            assert i.bbox == (None if r["bbox"] is None else tuple(tuple(p) for p in r["bbox"]))
+            assert (i.codec, i.length, i.crc32) == (r["codec"], r["length"], r["crc32"])
+            assert {str(k): v for k, v in i.counts.items()} == r["counts"]
+            assert {k: list(v) for k, v in i.colors.items()} == r["colors"]
     if stem.endswith(".mska"):
         assert a.attributes == exp.get("attributes", {})
+        assert (a.image_reference.to_json() if a.image_reference else None) == exp.get("image")
 
 
 def test_golden_v2_1_covers_the_new_codec():
@@ -122,6 +130,21 @@ def test_golden_v2_1_covers_the_new_codec():
     assert {tuple(i.codec["order"]) for i in rowdelta} >= {(0, 1, 2), (1, 0, 2)}
     assert {i.dtype for i in rowdelta} >= {"bool", "uint8", "uint16"}
     assert GOLDEN.joinpath("golden_v2_1_archive.mska").read_bytes()[4:6] == bytes([2, 1])
+
+
+def test_golden_v2_2_is_a_table_and_covers_every_row_form():
+    """The 2.2 golden archive's index is the binary table, with rows of every form: empty, binary
+    ({name: 1}), multi-label (mapping and counts in the extra), colours, own and shared metadata."""
+    from medmask.format import table, v2
+    data = GOLDEN.joinpath("golden_v2_2_archive.mska").read_bytes()
+    assert data[4:6] == bytes([2, 2])
+    h = v2.unpack_header(data, len(data))
+    raw = v2.decompress_index(data[h.index_offset:h.index_offset + h.index_length], h)
+    assert table.is_table(raw)
+    t = table.Table(raw, 1 << 30, "golden")
+    flags = {n: table.RECORD.unpack_from(raw, t.table_start + i * t.row_size)[-2] for i, n in enumerate(t.names)}
+    assert flags["empty"] == 0 and flags["tumor"] == table.HAS_BBOX | table.MAPPING_SELF | table.COUNT_ONE
+    assert flags["ribs"] == table.HAS_BBOX and len(t.shared) == 1 and len(t.codecs) >= 3
 
 
 def test_writing_v1_warns_about_colours_and_metadata(masks, tmp_path):

@@ -178,3 +178,46 @@ def test_folder_of_masks_converts_the_same_with_every_inflater(tmp_path, monkeyp
     monkeypatch.setattr(nifti_read, "_inflater", zlib)
     convert(tmp_path / "case", tmp_path / "b.mska")
     assert (tmp_path / "a.mska").read_bytes() == (tmp_path / "b.mska").read_bytes()
+
+
+# ------------------------------------------------------------------------------------------
+# the folder path's bounding box (one pass, then the slab between)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, bool, np.uint32])
+def test_folder_bbox_matches_the_reference(dtype):
+    from medmask.convert.nifti_folder import _fast_bbox
+    from medmask.core.geometry import compute_bbox
+
+    rng = np.random.default_rng(7)
+    shape = (9, 11, 13)
+    cases = [np.zeros(shape, dtype)]
+    for corner in [(0, 0, 0), (8, 10, 12), (0, 10, 0), (4, 5, 6)]:
+        a = np.zeros(shape, dtype)
+        a[corner] = 1
+        cases.append(a)
+    for _ in range(20):
+        a = np.zeros(shape, dtype)
+        n = int(rng.integers(1, 6))
+        a[tuple(rng.integers(0, s, n) for s in shape)] = 1
+        cases.append(a)
+    for a in cases:
+        assert _fast_bbox(a) == compute_bbox(a)
+        assert _fast_bbox(a[:, ::-1]) == compute_bbox(a[:, ::-1])  # not contiguous: the general way
+    assert _fast_bbox(np.zeros((0, 4, 4), dtype)) is None
+
+
+def test_folder_conversion_keeps_every_crop_on_real_masks(totalseg_dir, tmp_path):
+    """Each entry of the s0000 archive holds exactly the file's voxels (nibabel's reading), in their bbox."""
+    from medmask import MaskArchive
+    from medmask.convert import convert
+    from medmask.core.geometry import compute_bbox
+
+    out = tmp_path / "s.mska"
+    convert(totalseg_dir, out)
+    with MaskArchive(out) as archive:
+        for f in sorted(totalseg_dir.glob("*.nii.gz"))[::7]:
+            ref = np.asanyarray(nib.load(str(f)).dataobj).transpose(2, 1, 0)
+            mask = archive.load_segmask(f.name[:-7])
+            assert mask.bbox == compute_bbox(ref)
+            np.testing.assert_array_equal(mask.data, ref.astype(bool))

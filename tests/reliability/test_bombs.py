@@ -37,6 +37,20 @@ def test_densest_index_the_rule_accepts_stays_under_100_mb(tmp_path, unit):
     assert peak < 100 * MiB, f"{unit!r}: {peak >> 20} MiB traced for a {len(data)}-byte file"
 
 
+@pytest.mark.parametrize("byte", [b"{", b"[", b",", b":", b'"', b"0", b"\xf0"])
+def test_the_counting_shortcut_never_accepts_what_counting_refuses(byte, monkeypatch):
+    # small documents skip the counting pass when the dearest byte, repeated, would fit
+    for n in (1, 1000, 70_000):
+        raw = byte * n
+        assert jsonguard.estimated_parse_bytes(raw) <= jsonguard._WORST_PER_BYTE * n
+    raw = b"[" * 80_000  # 80 kB of brackets: above the 16 MiB free allowance once counted
+    with pytest.raises(LimitError):
+        jsonguard.check_parse_cost(raw, jsonguard.index_allowance(0), "index", "x.mska")
+    monkeypatch.setattr(limits, "MEMORY_BUDGET", 1 << 20)  # a budget below the bound: counting decides
+    with pytest.raises(LimitError, match="x.mska"):
+        jsonguard.check_parse_cost(b"[" * 5000, jsonguard.index_allowance(0), "index", "x.mska")
+
+
 def test_unknown_small_keys_are_ignored_bulky_ones_refused(tmp_path):
     doc = {"kind": "archive", "space": {"shape": [1, 1, 1]}, "entries": [], "future": {"x": 1}}
     p = H.write(str(tmp_path / "a.mska"), H.craft_v2(doc))

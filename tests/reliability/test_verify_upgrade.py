@@ -59,3 +59,22 @@ def test_upgrade_of_a_damaged_v1_file_fails_and_leaves_it(tmp_path, capsys):
     assert main(["upgrade", p]) == 1
     assert capsys.readouterr().out.startswith(f"FAIL  {p}")
     assert open(p, "rb").read() == bytes(data)
+
+
+def test_upgrade_rewrites_2_0_and_2_1_files_with_the_2_2_index(tmp_path, capsys):
+    from pathlib import Path
+    from medmask import MaskArchive
+    golden = Path(__file__).resolve().parents[1] / "data"
+    targets = [str(shutil.copy(golden / n, tmp_path / n)) for n in
+               ("golden_v2_archive.mska", "golden_v2_1_archive.mska", "golden_v2_mask.msk", "golden_v2_1_mask.msk")]
+    before = {p: H.outcome(str(p)) for p in targets}
+    payloads = {p: {n: MaskArchive(p).raw_payload(n) for n in MaskArchive(p)} for p in targets if p.endswith(".mska")}
+    assert main(["upgrade", *map(str, targets)]) == 0
+    out = capsys.readouterr().out
+    assert "format v2.0 -> v2.2" in out and "format v2.1 -> v2.2" in out and "index rewritten" in out
+    for p in targets:
+        assert open(p, "rb").read()[4:6] == bytes([2, 2]) and H.outcome(str(p)) == before[p], p
+    for p, stored in payloads.items():  # archives keep every payload byte for byte
+        assert {n: MaskArchive(p).raw_payload(n) for n in MaskArchive(p)} == stored
+    assert main(["upgrade", *map(str, targets)]) == 0
+    assert capsys.readouterr().out.count("SKIP") == 4
