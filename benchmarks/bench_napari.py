@@ -13,7 +13,12 @@ Per run, with the MedMask dock already open (as a user has it):
 
 * open -> all drawn: ``viewer.open(archive)`` until one forced canvas render shows the composite
   layer; then it checks that every non-empty organ is drawn (its colour in the colormap) and
-  reports how many, and whether ``rib_right_12`` is;
+  reports how many, and whether ``rib_right_12`` is. The clock starts at ``viewer.open``. Before
+  it, the event loop runs until the dock's warm-up (``napari_medmask.warmup``: napari's one-time
+  first-Labels-layer set-up, done in idle turns once the dock is open) is over, as it is when a
+  user drops a file on a napari with the dock open; its duration and longest turn are reported.
+  The same open is also measured with no dock (nothing warmed up: napari's first layer of the
+  session) and after an earlier layer warmed napari up;
 * idle after: how long the event loop stays busy after that (the plugin schedules no background
   work; this shows napari's own settling);
 * toggle: hiding then showing one entry (the largest, and ``rib_right_12`` or the smallest), timed
@@ -77,6 +82,7 @@ def build_synthetic(out: Path, n_entries: int = 117, n_empty: int = 7, shape=(30
 
 # -- measured in a child process ------------------------------------------------------------------------
 def _viewer(dock: bool = True):
+    """A shown viewer (and the MedMask dock), idle: the dock's warm-up has run, as when a user drops a file."""
     import napari
     from qtpy.QtWidgets import QApplication
 
@@ -91,7 +97,12 @@ def _viewer(dock: bool = True):
         viewer.screenshot(canvas_only=True, flash=False)  # forces one full render of the canvas
 
     draw()
-    return viewer, widget, draw
+    t0 = time.perf_counter()
+    while widget is not None and not widget.warm_up_done and time.perf_counter() - t0 < 10:
+        QApplication.processEvents()
+        time.sleep(0.002)
+    steps = widget.warm_up_times if widget is not None else []
+    return viewer, widget, draw, {"warmup_s": float(sum(steps)), "warmup_turn_s": float(max(steps, default=0.0))}
 
 
 def _idle_after(seconds: float = 2.0) -> float:
@@ -108,13 +119,50 @@ def _idle_after(seconds: float = 2.0) -> float:
     return time.process_time() - c0
 
 
+def _drawn_of(layer) -> tuple[int, int, bool | None]:
+    """(organs drawn, non-empty organs, rib_right_12 drawn) read off the composite layer itself."""
+    import numpy as np
+
+    from napari_medmask.composite import Composite
+
+    comp = Composite.from_meta(layer.data, layer.metadata["medmask"]["composite"])
+    non_empty = comp.entries
+    cmap = layer.colormap
+
+    def drawn(name):
+        values = [v for v in range(1, len(comp.combos)) if any(comp.items[k].entry == name for k in comp.combos[v])]
+        return bool(values) and bool((cmap.map(np.array(values))[:, 3] > 0).any())
+
+    return (sum(drawn(n) for n in non_empty), len(non_empty),
+            drawn("rib_right_12") if "rib_right_12" in non_empty else None)
+
+
+def child_nodock(archive: str) -> dict:
+    """No dock open: the archive dropped on a fresh napari (nothing warmed up: napari's first layer)."""
+    import psutil
+
+    proc = psutil.Process()
+    viewer, _, draw, _ = _viewer(dock=False)
+    rss0 = proc.memory_info().rss
+    t0, c0 = time.perf_counter(), time.process_time()
+    layers = viewer.open(archive, plugin="medmask")
+    draw()
+    t_open, c_open = time.perf_counter() - t0, time.process_time() - c0
+    (layer,) = [ly for ly in layers if ly.metadata.get("medmask", {}).get("kind") == "composite"]
+    n_drawn, n_non_empty, rib12 = _drawn_of(layer)
+    rss1 = proc.memory_info().rss
+    viewer.close()
+    return {"nodock_open_s": t_open, "nodock_open_cpu_s": c_open, "nodock_drawn": n_drawn,
+            "nodock_rib_right_12_drawn": rib12, "nodock_rss_mb": (rss1 - rss0) / 2**20}
+
+
 def child(archive: str, warm: bool = False) -> dict:
     import numpy as np
     import psutil
     from qtpy.QtWidgets import QApplication
 
     proc = psutil.Process()
-    viewer, widget, draw = _viewer()
+    viewer, widget, draw, warmup = _viewer()
     if warm:  # napari's one-time set-up (first layer of a session: units registry, shaders) done before
         viewer.layers.remove(viewer.add_labels(np.zeros((2, 2, 2), np.uint8)))
         draw()
@@ -166,7 +214,7 @@ def child(archive: str, warm: bool = False) -> dict:
     viewer.close()
     if warm:
         return {"warm_open_s": t_open, "warm_open_cpu_s": c_open}
-    return {"open_s": t_open, "open_cpu_s": c_open, "idle_s": idle, "drawn": n_drawn, "non_empty": len(non_empty),
+    return {"open_s": t_open, "open_cpu_s": c_open, "idle_s": idle, **warmup, "drawn": n_drawn, "non_empty": len(non_empty),
             "entries": len(widget.model), "rib_right_12_drawn": rib12, **res, "edit_s": t_edit,
             "rss_mb": (rss1 - rss0) / 2**20, "composite_mb": layer.data.nbytes / 2**20,
             "combos": len(comp.combos), "big": big, "small": small, "group": group,
@@ -181,7 +229,7 @@ def child_layers(archive: str) -> dict:
     from napari_medmask._layers import mask_to_layer_data
 
     proc = psutil.Process()
-    viewer, _, draw = _viewer(dock=False)
+    viewer, _, draw, _ = _viewer(dock=False)
     rss0 = proc.memory_info().rss
     t, c = time.perf_counter(), time.process_time()
     n = 0
@@ -205,7 +253,7 @@ def child_big_ct(path: str) -> dict:
     import psutil
 
     proc = psutil.Process()
-    viewer, _, draw = _viewer(dock=False)
+    viewer, _, draw, _ = _viewer(dock=False)
     rss0 = proc.memory_info().rss
     peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     t = time.perf_counter()
@@ -255,8 +303,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         kind, path = args.child
-        fn = {"archive": child, "warm": lambda p: child(p, warm=True), "layers": child_layers,
-              "ct": child_big_ct}[kind]
+        fn = {"archive": child, "warm": lambda p: child(p, warm=True), "nodock": child_nodock,
+              "layers": child_layers, "ct": child_big_ct}[kind]
         print("RESULT " + json.dumps(fn(path)))
         return 0
     if not os.environ.get("DISPLAY"):
@@ -281,6 +329,7 @@ def main(argv=None) -> int:
             for i in range(args.runs):
                 r = _run_child(["--child", "archive", str(path)])
                 r.update(_run_child(["--child", "warm", str(path)]))
+                r.update(_run_child(["--child", "nodock", str(path)]))
                 r.update(_run_child(["--child", "layers", str(path)]))
                 runs.append(r)
                 print(f"{name} run {i + 1}/{args.runs}: open -> all drawn {r['open_s']:.2f} s "
@@ -307,7 +356,13 @@ def _print(results: dict, runs: int) -> None:
             ("viewer.open -> every non-empty organ drawn (forced render)",
              f"{m['open_s']:.2f} s (CPU {m['open_cpu_s']:.2f} s)",
              f"{int(m['drawn'])}/{int(m['non_empty'])} drawn; rib_right_12 drawn: {m['rib_right_12_drawn']}; "
-             f"first layer of the napari session"),
+             f"first layer of the session, dock open (its idle warm-up done)"),
+            ("  dock's warm-up before that (idle event-loop turns)",
+             f"{m['warmup_s']:.2f} s", f"in steps of at most {ms(m['warmup_turn_s'])}"),
+            ("  the same open, no dock: nothing warmed up",
+             f"{m['nodock_open_s']:.2f} s (CPU {m['nodock_open_cpu_s']:.2f} s)",
+             f"{int(m['nodock_drawn'])}/{int(m['non_empty'])} drawn; rib_right_12 drawn: "
+             f"{m['nodock_rib_right_12_drawn']}"),
             ("  the same, napari already warmed up by an earlier layer",
              f"{m['warm_open_s']:.2f} s (CPU {m['warm_open_cpu_s']:.2f} s)", ""),
             ("CPU used in the 2 s after that (background work)", f"{m['idle_s']:.2f} s",

@@ -14,6 +14,8 @@ from typing import Any, Callable
 import numpy as np
 
 EMPTY = [(None,)]
+# files the plugin's other reader claims: never DICOM, so not even sniffed (its "*" pattern sees them all)
+NOT_DICOM_SUFFIXES = (".mska", ".msk", ".nii", ".nii.gz", ".nrrd", ".nhdr")
 
 
 def get_dicom_reader(path: str | list[str]) -> Callable | None:
@@ -22,6 +24,8 @@ def get_dicom_reader(path: str | list[str]) -> Callable | None:
             return None
         path = path[0]
     path = os.fspath(path)
+    if path.lower().endswith(NOT_DICOM_SUFFIXES):
+        return None
     try:
         from medmask.convert.dicom_series import is_dicom_file, looks_like_dicom_series
     except ImportError:  # pragma: no cover

@@ -107,7 +107,10 @@ def read_archive_path(path: str | list[str]) -> list:
         link = image_link(archive, path) if open_image_by_default() else None
     if link is not None and link.state == "ok" and link.path is not None:
         try:
-            layers.insert(0, read_image_path(str(link.path))[0])
+            scan = read_image_path(str(link.path))[0]
         except (MedMaskError, OSError):  # the organs still open; the dock reports the scan
             pass
+        else:  # marked, so the dock can drop it when the user opened the same scan too
+            scan[1]["metadata"][META_KEY]["brought_by"] = path
+            layers.insert(0, scan)
     return layers

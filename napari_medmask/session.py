@@ -26,6 +26,8 @@ __all__ = ["ArchiveSession", "layer_info", "layer_archive", "entry_rows", "same_
 
 # Labels modes that change voxels: a cropped layer is grown to the full volume first
 EDIT_MODES = frozenset({"paint", "fill", "erase", "polygon"})
+# composite colormaps kept (per set of hidden entries): a toggle back reuses napari's validated colormap
+COLORMAP_CACHE = 8
 
 
 def layer_info(layer) -> dict:
@@ -82,6 +84,8 @@ class ArchiveSession:
         self.layers: dict[str, Any] = {}  # entry -> its own (editable) layer
         self._syncing = False
         self._expanding = False
+        self._colormaps: dict[frozenset, Any] = {}  # hidden entries -> napari colormap, of _colormaps_of
+        self._colormaps_of: Composite | None = None
         self.model.subscribe(self._on_model)
         for layer in list(viewer.layers):
             self.adopt_layer(layer)
@@ -270,7 +274,26 @@ class ArchiveSession:
     def _recolor(self) -> None:
         if self.composite is None or self.composite_layer is None:
             return
-        self.composite_layer.colormap = self.composite.colormap(self.hidden_in_composite())
+        self.composite_layer.colormap = self._colormap_for(frozenset(self.hidden_in_composite()))
+
+    def _colormap_for(self, hidden: frozenset):
+        """The composite's napari colormap with ``hidden`` entries undrawn, kept for the last few states.
+
+        Toggling an entry off and on again (the common review gesture) then hands napari a colormap
+        it has already validated and whose colour texture it has already computed.
+        """
+        from napari.utils.colormaps import DirectLabelColormap
+
+        if self._colormaps_of is not self.composite:
+            self._colormaps.clear()
+            self._colormaps_of = self.composite
+        cmap = self._colormaps.pop(hidden, None)
+        if cmap is None:
+            cmap = DirectLabelColormap(color_dict=self.composite.colormap(hidden))
+        self._colormaps[hidden] = cmap  # most recent last
+        while len(self._colormaps) > COLORMAP_CACHE:
+            del self._colormaps[next(iter(self._colormaps))]
+        return cmap
 
     def names_at(self, position) -> list[str]:
         """Entries at a napari world position (composite and entry layers), shown ones first."""

@@ -9,6 +9,7 @@ opens the scan an archive records, and writes edits back.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 from qtpy.QtCore import Qt, QTimer
@@ -24,6 +25,7 @@ from ..frame import CONVENTIONS, placement, resample_nearest, same_frame
 from ..image_link import ImageLink, image_link, open_image_by_default
 from ..session import ArchiveSession, layer_archive, layer_info
 from ..status import PatientStatus
+from ..warmup import warm_up_steps
 
 KIND_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -161,6 +163,28 @@ class ArchiveWidget(QWidget):
             self._adopt(layer)
         # fit the view once the dock has taken its room (a camera reset before that clips the body)
         QTimer.singleShot(0, self.fit_view)
+        # napari's first-Labels-layer set-up, while the user is idle: a step per event-loop turn
+        self.warm_up_done = False
+        self.warm_up_times: list[float] = []  # seconds each step held the event loop
+        self._warm_steps = warm_up_steps()
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setInterval(20)
+        self._warm_timer.timeout.connect(self._warm_up_step)
+        self._warm_timer.start()
+
+    def _warm_up_step(self) -> None:
+        """One step of :func:`napari_medmask.warmup.warm_up_steps`; never an error for the user."""
+        step = next(self._warm_steps, None)
+        if step is None:
+            self._warm_timer.stop()
+            self.warm_up_done = True
+            return
+        t0 = time.perf_counter()
+        try:
+            step()
+        except Exception:  # a warm-up is an optimisation: the open pays the cost instead
+            pass
+        self.warm_up_times.append(time.perf_counter() - t0)
 
     # discovering archives and volumes -----------------------------------------------------------
     def open_archive(self, path: str) -> ArchiveSession:
@@ -187,6 +211,7 @@ class ArchiveWidget(QWidget):
         path, _ = layer_archive(layer)
         if path is None:
             if info.get("kind") == "image":
+                self._drop_duplicate_scan(layer, info)
                 self._update_image_row()
             return
         path = os.path.abspath(path)
@@ -271,6 +296,33 @@ class ArchiveWidget(QWidget):
                         self.viewer.layers.move(self.viewer.layers.index(layer), 0)
         self._update_image_row()
         return self._image_layer(link.path) is not None if link.path else False
+
+    def _drop_duplicate_scan(self, layer, info: dict) -> None:
+        """A scan an archive brought is also opened by the user (``napari ct.nii.gz organs.mska``), or the
+        other way round: keep the lower layer (under the organs), close the other, one copy in memory.
+        """
+        if not info.get("path"):
+            return
+        want = os.path.abspath(info["path"])
+        layers = list(self.viewer.layers)
+        for other in layers:
+            o = layer_info(other)
+            if (other is layer or o.get("kind") != "image" or not o.get("path")
+                    or os.path.abspath(o["path"]) != want or not (o.get("brought_by") or info.get("brought_by"))):
+                continue
+            keep, extra = (other, layer) if layers.index(other) < layers.index(layer) else (layer, other)
+
+            def close(extra=extra) -> None:  # after napari has finished inserting it
+                if extra in self.viewer.layers:
+                    self.viewer.layers.remove(extra)
+
+            QTimer.singleShot(0, close)
+            self._message = f"{os.path.basename(want)} is already open ({keep.name}): closed its second copy"
+            if self.session is not None:
+                self._update_status()
+            else:
+                self.status.setText(self._message)
+            return
 
     def _image_layer(self, path):
         if path is None:

@@ -49,7 +49,8 @@ def test_reader_claims_series_and_seg_only(dicom_case):
     assert get_dicom_reader(str(folder / "ct")) is read_series_path
     assert get_dicom_reader(str(series.files[0])) is read_series_path
     assert get_dicom_reader(str(folder / "m.seg.dcm")) is read_seg_path
-    assert get_dicom_reader(str(folder / "m.mska")) is None
+    for name in ("m.mska", "m.msk", "ct.nii", "ct.nii.gz", "scan.nrrd", "scan.nhdr"):  # the other reader's
+        assert get_dicom_reader(str(folder / name)) is None
     assert get_dicom_reader(str(folder)) is None  # a folder without DICOM files
 
 

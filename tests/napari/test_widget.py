@@ -379,3 +379,61 @@ def test_archive_without_its_scan_or_with_scans_off_opens_the_organs_only(make_n
     img.unlink()  # missing scan: the organs still open, the dock says why
     viewer.layers.clear()
     assert [l.name for l in viewer.open(str(archive), plugin="medmask")] == ["organs.mska"]
+
+
+def test_toggling_back_and_forth_draws_exactly_what_the_checks_say(make_napari_viewer, phantom_path):
+    """Colormaps kept per state (a toggle back reuses one) never draw a stale state, past the cache too."""
+    from napari_medmask.session import COLORMAP_CACHE
+
+    viewer = make_napari_viewer()
+    w = _open(viewer, phantom_path)
+    s = w.session
+    names = [n for n in s.composite.entries][: COLORMAP_CACHE + 3]
+    w.set_entry_visible(names[0], False)
+    off = s.composite_layer.colormap
+    w.set_entry_visible(names[0], True)
+    w.set_entry_visible(names[0], False)
+    assert s.composite_layer.colormap is off  # the same state: napari gets the colormap it already has
+    for name in names:  # more states than the cache holds
+        w.set_entry_visible(name, False)
+        w.set_entry_visible(name, True)
+    w.set_entry_visible(names[1], False)
+    w.edit(names[2])  # its own layer: the composite stops drawing it
+    expected = s.composite.colormap(s.hidden_in_composite())
+    values = np.arange(1, len(s.composite.combos))
+    got = s.composite_layer.colormap.map(values)
+    want = np.array([expected[int(v)] for v in values], dtype=float)
+    assert np.allclose(got, want)
+    assert {names[1], names[2]} <= s.hidden_in_composite() and names[0] not in s.hidden_in_composite()
+
+
+def test_dock_warms_napari_up_while_idle_without_touching_the_viewer(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    w = _dock(viewer)
+    qtbot.waitUntil(lambda: w.warm_up_done, timeout=20000)
+    assert len(viewer.layers) == 0
+    from napari_medmask.warmup import warm_up_steps
+
+    for step in warm_up_steps():  # each step works (the dock swallows errors: a test must not)
+        step()
+
+
+@pytest.mark.parametrize("order", ["scan first", "archive first", "dock after"])
+def test_scan_given_with_the_archive_that_brings_it_is_held_once(make_napari_viewer, tmp_path, qtbot, order):
+    """``napari ct.nii.gz organs.mska``: the archive brings the same scan; one copy stays, under the organs."""
+    img, archive = _case_with_reference(tmp_path)
+    viewer = make_napari_viewer()
+    w = _dock(viewer) if order != "dock after" else None
+    paths = [str(archive), str(img)] if order == "archive first" else [str(img), str(archive)]
+    for p in paths:
+        viewer.open(p, plugin="medmask")
+    if w is None:
+        w = _dock(viewer)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=20000)
+    qtbot.wait(50)
+    assert [type(l).__name__ for l in viewer.layers] == ["Image", "Labels"]  # the scan under the organs
+    assert "already open" in w.status.text()
+    if order != "archive first":  # the kept copy is the user's: a second one of their own is theirs to keep
+        viewer.open(str(img), plugin="medmask")
+        qtbot.wait(50)
+        assert len(viewer.layers) == 3
