@@ -170,3 +170,15 @@ def test_more_than_255_segments(tmp_path):
     assert len(seg.segment_numbers) == 300
     vol = seg.get_volume(segment_numbers=[300], combine_segments=True)
     assert int(np.count_nonzero(vol.array)) == 1
+
+
+def test_pixel_data_shorter_than_its_frames_is_one_clear_error(tmp_path):
+    make_series(tmp_path / "ct", grid())
+    series = read_dicom_series_header(tmp_path / "ct")
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg(masks(series.space)[:2], series.space, out, series=series, manual=True)
+    ds = pydicom.dcmread(out)
+    ds.PixelData = ds.PixelData[: len(ds.PixelData) // 2]
+    ds.save_as(tmp_path / "short.seg.dcm", enforce_file_format=True)
+    with pytest.raises(dicom_seg.ConversionError, match=r"short\.seg\.dcm.*pixel data holds \d+ bytes"):
+        dicom_seg.read_dicom_seg(tmp_path / "short.seg.dcm")
