@@ -186,7 +186,7 @@ class RowDeltaCodec(Codec):
         if pos > size:
             raise CodecError(f"{what}: stream of {size} bytes is too short for {nrows} rows")
         counts = _unplanes(raw[_HEAD.size:pos], nrows, cwidth)
-        rows = np.flatnonzero(counts)                 # rows with boundaries
+        rows = (counts != 0).nonzero()[0]             # rows with boundaries (bool nonzero: 3x flatnonzero's speed)
         per_row = counts[rows]
         most = int(per_row.max()) if rows.size else 0
         nb = int(per_row.sum(dtype=np.int64))
@@ -203,7 +203,9 @@ class RowDeltaCodec(Codec):
         # edges: 0, every boundary as a position in the flattened crop (row-major), n
         edges = np.empty(nb + 2, dtype=index)
         edges[0], edges[-1] = 0, n
-        first = np.cumsum(per_row, dtype=index)       # 1 + index of each row's first boundary in edges
+        # 1 + index of each row's first boundary in edges; intp, since numpy converts any other
+        # index dtype on every fancy assignment (3x the cost of the assignment itself)
+        first = np.cumsum(per_row, dtype=np.intp)
         first -= per_row
         first += 1
         base = rows.astype(index) * width

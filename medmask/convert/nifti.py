@@ -101,12 +101,11 @@ def read_nifti_header(path: str | os.PathLike):
     return hdr if hdr is not None else _load(Path(path), header_only=True).header
 
 
-def header_record(hdr) -> dict[str, Any]:
-    """The fields of a nibabel NIfTI header that decide the affine and data type, JSON-ready and exact.
+def header_record(h) -> dict[str, Any]:
+    """The fields of a nibabel NIfTI header ``h`` that decide the affine and data type, JSON-ready and exact.
 
     float32 header values convert to Python floats exactly, and JSON keeps them exactly.
     """
-    h = hdr
     return {
         "dtype": str(h.get_data_dtype()),
         "sform_code": int(h["sform_code"]),
@@ -156,10 +155,9 @@ def _record_space(rec: Mapping[str, Any], shape_ijk: tuple[int, int, int]) -> Sp
         return None
 
 
-def sform_qform_gap(hdr, shape_ijk) -> float:
-    """Largest distance (mm) between where the sform and the qform of a nibabel header put a corner voxel;
-    0 unless both are set."""
-    h = hdr
+def sform_qform_gap(h, shape_ijk) -> float:
+    """Largest distance (mm) between where the sform and the qform of the nibabel header ``h`` put a corner
+    voxel; 0 unless both are set."""
     if int(h["sform_code"]) <= 0 or int(h["qform_code"]) <= 0:
         return 0.0
     try:

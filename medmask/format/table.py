@@ -103,6 +103,8 @@ def encode(head: dict[str, Any], entries: list[EntryInfo], shared: list[dict], s
         doc["metadata"] = shared
     doc["names"] = [e.name for e in entries]
     text = _dumps(doc)
+    if len(text) >= NONE:
+        raise LimitError("the index's JSON head would exceed 4 GiB: too many or too long entry names")
     return HEAD.pack(MAGIC, len(text), len(entries), RECORD.size, len(extras)) + text + b"".join(rows) + bytes(extras)
 
 
