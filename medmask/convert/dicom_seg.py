@@ -399,6 +399,7 @@ def build_segmentation(hd, series: DicomSeries, segments: list[dict], shape: tup
                                    **options)
     return _build_binary(hd, series, segments, shape, options)
 
+
 def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                     series: str | os.PathLike | DicomSeries, segmentation_type: str = "binary",
                     series_description: str | None = None, algorithm: tuple[str, str] | str | None = None,
@@ -589,7 +590,7 @@ def _binary_frames(ds, path) -> _PackedFrames | None:
     if str(ds.get("SegmentationType", "")).upper() != "BINARY" or int(ds.get("BitsAllocated", 0) or 0) != 1:
         return None
     ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if ts is None or ts.is_compressed or "PixelData" not in ds:
+    if ts is None or ts.is_compressed or not ts.is_little_endian or "PixelData" not in ds:
         return None
     n = int(ds.get("NumberOfFrames", 1) or 1)
     rows, cols = int(ds.Rows), int(ds.Columns)
@@ -797,7 +798,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         block = np.zeros((k1 - k0, r1 - r0, c1 - c0), dtype=bool)
         if isinstance(frames, _PackedFrames) and r1 - r0 == geom.rows and c1 - c0 == geom.cols \
                 and np.unique(ks).size == ks.size:
-            block[ks - k0] = frames.take(fl)  # one frame per slice, all at the grid's row/column 0: at once
+            block[ks - k0] = frames.take(fl)  # one frame per slice, all at the same row/column: at once
         else:
             hits = frames.take(fl) if isinstance(frames, _PackedFrames) else None
             for i, (f, k, r, c) in enumerate(zip(fl.tolist(), ks.tolist(), rs.tolist(), cs.tolist())):

@@ -153,3 +153,32 @@ def test_a_seg_read_onto_a_bigger_series_grid(tmp_path):
         want = np.zeros(big.shape, a.dtype)
         want[:, : small.shape[1], : small.shape[2]] = a.data
         assert b.mapping == a.mapping and np.array_equal(b.data, want)
+
+
+def test_more_than_255_segments(tmp_path):
+    """300 labels of one entry: 300 BINARY segments (highdicom's label volume is then 16-bit)."""
+    make_series(tmp_path / "ct", grid())
+    series = read_dicom_series_header(tmp_path / "ct")
+    lab = np.zeros(series.space.shape, np.uint16)
+    lab.reshape(-1)[:600:2] = np.arange(1, 301)
+    mask = SegmentationMask(lab, {f"l{i}": i for i in range(1, 301)}, space=series.space)
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg([("many", mask)], series.space, out, series=series, manual=True)
+    _, back = dicom_seg.read_dicom_seg(out)
+    assert back[0][1].mapping == mask.mapping and np.array_equal(back[0][1].data, lab)
+    seg = hd.seg.segread(out)
+    assert len(seg.segment_numbers) == 300
+    vol = seg.get_volume(segment_numbers=[300], combine_segments=True)
+    assert int(np.count_nonzero(vol.array)) == 1
+
+
+def test_pixel_data_shorter_than_its_frames_is_one_clear_error(tmp_path):
+    make_series(tmp_path / "ct", grid())
+    series = read_dicom_series_header(tmp_path / "ct")
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg(masks(series.space)[:2], series.space, out, series=series, manual=True)
+    ds = pydicom.dcmread(out)
+    ds.PixelData = ds.PixelData[: len(ds.PixelData) // 2]
+    ds.save_as(tmp_path / "short.seg.dcm", enforce_file_format=True)
+    with pytest.raises(dicom_seg.ConversionError, match=r"short\.seg\.dcm.*pixel data holds \d+ bytes"):
+        dicom_seg.read_dicom_seg(tmp_path / "short.seg.dcm")
