@@ -28,7 +28,7 @@ from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
 from .nifti_label_table import label_table_extension, read_label_table
-from .nifti_read import gunzip, header_from_bytes, read_bytes, read_header, voxels_from_bytes
+from .nifti_read import gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -82,7 +82,8 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
         if str(path).lower().endswith(".gz") and not header_only:
             with open(path, "rb") as fh:
                 raw = fh.read()
-            img = nib.Nifti1Image.from_bytes(gunzip(raw))
+            raw = gunzip(raw)
+            img = image_class(raw[:4]).from_bytes(raw)
         else:
             img = nib.load(str(path))
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file

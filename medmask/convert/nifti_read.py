@@ -84,6 +84,14 @@ def gunzip_first_member(raw: bytes) -> bytes | bytearray | None:
     return out if len(out) == isize else None
 
 
+def image_class(head: bytes):
+    """nibabel's image class for a single-file NIfTI starting with ``head``: Nifti2Image when its
+    sizeof_hdr (either byte order) is 540, else Nifti1Image (which then words what is wrong)."""
+    if any(int.from_bytes(head[:4], order) == 540 for order in ("little", "big")):
+        return nib.Nifti2Image
+    return nib.Nifti1Image
+
+
 def _header_class(head: bytes):
     """nibabel's header class for a single-file NIfTI starting with ``head``, or None."""
     for order in ("little", "big"):
