@@ -109,8 +109,10 @@ def _parse_header(head: bytes):
     if klass is None:
         return None, 0
     n = klass.template_dtype.itemsize
+    if len(head) < n + 4:  # the extension flag is not there (a gzip member ends early): nibabel's way decides
+        return None, 0
     hdr = klass(bytes(head[:n]), check=True)
-    if len(head) >= n + 4 and head[n:n + 1] != b"\x00":  # extensions follow, up to the voxel data
+    if head[n:n + 1] != b"\x00":  # extensions follow, up to the voxel data
         return hdr, int(hdr["vox_offset"])
     return hdr, 0
 
