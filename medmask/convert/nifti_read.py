@@ -14,6 +14,7 @@ nibabel's general path, which also words the error.
 from __future__ import annotations
 
 import io
+import math
 import os
 import zlib
 from typing import Any
@@ -186,9 +187,9 @@ def voxels_from_bytes(buf, hdr) -> np.ndarray | None:
     shape3 = shape
     while len(shape3) > 3 and shape3[-1] == 1:
         shape3 = shape3[:-1]
-    if len(shape3) != 3 or slope not in (None, 1.0) or inter not in (None, 0.0):
+    if len(shape3) != 3 or min(shape3) < 1 or slope not in (None, 1.0) or inter not in (None, 0.0):
         return None
-    count = int(np.prod(shape3, dtype=np.int64))
+    count = math.prod(shape3)  # exact: NIfTI-2's int64 dims overflow an int64 product
     if dtype.hasobject or offset < 0 or offset + count * dtype.itemsize > len(buf):
         return None
     return np.frombuffer(buf, dtype=dtype, count=count, offset=offset).reshape(shape3, order="F")
