@@ -12,6 +12,7 @@ gives the very same affine, codes and dtype, bit for bit.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -245,12 +246,15 @@ def _voxels(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> np.ndarray:
     proxy = img.dataobj
     buf = getattr(getattr(proxy, "file_like", None), "getbuffer", None)
     slope, inter = getattr(proxy, "slope", 1.0), getattr(proxy, "inter", 0.0)
-    if buf is not None and slope == 1 and inter == 0 and getattr(proxy, "order", "F") == "F":
+    if buf is not None:
         dtype = img.get_data_dtype()
-        count = int(np.prod(shape))
+        count = math.prod(shape)
         offset = int(proxy.offset)
         raw = buf()
-        if offset + count * dtype.itemsize <= len(raw):
+        if offset + count * dtype.itemsize > len(raw):  # before nibabel allocates what the header claims
+            raise ValueError(f"the header declares {count * dtype.itemsize} bytes of voxels, the file holds "
+                             f"{max(len(raw) - offset, 0)}; a truncated file?")
+        if slope == 1 and inter == 0 and getattr(proxy, "order", "F") == "F":
             return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
     return np.asanyarray(proxy).reshape(shape)
 
