@@ -286,3 +286,50 @@ def test_folder_entries_hold_exactly_the_file_on_random_masks(tmp_path):
             np.testing.assert_array_equal(np.asarray(mask.data).astype(bool), ref.astype(bool))
         else:
             np.testing.assert_array_equal(np.asarray(mask.data), ref)
+
+
+def _with_dims(path, klass, dims, *, slope=None, gz=True):
+    img = klass(np.ones((4, 5, 6), np.uint8), make_affine("oblique"))
+    if slope is not None:
+        img.header.set_slope_inter(slope, 0.0)
+    raw = img.to_bytes()
+    hdr = type(img.header).from_fileobj(io.BytesIO(raw))
+    dim = hdr["dim"].copy()
+    dim[1:4] = dims
+    hdr["dim"] = dim
+    raw = hdr.binaryblock + raw[len(hdr.binaryblock):]
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+@pytest.mark.parametrize("dims", [(4, 5, -6), (-4, -5, 6), (0, 5, 6), (4, 5, 0)])
+@pytest.mark.parametrize("gz", [True, False])
+@pytest.mark.parametrize("path_kind", ["fast", "general"])
+def test_a_dimension_below_one_is_one_clear_error(tmp_path, monkeypatch, dims, gz, path_kind):
+    """A negative dim once read as a valid volume on the fast path (numpy's reshape took it as 'unknown');
+    zero dims raised spacetransformer's ValidationError, not a MedMaskError."""
+    path = _with_dims(tmp_path / f"m.nii{'.gz' if gz else ''}", nib.Nifti1Image, dims, gz=gz)
+    if path_kind == "general":
+        _general(monkeypatch)
+    for fn in (load_nifti_mask, _folder_entry):
+        with pytest.raises(MedMaskError, match=r"m\.nii.*dimension below 1"):
+            fn(path)
+
+
+@pytest.mark.parametrize("klass, dims, slope", [(nib.Nifti1Image, (2000, 2000, 500), None),
+                                                (nib.Nifti1Image, (2000, 2000, 500), 2.0),
+                                                (nib.Nifti2Image, (2 ** 22, 2 ** 22, 2 ** 22), None)])
+def test_a_header_claiming_huge_dims_allocates_nothing(tmp_path, klass, dims, slope):
+    """A 120-byte volume whose header claims 2 GB once made nibabel allocate the 2 GB before failing;
+    NIfTI-2 dims whose product overflows int64 once gave a bare numpy ValueError."""
+    import tracemalloc
+
+    path = _with_dims(tmp_path / "m.nii.gz", klass, dims, slope=slope)
+    tracemalloc.start()
+    try:
+        with pytest.raises(MedMaskError, match=r"m\.nii\.gz.*truncated"):
+            load_nifti_mask(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6
