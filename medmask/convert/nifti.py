@@ -251,7 +251,7 @@ def _voxels(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> np.ndarray:
         count = math.prod(shape)
         offset = int(proxy.offset)
         raw = buf()
-        if offset + count * dtype.itemsize > len(raw):  # before nibabel allocates what the header claims
+        if min(shape) < 1 or offset + count * dtype.itemsize > len(raw):  # before nibabel allocates it
             raise ValueError(f"the header declares {count * dtype.itemsize} bytes of voxels, the file holds "
                              f"{max(len(raw) - offset, 0)}; a truncated file?")
         if slope == 1 and inter == 0 and getattr(proxy, "order", "F") == "F":
