@@ -25,8 +25,9 @@ from medmask.convert.nifti_folder import _fast_bbox, _header_space, binary_file_
 from medmask.core.geometry import compute_bbox
 from medmask.errors import MedMaskError
 
-DTYPES = [np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.float32, np.float64]
-N_CASES = 160
+DTYPES = [np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.float32, np.float64, np.int64, np.uint64,
+          np.complex64]
+N_CASES = 240
 
 
 def _labels(rng, shape, dtype) -> np.ndarray:
@@ -70,7 +71,7 @@ def make_case(seed: int, folder):
         desc["scl"] = (slope, inter)
     if rng.random() < 0.1:
         pix = hdr["pixdim"].copy()
-        pix[int(rng.integers(1, 4))] = [-1.5, 0.0][int(rng.integers(2))]
+        pix[int(rng.integers(0, 4))] = [-1.5, 0.0, -1.0, 2.0][int(rng.integers(4))]  # [0] is qfac
         hdr["pixdim"] = pix
         desc["pixdim"] = pix[:4].tolist()
     if rng.random() < 0.1:
