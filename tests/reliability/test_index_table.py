@@ -226,3 +226,19 @@ def test_other_edits_refuse_to_copy_a_damaged_row_and_leave_the_file_alone(archi
         a.remove("nope")
     a.close()
     assert archive.read_bytes() == data
+
+
+def test_info_lists_every_entry_and_names_the_damaged_one(archive, capsys):
+    from medmask.cli import main
+    _, _, raw = _index(archive)
+    _rewrite(archive, _row(raw, "ball", z1=10 ** 6))
+    assert main(["info", str(archive)]) == 1
+    out = capsys.readouterr().out
+    assert all(n in out for n in ("none", "ball", "two")) and "3 entries" in out
+    assert "DAMAGED index record: entry 'ball': bbox" in out and "outside the volume" in out
+    assert main(["info", "--json", str(archive)]) == 1
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert [e["name"] for e in entries] == ["none", "ball", "two"]
+    assert "outside the volume" in entries[1]["error"] and entries[2]["labels"] == {"a": 1, "b": 2}
+    assert main(["verify", str(archive)]) == 1
+    assert "entry 'ball'" in capsys.readouterr().out
