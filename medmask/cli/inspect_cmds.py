@@ -129,6 +129,8 @@ def cmd_verify(args) -> int:
             continue
         n = len(result.entries)
         entries = f"{n} entr{'y' if n == 1 else 'ies'}"
+        if result.damaged:
+            entries = f"{n} entr{'y' if n == 1 else 'ies'} read, {len(result.damaged)} damaged"
         if result.problems:
             bad += 1
             print(f"FAIL  {path} ({entries}): " + "; ".join(result.problems))

@@ -242,3 +242,20 @@ def test_info_lists_every_entry_and_names_the_damaged_one(archive, capsys):
     assert "outside the volume" in entries[1]["error"] and entries[2]["labels"] == {"a": 1, "b": 2}
     assert main(["verify", str(archive)]) == 1
     assert "entry 'ball'" in capsys.readouterr().out
+
+
+def test_verify_names_every_damaged_entry_and_checks_the_others(archive, capsys):
+    from medmask.cli import main
+    from medmask.storage.verify import verify_file
+    two = MaskArchive(archive).entry_info("two")
+    _, _, raw = _index(archive)
+    _rewrite(archive, _row(raw, "ball", z1=10 ** 6))
+    data = bytearray(archive.read_bytes())
+    data[two.offset + two.length // 2] ^= 0xFF  # and damage another entry's bytes
+    archive.write_bytes(bytes(data))
+    result = verify_file(archive, deep=True)
+    assert result.entries == ["none"] and result.damaged == ["ball", "two"] and not result.ok
+    assert "entry 'ball': bbox" in result.problems[0] and "entry 'two': checksum mismatch" in result.problems[1]
+    assert main(["verify", str(archive)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"FAIL  {archive} (1 entry read, 2 damaged): entry 'ball'") and "'two'" in out
