@@ -112,7 +112,8 @@ def everything(path: Path) -> dict:
             crop = None if m.bbox is None else m.crop_data
             loaded[n] = (m.mapping.to_dict(), str(m.dtype), m.bbox, sorted(m.colors.items()),
                          json.dumps(m.metadata), list(m.colors), None if crop is None else crop.tobytes(),
-                         zlib.crc32(np.ascontiguousarray(m.data).tobytes()))
+                         zlib.crc32(np.ascontiguousarray(m.data).tobytes()),
+                         None if m.bbox is None else v2.space_to_dict(m.crop_space))
         out["loaded"] = loaded
         out["verify"] = a.verify()
     v = verify_file(path, deep=True)
