@@ -54,6 +54,9 @@ def space_from_ras_affine(affine: np.ndarray, shape_ijk: Sequence[int], *, path=
         raise ConversionError(f"not a 4x4 affine: {affine.tolist()}", path)
     if len(shape_ijk) != 3:
         raise ConversionError(f"expected a 3D image, got shape {tuple(shape_ijk)}", path)
+    if any(int(n) < 1 for n in shape_ijk):
+        raise ConversionError(f"image shape {tuple(int(n) for n in shape_ijk)} has a dimension below 1 "
+                              f"(a damaged header?)", path)
     lps = RAS_TO_LPS @ affine[:3, :3]
     spacing, dirs = _check_matrix(lps, "the NIfTI affine", path)
     origin = RAS_TO_LPS @ affine[:3, 3]

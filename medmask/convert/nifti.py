@@ -12,6 +12,7 @@ gives the very same affine, codes and dtype, bit for bit.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -28,7 +29,7 @@ from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
 from .nifti_label_table import label_table_extension, read_label_table
-from .nifti_read import gunzip, header_from_bytes, read_bytes, read_header, voxels_from_bytes
+from .nifti_read import gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -82,7 +83,8 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
         if str(path).lower().endswith(".gz") and not header_only:
             with open(path, "rb") as fh:
                 raw = fh.read()
-            img = nib.Nifti1Image.from_bytes(gunzip(raw))
+            raw = gunzip(raw)
+            img = image_class(raw[:4]).from_bytes(raw)
         else:
             img = nib.load(str(path))
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
@@ -244,12 +246,15 @@ def _voxels(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> np.ndarray:
     proxy = img.dataobj
     buf = getattr(getattr(proxy, "file_like", None), "getbuffer", None)
     slope, inter = getattr(proxy, "slope", 1.0), getattr(proxy, "inter", 0.0)
-    if buf is not None and slope == 1 and inter == 0 and getattr(proxy, "order", "F") == "F":
+    if buf is not None:
         dtype = img.get_data_dtype()
-        count = int(np.prod(shape))
+        count = math.prod(shape)
         offset = int(proxy.offset)
         raw = buf()
-        if offset + count * dtype.itemsize <= len(raw):
+        if min(shape) < 1 or offset + count * dtype.itemsize > len(raw):  # before nibabel allocates it
+            raise ValueError(f"the header declares {count * dtype.itemsize} bytes of voxels, the file holds "
+                             f"{max(len(raw) - offset, 0)}; a truncated file?")
+        if slope == 1 and inter == 0 and getattr(proxy, "order", "F") == "F":
             return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
     return np.asanyarray(proxy).reshape(shape)
 

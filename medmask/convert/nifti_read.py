@@ -14,6 +14,7 @@ nibabel's general path, which also words the error.
 from __future__ import annotations
 
 import io
+import math
 import os
 import zlib
 from typing import Any
@@ -84,6 +85,14 @@ def gunzip_first_member(raw: bytes) -> bytes | bytearray | None:
     return out if len(out) == isize else None
 
 
+def image_class(head: bytes):
+    """nibabel's image class for a single-file NIfTI starting with ``head``: Nifti2Image when its
+    sizeof_hdr (either byte order) is 540, else Nifti1Image (which then words what is wrong)."""
+    if any(int.from_bytes(head[:4], order) == 540 for order in ("little", "big")):
+        return nib.Nifti2Image
+    return nib.Nifti1Image
+
+
 def _header_class(head: bytes):
     """nibabel's header class for a single-file NIfTI starting with ``head``, or None."""
     for order in ("little", "big"):
@@ -101,8 +110,10 @@ def _parse_header(head: bytes):
     if klass is None:
         return None, 0
     n = klass.template_dtype.itemsize
+    if len(head) < n + 4:  # the extension flag is not there (a gzip member ends early): nibabel's way decides
+        return None, 0
     hdr = klass(bytes(head[:n]), check=True)
-    if len(head) >= n + 4 and head[n:n + 1] != b"\x00":  # extensions follow, up to the voxel data
+    if head[n:n + 1] != b"\x00":  # extensions follow, up to the voxel data
         return hdr, int(hdr["vox_offset"])
     return hdr, 0
 
@@ -176,9 +187,9 @@ def voxels_from_bytes(buf, hdr) -> np.ndarray | None:
     shape3 = shape
     while len(shape3) > 3 and shape3[-1] == 1:
         shape3 = shape3[:-1]
-    if len(shape3) != 3 or slope not in (None, 1.0) or inter not in (None, 0.0):
+    if len(shape3) != 3 or min(shape3) < 1 or slope not in (None, 1.0) or inter not in (None, 0.0):
         return None
-    count = int(np.prod(shape3, dtype=np.int64))
+    count = math.prod(shape3)  # exact: NIfTI-2's int64 dims overflow an int64 product
     if dtype.hasobject or offset < 0 or offset + count * dtype.itemsize > len(buf):
         return None
     return np.frombuffer(buf, dtype=dtype, count=count, offset=offset).reshape(shape3, order="F")
