@@ -22,13 +22,18 @@ def _codec_name(codec) -> str:
 
 def _info_dict(path: str) -> dict:
     from ..core.geometry import space_to_dict
+    from ..errors import FormatError
     from ..storage.reader import ContainerReader
 
     reader = ContainerReader(path)
     try:
         entries = []
         for name in reader.names:
-            info = reader.info(name)
+            try:
+                info = reader.info(name)
+            except FormatError as exc:  # one damaged record: list the others, name this one's problem
+                entries.append({"name": name, "error": exc.problem})
+                continue
             entries.append({
                 "name": name, "dtype": info.dtype, "labels": dict(info.mapping),
                 "voxels": {str(k): int(v) for k, v in (info.counts or {}).items()},
@@ -55,10 +60,12 @@ def _image_dict(ref, path: str) -> dict | None:
 
 
 def cmd_info(args) -> int:
+    status = False  # any entry whose index record is damaged: exit status 1
     for n, path in enumerate(args.files):
         d = _info_dict(path)
         if args.json:
             print(json.dumps(d, indent=1))
+            status = status or any("error" in e for e in d["entries"])
             continue
         if n:
             print()
@@ -79,7 +86,11 @@ def cmd_info(args) -> int:
             text = json.dumps(d["attributes"], ensure_ascii=False)
             print(f"  attributes        {text if len(text) <= 100 else text[:97] + '...'}")
         rows = []
+        damaged = [e for e in d["entries"] if "error" in e]
         for e in d["entries"]:
+            if "error" in e:
+                rows.append((e["name"], "DAMAGED (see below)", "?", "?", "?", "?"))
+                continue
             labels = ", ".join(f"{k}={v}" for k, v in sorted(e["labels"].items(), key=lambda kv: kv[1]))
             voxels = sum(e["voxels"].values())
             rows.append((e["name"], labels if len(labels) <= 40 else labels[:37] + "...", f"{voxels}",
@@ -91,10 +102,13 @@ def cmd_info(args) -> int:
         for r in rows:
             print("  " + "  ".join(str(c).ljust(w) if i != 2 else str(c).rjust(w)
                                    for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-        total = sum(e["stored_bytes"] for e in d["entries"])
+        total = sum(e.get("stored_bytes", 0) for e in d["entries"])
         print(f"  {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}, {human(total)} of entry data "
               f"in {human(d['file_bytes'])}")
-    return 0
+        for e in damaged:
+            print(f"  DAMAGED index record: {e['error']} (open the file with mode 'a' to remove or replace it)")
+        status = status or bool(damaged)
+    return 1 if status else 0
 
 
 def cmd_verify(args) -> int:
@@ -115,6 +129,8 @@ def cmd_verify(args) -> int:
             continue
         n = len(result.entries)
         entries = f"{n} entr{'y' if n == 1 else 'ies'}"
+        if result.damaged:
+            entries = f"{n} entr{'y' if n == 1 else 'ies'} read, {len(result.damaged)} damaged"
         if result.problems:
             bad += 1
             print(f"FAIL  {path} ({entries}): " + "; ".join(result.problems))

@@ -200,6 +200,12 @@ class MaskArchive:
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._entries))
 
+    def _check_exists(self, name: str) -> None:
+        self._check_open()
+        if name not in self._entries:
+            raise EntryNotFoundError(f"no entry named {name!r}; entries: {preview_names(self._entries)}",
+                                     self.path)
+
     def _get(self, name: str) -> tuple[EntryInfo, bytes | None]:
         self._check_open()
         try:
@@ -238,7 +244,7 @@ class MaskArchive:
                 self.add_segmask(mask, name, replace=replace)
 
     def replace(self, name: str, mask: SegmentationMask) -> EntryInfo:
-        self._get(name)
+        self._check_exists(name)  # not its record: an entry whose index row is damaged can be replaced
         return self.add_segmask(mask, name, replace=True)
 
     def __setitem__(self, name: str, mask: SegmentationMask) -> None:
@@ -246,7 +252,7 @@ class MaskArchive:
 
     def remove(self, name: str) -> None:
         self._check_writable()
-        self._get(name)
+        self._check_exists(name)  # not its record: an entry whose index row is damaged can be removed
         del self._entries[name]
         self._changed()
 

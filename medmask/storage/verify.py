@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..errors import FormatError, LimitError
 from ..format.checks import loose_faces, voxel_counts
 
 V1_NOTE = ("format version 1 has no checksums: its structure was checked and every entry decoded, but damaged "
@@ -26,6 +27,7 @@ class Verification:
     problems: list[str] = field(default_factory=list)  # deep-check findings (the file reads, but lies)
     note: str | None = None  # said of every v1 file
     minor: int = 0  # the file's minor format version
+    damaged: list[str] = field(default_factory=list)  # v2 entries whose record or bytes do not read
 
     @property
     def format(self) -> str:
@@ -48,7 +50,16 @@ def verify_file(path: str | os.PathLike, deep: bool = False) -> Verification:
     try:
         result = Verification(path, container.version, container.kind, minor=container.minor)
         for name in container.names:
-            mask = container.load(name)  # checksum + decode + cheap checks
+            try:
+                mask = container.load(name)  # record + checksum + decode + cheap checks
+            except FormatError as exc:
+                if container.version < 2 or isinstance(exc, LimitError):
+                    raise
+                # one damaged entry (record or bytes): name it and check the others too
+                problem = exc.problem if repr(name) in exc.problem else f"entry {name!r}: {exc.problem}"
+                result.problems.append(problem)
+                result.damaged.append(name)
+                continue
             result.entries.append(name)
             if deep and container.version >= 2:
                 result.problems += _deep_problems(name, container.info(name), mask)

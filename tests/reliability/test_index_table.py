@@ -190,3 +190,72 @@ def test_rows_longer_than_72_bytes_are_read_by_their_first_72(archive):
 def test_struct_of_the_row_is_as_documented():
     assert table.RECORD.format == "<QQQ6IIIIIIBBH" and table.RECORD.size == 72 and table.HEAD.size == 20
     assert struct.calcsize("<4sIIII") == 20
+
+
+@pytest.mark.parametrize("op", ["remove", "replace", "setitem"])
+def test_an_entry_with_a_damaged_row_can_be_removed_or_replaced(archive, space, op):
+    """The user's way out of one bad row: drop or overwrite that entry; the others are copied as stored."""
+    before = {n: MaskArchive(archive).load_segmask(n).data.copy() for n in ("none", "two")}
+    _, _, raw = _index(archive)
+    _rewrite(archive, _row(raw, "ball", z1=10 ** 6))
+    new = SegmentationMask(np.ones(tuple(space.shape), bool), {"ball": 1}, space=space)
+    with MaskArchive(archive, "a") as a:
+        if op == "remove":
+            a.remove("ball")
+        elif op == "replace":
+            a.replace("ball", new)
+        else:
+            a["ball"] = new
+    b = MaskArchive(archive)
+    assert b.names == (["none", "two"] if op == "remove" else ["none", "ball", "two"])
+    assert all(np.array_equal(b.load_segmask(n).data, before[n]) for n in before)
+    if op != "remove":
+        assert b.load_segmask("ball").data.all()
+    assert b.verify() == b.names
+
+
+def test_other_edits_refuse_to_copy_a_damaged_row_and_leave_the_file_alone(archive):
+    _, _, raw = _index(archive)
+    _rewrite(archive, _row(raw, "ball", z1=10 ** 6))
+    data = archive.read_bytes()
+    a = MaskArchive(archive, "a")  # each edit commits at once
+    with pytest.raises(FormatError, match="'ball'"):
+        a.rename("two", "three")
+    assert a.names == ["none", "ball", "two"]  # the handle shows the file as it is
+    with pytest.raises(MedMaskError, match="no entry named 'nope'"):
+        a.remove("nope")
+    a.close()
+    assert archive.read_bytes() == data
+
+
+def test_info_lists_every_entry_and_names_the_damaged_one(archive, capsys):
+    from medmask.cli import main
+    _, _, raw = _index(archive)
+    _rewrite(archive, _row(raw, "ball", z1=10 ** 6))
+    assert main(["info", str(archive)]) == 1
+    out = capsys.readouterr().out
+    assert all(n in out for n in ("none", "ball", "two")) and "3 entries" in out
+    assert "DAMAGED index record: entry 'ball': bbox" in out and "outside the volume" in out
+    assert main(["info", "--json", str(archive)]) == 1
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert [e["name"] for e in entries] == ["none", "ball", "two"]
+    assert "outside the volume" in entries[1]["error"] and entries[2]["labels"] == {"a": 1, "b": 2}
+    assert main(["verify", str(archive)]) == 1
+    assert "entry 'ball'" in capsys.readouterr().out
+
+
+def test_verify_names_every_damaged_entry_and_checks_the_others(archive, capsys):
+    from medmask.cli import main
+    from medmask.storage.verify import verify_file
+    two = MaskArchive(archive).entry_info("two")
+    _, _, raw = _index(archive)
+    _rewrite(archive, _row(raw, "ball", z1=10 ** 6))
+    data = bytearray(archive.read_bytes())
+    data[two.offset + two.length // 2] ^= 0xFF  # and damage another entry's bytes
+    archive.write_bytes(bytes(data))
+    result = verify_file(archive, deep=True)
+    assert result.entries == ["none"] and result.damaged == ["ball", "two"] and not result.ok
+    assert "entry 'ball': bbox" in result.problems[0] and "entry 'two': checksum mismatch" in result.problems[1]
+    assert main(["verify", str(archive)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"FAIL  {archive} (1 entry read, 2 damaged): entry 'ball'") and "'two'" in out
