@@ -29,7 +29,7 @@ from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
 from .nifti_label_table import label_table_extension, read_label_table
-from .nifti_read import gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
+from .nifti_read import GZIP_ERRORS, gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -89,6 +89,8 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
             img = nib.load(str(path))
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
         detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file")
+        if isinstance(exc, GZIP_ERRORS):  # zlib's "Error -3 while decompressing data: ..." says little
+            detail = f"damaged gzip data: {detail.split(': ', 1)[-1]}"
         raise unopenable(exc, path, "a NIfTI file") or ConversionError(f"not a readable NIfTI file ({detail})",
                                                                        path) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):

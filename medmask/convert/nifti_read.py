@@ -36,6 +36,9 @@ try:  # zlib-ng, when installed, for streams libdeflate does not take (several m
 except ImportError:  # pragma: no cover - depends on the installation
     _inflater = zlib
 
+# what a damaged gzip stream raises here (zlib-ng has its own error class)
+GZIP_ERRORS = (zlib.error, getattr(_inflater, "error", zlib.error))
+
 # deflate cannot expand data more than ~1032:1; a trailer claiming more is lying
 _MAX_DEFLATE_RATIO = 1032
 # bytes that hold a NIfTI-1 (348) or NIfTI-2 (540) header plus the 4-byte extension flag

@@ -340,3 +340,18 @@ def test_a_header_claiming_huge_dims_allocates_nothing(tmp_path, klass, dims, sl
     finally:
         tracemalloc.stop()
     assert peak < 50e6
+
+
+@pytest.mark.parametrize("damage", ["trailer size", "crc", "junk after"])
+def test_damaged_gzip_is_worded_as_such(tmp_path, damage):
+    raw = bytearray(gzip.compress(nib.Nifti1Image(np.ones((4, 5, 6), np.uint8), make_affine("plain")).to_bytes()))
+    if damage == "trailer size":
+        raw[-4] ^= 1
+    elif damage == "crc":
+        raw[-8] ^= 1
+    else:
+        raw += b"not gzip"
+    path = tmp_path / "m.nii.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(MedMaskError, match=r"m\.nii\.gz: not a readable NIfTI file \(damaged gzip data: "):
+        load_nifti_mask(path)
