@@ -175,8 +175,12 @@ def cases(tmp_path_factory):
     return [make_case(seed, folder) for seed in range(N_CASES)]
 
 
-@pytest.mark.parametrize("reader", ["file", "header", "folder entry"])
-def test_fast_path_converts_like_the_general_path(cases, monkeypatch, reader):
+@pytest.mark.parametrize("reader, inflater", [("file", "installed"), ("file", "zlib"), ("header", "installed"),
+                                              ("folder entry", "installed")])
+def test_fast_path_converts_like_the_general_path(cases, monkeypatch, reader, inflater):
+    if inflater == "zlib":  # the fast path without libdeflate / zlib-ng
+        monkeypatch.setattr(nifti_read, "_libdeflate", None)
+        monkeypatch.setattr(nifti_read, "_inflater", zlib)
     fn = {"file": lambda p: load_nifti_mask(p, force=True), "header": read_nifti_header,
           "folder entry": _folder_entry}[reader]
     key = _header_key if reader == "header" else _mask_key
@@ -206,6 +210,8 @@ def test_fast_path_holds_nibabels_voxels_and_affine(cases):
             expect.origin, expect.spacing, expect.x_orientation, expect.z_orientation), desc
         checked += 1
     assert checked > N_CASES // 2
+    fast = sum(nifti._read_fast(path) is not None for path, _ in cases)
+    assert N_CASES // 4 < fast < N_CASES  # both paths are exercised, else the comparison proves nothing
 
 
 # ------------------------------------------------------------------------------------------
