@@ -395,9 +395,27 @@ def build_segmentation(hd, series: DicomSeries, segments: list[dict], shape: tup
     """The highdicom Segmentation of ``segments`` (LABELMAP or BINARY, as ``options`` say)."""
     labelmap = options["segmentation_type"] == hd.seg.SegmentationTypeValues.LABELMAP
     if labelmap or len(segments) == 1:  # one label volume: highdicom visits each slice once
-        return hd.seg.Segmentation(source_images=series.datasets, pixel_array=_label_map(segments, shape, path),
-                                   **options)
+        seg = hd.seg.Segmentation(source_images=series.datasets, pixel_array=_label_map(segments, shape, path),
+                                  **options)
+        if not labelmap:
+            _pack_tiny_frames(seg, shape[1] * shape[2])
+        return seg
     return _build_binary(hd, series, segments, shape, options)
+
+
+def _pack_tiny_frames(seg, pixels: int) -> None:
+    """Frames of fewer than 8 one-bit pixels back to back, as PS3.5 8.1.1 says and readers expect.
+
+    highdicom (0.28) stores each such frame in a byte of its own (its test is ``rows * columns // 8``
+    where ``% 8`` is meant), so the SEG of e.g. a 1 x 1 or 2 x 3 grid read back wrong.
+    """
+    n = int(seg.NumberOfFrames)
+    if pixels >= 8 or n < 2 or len(seg.PixelData) != n + n % 2:
+        return  # frames already back to back (or highdicom fixed it)
+    frames = np.frombuffer(seg.PixelData, np.uint8)[:n, None]
+    bits = np.unpackbits(frames, axis=1, bitorder="little")[:, :pixels]
+    packed = np.packbits(bits.ravel(), bitorder="little").tobytes()
+    seg.PixelData = packed + b"\x00" * (len(packed) % 2)
 
 
 def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,

@@ -18,7 +18,7 @@ from medmask.format import v2
 from medmask.stats.api import compute_stats
 from medmask.storage.verify import verify_file
 
-from conftest import oblique_space
+from tests.conftest import oblique_space
 
 NAMES = ["liver", "Leber", "肝臓", "poumon_gauche", "rib 12 (left)", "ü" * 3, "x" * 300, "a/b", "🫁 lung",
          "名前" * 40]
