@@ -122,12 +122,17 @@ def everything(path: Path) -> dict:
     return out
 
 
+def two_archive_paths(tmp_path):
+    """(new, old): one file name in two folders, so whatever mentions the file name compares equal."""
+    for sub in ("new", "old"):
+        (tmp_path / sub).mkdir()
+    return tmp_path / "new" / "case.mska", tmp_path / "old" / "case.mska"
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_2_2_reads_back_what_the_2_1_writer_wrote(tmp_path, as_21, seed):
     masks, archive_level = random_masks(seed)
-    (tmp_path / "new").mkdir()
-    (tmp_path / "old").mkdir()
-    new, old = tmp_path / "new" / "case.mska", tmp_path / "old" / "case.mska"
+    new, old = two_archive_paths(tmp_path)
     write(new, masks, archive_level)
     as_21()
     write(old, masks, archive_level)
@@ -147,9 +152,7 @@ def test_2_2_reads_back_what_the_2_1_writer_wrote(tmp_path, as_21, seed):
 @pytest.mark.parametrize("seed", [2, 4, 5])
 def test_edits_in_mode_a_agree_and_a_2_1_file_becomes_the_2_2_file(tmp_path, monkeypatch, seed):
     masks, archive_level = random_masks(seed)
-    (tmp_path / "new").mkdir()
-    (tmp_path / "old").mkdir()
-    new, old = tmp_path / "new" / "case.mska", tmp_path / "old" / "case.mska"
+    new, old = two_archive_paths(tmp_path)
     write(new, masks, archive_level)
     with monkeypatch.context() as m:
         m.setattr(v2, "encode_index", _json_21_index)
