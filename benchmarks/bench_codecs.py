@@ -11,9 +11,7 @@ Medians of --repeat runs, side by side in one process.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,9 @@ from medmask.codecs import BitPackCodec, RowDeltaCodec, RunLengthCodec  # noqa: 
 from medmask.codecs.rowdelta import ORDERS  # noqa: E402
 from medmask.convert import read_nifti_folder  # noqa: E402
 from medmask.core.geometry import bbox_slices  # noqa: E402
+
+import timing  # noqa: E402  (the benchmarks' shared timing rule)
+from timing import median_time  # noqa: E402
 
 
 class RunPlanes:
@@ -60,19 +61,6 @@ def smallest(make, orders, arr):
     return min((make(o) for o in orders), key=lambda c: len(c.encode(arr)))
 
 
-CLOCK = time.perf_counter  # --clock cpu: time.process_time
-
-
-def median_time(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = CLOCK()
-        fn()
-        times.append(CLOCK() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "totalseg_s0000")
@@ -80,8 +68,7 @@ def main() -> None:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: this process's CPU time, steadier on a busy machine")
     args = ap.parse_args()
-    global CLOCK
-    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    timing.use_clock(args.clock)
     space, masks = read_nifti_folder(args.data)
     organs = [(m.bbox, np.ascontiguousarray(m.crop_data)) for _, m in masks if m.bbox is not None]
     largest = max(range(len(organs)), key=lambda i: int(np.count_nonzero(organs[i][1])))

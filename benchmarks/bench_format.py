@@ -19,7 +19,6 @@ import atexit
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,20 +35,10 @@ sys.path.insert(0, str(HERE.parent))
 from medmask import MaskArchive, SegmentationMask, load_mask, save_mask  # noqa: E402
 from medmask.core.geometry import bbox_slices  # noqa: E402
 
+import timing  # noqa: E402  (the benchmarks' shared timing rule)
+from timing import median_time  # noqa: E402
+
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "totalseg_s0000"
-
-
-CLOCK = time.perf_counter  # --clock cpu: time.process_time, this process's CPU time
-
-
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm caches (imports, page cache) so the runs compare like with like
-    times = []
-    for _ in range(repeat):
-        t0 = CLOCK()
-        fn()
-        times.append(CLOCK() - t0)
-    return statistics.median(times)
 
 
 def cli_convert(data: Path, out: Path) -> float:
@@ -58,7 +47,7 @@ def cli_convert(data: Path, out: Path) -> float:
     before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run([sys.executable, "-m", "medmask", "convert", str(data), str(out), "--overwrite"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
-    if CLOCK is time.perf_counter:
+    if timing.clock is time.perf_counter:
         return time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -74,8 +63,7 @@ def main() -> None:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: this process's CPU time (user + system), steadier on a busy machine")
     args = ap.parse_args()
-    global CLOCK
-    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    timing.use_clock(args.clock)
     if not args.data.is_dir():
         raise SystemExit(f"no data at {args.data}")
     R = args.repeat
