@@ -1,6 +1,7 @@
 """The codec interface and the shared zstd helpers."""
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from typing import Any, ClassVar
@@ -39,6 +40,28 @@ class Codec:
 
     def decode(self, payload: bytes, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         raise NotImplementedError
+
+
+AXIS_ORDERS = [list(p) for p in itertools.permutations(range(3))]
+
+
+class AxisOrderCodec(Codec):
+    """A codec that walks a 3-D crop in one of the six axis orders, stored in its config."""
+
+    def __init__(self, level: int = 19, order: list[int] | tuple[int, ...] = (0, 1, 2)):
+        super().__init__(level)
+        self.order = [int(v) for v in order]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "order": self.order}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "AxisOrderCodec":
+        base = super().from_config(config)
+        order = config.get("order", [0, 1, 2])
+        if order not in AXIS_ORDERS:
+            raise CodecError(f"codec {cls.codec_id!r}: order must be a permutation of [0, 1, 2], got {order!r}")
+        return cls(level=base.level, order=order)
 
 
 def zstd_compress(data: bytes, level: int) -> bytes:

@@ -8,38 +8,21 @@ saves ~12 % over a fixed order.
 """
 from __future__ import annotations
 
-import itertools
 import math
-from typing import Any
 
 import numpy as np
 import zstandard
 
 from .. import limits
 from ..errors import CodecError
-from .base import MAX_ZSTD_RATIO, Codec, zstd_compress, zstd_decompress_exact
+from .base import AXIS_ORDERS, MAX_ZSTD_RATIO, AxisOrderCodec, zstd_compress, zstd_decompress_exact
 from .varint import MAX_VARINT_BYTES, decode_varints, encode_varints
 
-ORDERS = [list(p) for p in itertools.permutations(range(3))]
+ORDERS = AXIS_ORDERS
 
 
-class RunLengthCodec(Codec):
+class RunLengthCodec(AxisOrderCodec):
     codec_id = "rle-zstd"
-
-    def __init__(self, level: int = 19, order: list[int] | tuple[int, ...] = (0, 1, 2)):
-        super().__init__(level)
-        self.order = [int(v) for v in order]
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "order": self.order}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "RunLengthCodec":
-        base = super().from_config(config)
-        order = config.get("order", [0, 1, 2])
-        if order not in ORDERS:
-            raise CodecError(f"codec {cls.codec_id!r}: order must be a permutation of [0, 1, 2], got {order!r}")
-        return cls(level=base.level, order=order)
 
     @staticmethod
     def runs_stream(array: np.ndarray, order) -> bytes:

@@ -27,19 +27,17 @@ value), u32 value`` (single-value mode, else 0).
 """
 from __future__ import annotations
 
-import itertools
 import math
 import struct
-from typing import Any
 
 import numpy as np
 import zstandard
 
 from .. import limits
 from ..errors import CodecError
-from .base import MAX_ZSTD_RATIO, Codec, zstd_compress, zstd_decompress_exact
+from .base import AXIS_ORDERS, MAX_ZSTD_RATIO, AxisOrderCodec, zstd_compress, zstd_decompress_exact
 
-ORDERS = [list(p) for p in itertools.permutations(range(3))]
+ORDERS = AXIS_ORDERS
 # orders keeping the crop's last axis innermost: rows stay contiguous in memory, so placing
 # the crop into a volume is a plain row copy (the writer's default choice among orders)
 ROW_ORDERS = [[0, 1, 2], [1, 0, 2]]
@@ -75,24 +73,12 @@ def _unplanes(buf: np.ndarray, count: int, width: int, signed: bool = False) -> 
     return out.view("<u4").ravel()
 
 
-class RowDeltaCodec(Codec):
+class RowDeltaCodec(AxisOrderCodec):
     codec_id = "rowdelta-zstd"
 
     def __init__(self, level: int = 19, order: list[int] | tuple[int, ...] = (0, 1, 2)):
-        super().__init__(level)
-        self.order = [int(v) for v in order]
+        super().__init__(level, order)
         self._inverse = None if self.order == [0, 1, 2] else tuple(self.order.index(i) for i in range(3))
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "order": self.order}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "RowDeltaCodec":
-        base = super().from_config(config)
-        order = config.get("order", [0, 1, 2])
-        if order not in ORDERS:
-            raise CodecError(f"codec {cls.codec_id!r}: order must be a permutation of [0, 1, 2], got {order!r}")
-        return cls(level=base.level, order=order)
 
     def can_encode(self, array: np.ndarray) -> bool:
         return array.ndim == 3 and array.dtype.kind in "bu" and array.dtype.itemsize <= 4
