@@ -11,7 +11,29 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
-class RangeHTTPServer:
+class _LocalServer:
+    """A server on 127.0.0.1 run in a daemon thread for the length of a ``with`` block."""
+
+    def __init__(self, server):
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class RangeHTTPServer(_LocalServer):
     """Serves ``files`` ({"/name": bytes}) with single-range GETs and HEAD; logs (method, Range)."""
 
     def __init__(self, files: dict[str, bytes]):
@@ -70,26 +92,12 @@ class RangeHTTPServer:
                 if body:
                     self.wfile.write(data[start:end])
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "RangeHTTPServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        super().__init__(server)
 
 
-class MotoS3Server:
+class MotoS3Server(_LocalServer):
     """moto's S3 in server mode on 127.0.0.1, behind a WSGI wrapper that logs (method, path, Range)."""
 
     def __init__(self):
@@ -103,24 +111,13 @@ class MotoS3Server:
             self.log.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("HTTP_RANGE")))
             return app(environ, start_response)
 
-        self._server = make_server("127.0.0.1", 0, counting, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(make_server("127.0.0.1", 0, counting, threaded=True))
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.url
 
     def storage_options(self) -> dict:
         return {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": self.endpoint,
                                                                          "region_name": "us-east-1"},
                 "skip_instance_cache": True}
-
-    def __enter__(self) -> "MotoS3Server":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
