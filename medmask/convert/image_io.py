@@ -292,6 +292,17 @@ def _map(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="C")
 
 
+def _place(piece: bytes, out: memoryview, pos: int, skip: int) -> tuple[int, int]:
+    """Copy a decompressed ``piece`` into ``out`` at ``pos``, first dropping what is left of the
+    ``skip`` bytes before the voxels; returns the new (pos, skip)."""
+    view = memoryview(piece)
+    if skip:
+        k = min(skip, len(view))
+        view, skip = view[k:], skip - k
+    out[pos:pos + len(view)] = view
+    return pos + len(view), skip
+
+
 def _bunzip_into(fh, out: memoryview, skip: int, path: Path) -> None:
     """Like :func:`_inflate_into` for bzip2 (each bzip2 block carries its own checksum)."""
     import bz2
@@ -310,12 +321,7 @@ def _bunzip_into(fh, out: memoryview, skip: int, path: Path) -> None:
             if d.eof:  # next stream (pbzip2 writes several)
                 feed = d.unused_data
                 d = bz2.BZ2Decompressor()
-            view = memoryview(piece)
-            if skip:
-                k = min(skip, len(view))
-                view, skip = view[k:], skip - k
-            out[pos:pos + len(view)] = view
-            pos += len(view)
+            pos, skip = _place(piece, out, pos, skip)
     except (OSError, EOFError, ValueError) as exc:
         raise ConversionError(f"compressed voxel data is damaged ({exc})", path) from None
 
@@ -353,12 +359,7 @@ def _inflate_into(fh, out: memoryview, skip: int, path: Path) -> None:
             else:
                 feed = d.unconsumed_tail
                 at_member_start = False
-            view = memoryview(piece)
-            if skip:
-                k = min(skip, len(view))
-                view, skip = view[k:], skip - k
-            out[pos:pos + len(view)] = view
-            pos += len(view)
+            pos, skip = _place(piece, out, pos, skip)
         extra = 0  # bytes past the voxels (ignored), bounded so a bomb cannot run on
         while not at_member_start and not d.eof and extra < _OUT_CHUNK:
             if not feed:
