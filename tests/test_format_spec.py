@@ -149,8 +149,7 @@ def independent_read(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
 def test_independent_reader_reads_what_medmask_writes(tmp_path, masks):
     p = tmp_path / "a.mska"
     with MaskArchive(p, "w", space=masks["liver"].space, level=3) as a:
-        for name, m in masks.items():
-            a.add_segmask(m, name)
+        a.add_segmasks(masks)
     doc, volumes = independent_read(p.read_bytes())
     assert list(volumes) == list(masks)
     codecs = {r["codec"]["id"] for r in doc["entries"] if r["codec"]}

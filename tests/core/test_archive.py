@@ -14,8 +14,7 @@ from tests.conftest import oblique_space
 
 def write_archive(path, masks):
     a = MaskArchive(path, mode="w", space=next(iter(masks.values())).space)
-    for name, m in masks.items():
-        a.add_segmask(m, name)
+    a.add_segmasks(masks)
     return a
 
 
@@ -137,8 +136,7 @@ def test_with_block_writes_once_and_drops_on_error(tmp_path, masks, monkeypatch)
     monkeypatch.setattr("medmask.storage.container_v2.write_v2", lambda *a, **k: calls.append(1) or real(*a, **k))
     space = masks["liver"].space
     with MaskArchive(p, mode="w", space=space) as a:
-        for name, m in masks.items():
-            a.add_segmask(m, name)
+        a.add_segmasks(masks)
         assert len(a) == 5
     assert len(calls) == 1  # one write for all five entries, none at open
     assert MaskArchive(p).all_names() == list(masks)

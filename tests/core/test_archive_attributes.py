@@ -44,8 +44,7 @@ def test_attributes_round_trip_and_are_a_copy(organs, tmp_path):
     p = tmp_path / "a.mska"
     space = organs["liver"].space
     with MaskArchive(p, "w", space=space) as a:
-        for n, m in organs.items():
-            a.add_segmask(m, n)
+        a.add_segmasks(organs)
         a.attributes = {"study": "s0000", "model": {"name": "TotalSegmentator", "version": "2.4.0"}}
     r = MaskArchive(p)
     assert r.attributes == {"study": "s0000", "model": {"name": "TotalSegmentator", "version": "2.4.0"}}
@@ -77,8 +76,7 @@ def test_bad_attributes_are_refused(organs, tmp_path):
 def test_metadata_shared_by_entries_is_stored_once_and_read_back_whole(organs, tmp_path):
     p = tmp_path / "a.mska"
     with MaskArchive(p, "w", space=organs["liver"].space) as a:
-        for n, m in organs.items():
-            a.add_segmask(m, n)
+        a.add_segmasks(organs)
     doc = index_doc(p)
     table = doc["shared"]["metadata"]
     assert table == [["nifti", NIFTI_A]]
@@ -106,8 +104,7 @@ def test_one_entry_shares_nothing(organs, tmp_path):
 def test_lying_index_keys_are_refused(organs, tmp_path, change, message):
     p = tmp_path / "a.mska"
     with MaskArchive(p, "w", space=organs["liver"].space) as a:
-        for n, m in organs.items():
-            a.add_segmask(m, n)
+        a.add_segmasks(organs)
     rewrite_index(p, change)
     with pytest.raises(FormatError, match=message):
         r = MaskArchive(p)
@@ -118,8 +115,7 @@ def test_full_volume_read_matches_crop(organs, tmp_path):
     """Crops of codecs with a transposed axis order decode into the right place of the volume."""
     p = tmp_path / "a.mska"
     with MaskArchive(p, "w", space=organs["liver"].space) as a:
-        for n, m in organs.items():
-            a.add_segmask(m, n)
+        a.add_segmasks(organs)
     r = MaskArchive(p)
     for n, m in organs.items():
         assert np.array_equal(r[n].data, m.data) and np.array_equal(r[n].crop_data, m.crop_data)

@@ -15,8 +15,7 @@ from medmask.storage.reader import open_container
 def files(tmp_path, masks):
     arch = tmp_path / "case.mska"
     with MaskArchive(arch, "w", space=masks["liver"].space, level=3) as a:
-        for name, m in masks.items():
-            a.add_segmask(m, name)
+        a.add_segmasks(masks)
     msk = tmp_path / "liver.msk"
     save_mask(masks["liver"], msk, level=3)
     v1 = tmp_path / "v1.mska"

@@ -21,8 +21,7 @@ from fsspec.implementations.memory import MemoryFileSystem  # noqa: E402
 def archive_bytes(tmp_path, masks):
     p = tmp_path / "case.mska"
     with MaskArchive(p, "w", space=masks["liver"].space, level=3) as a:
-        for name, m in masks.items():
-            a.add_segmask(m, name)
+        a.add_segmasks(masks)
     return p.read_bytes()
 
 
