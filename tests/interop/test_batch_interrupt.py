@@ -78,15 +78,20 @@ def wait_first_case(proc: subprocess.Popen, out: Path, timeout: float = 120) -> 
     pytest.fail("no case finished in time")
 
 
+def batch_past_first_case(ds: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path, list[int]]:
+    """A ``batch -j 2`` run that has finished its first case: (process, output folder, its workers)."""
+    out = tmp_path / "out"
+    proc = start_batch(ds, out)
+    wait_first_case(proc, out)
+    return proc, out, children_of(proc.pid)
+
+
 def leftovers(out: Path) -> list[str]:
     return [p.name for p in out.iterdir() if not p.name.endswith(".mska") or p.name.startswith(".")]
 
 
 def test_one_ctrl_c_cancels_and_exits_within_2s(dataset, tmp_path):
-    out = tmp_path / "out"
-    proc = start_batch(dataset, out)
-    wait_first_case(proc, out)
-    workers = children_of(proc.pid)
+    proc, out, workers = batch_past_first_case(dataset, tmp_path)
     t0 = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole foreground group
     try:
@@ -112,9 +117,7 @@ def test_one_ctrl_c_cancels_and_exits_within_2s(dataset, tmp_path):
 
 @pytest.mark.parametrize("gap", [0.05, 0.4, 0.9])
 def test_second_ctrl_c_never_hangs(dataset, tmp_path, gap):
-    out = tmp_path / "out"
-    proc = start_batch(dataset, out)
-    wait_first_case(proc, out)
+    proc, out, _ = batch_past_first_case(dataset, tmp_path)
     t0 = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)
     time.sleep(gap)
@@ -135,10 +138,7 @@ def test_second_ctrl_c_never_hangs(dataset, tmp_path, gap):
 
 def test_interrupt_only_the_parent(dataset, tmp_path):
     """``kill -INT <pid>`` (not the group): the workers are stopped by the parent all the same."""
-    out = tmp_path / "out"
-    proc = start_batch(dataset, out)
-    wait_first_case(proc, out)
-    workers = children_of(proc.pid)
+    proc, out, workers = batch_past_first_case(dataset, tmp_path)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=10)
