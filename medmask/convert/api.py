@@ -18,9 +18,11 @@ from ..storage.atomic_folder import atomic_folder
 from . import nifti as nii
 from . import nifti_folder
 from . import seg_nrrd as seg
-from .label_names import read_label_names
+from .label_names import LabelTable, read_label_spec
+from .label_tables import output_format, table_of_mask, write_table_file
 
 KINDS = ("niftidir", "nifti", "seg", "msk", "mska", "dicomseg")
+LABEL_MAP_KINDS = ("nifti", "msk", "labelnrrd")
 KIND_NAMES = {"niftidir": "folder of NIfTI files", "nifti": "NIfTI file", "seg": "3D Slicer .seg.nrrd",
               "msk": "medmask .msk", "mska": "medmask archive .mska", "dicomseg": "DICOM-SEG .dcm"}
 
@@ -99,10 +101,12 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     """Many masks -> one label mask (for a ``.msk`` or one multi-label NIfTI).
 
     Each label of each entry gets a new label value: the one ``labels`` (e.g. ``"total"``,
-    TotalSegmentator's class map) gives its name, else 1, 2, 3... in entry order. Names are
-    the entry names (single-label entries) or ``entry/label``. Voxels claimed by two
-    labels: ``overlap="raise"`` (default) refuses, ``"keep"`` leaves them to the earlier
-    label, ``"overwrite"`` gives them to the later one.
+    TotalSegmentator's class map, or a label table file, whose colours come along) gives its
+    name, else 1, 2, 3... in entry order. Names are the entry names (single-label entries) or
+    ``entry/label``. Voxels claimed by two labels: ``overlap="raise"`` (default) refuses,
+    ``"keep"`` leaves them to the smaller label value, ``"overwrite"`` gives them to the larger
+    one: labels are painted in value order, as TotalSegmentator combines its masks, so
+    ``labels="total", overlap="overwrite"`` gives the very file TotalSegmentator writes.
     """
     if overlap not in OVERLAP_POLICIES:
         raise ConversionError(f"overlap must be one of {OVERLAP_POLICIES}, got {overlap!r}", path)
@@ -110,7 +114,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 
     if len(items) == 1 and not labels:
         return items[0][1]
-    wanted = {name: value for value, name in read_label_names(labels, path=path).items()} if labels else {}
+    given = read_label_spec(labels, path=path) if labels else LabelTable({})
+    wanted = {name: value for value, name in given.names.items()}
     plan = []
     for entry, mask in items:
         pairs = sorted(mask.mapping.items(), key=lambda kv: kv[1])
@@ -138,7 +143,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     colors = {}
     merged_slicer: dict = {}
     painted: set[int] = set()
-    for (name, entry, mask, label), value in zip(plan, values):
+    painting = sorted(zip(plan, values), key=lambda pv: pv[1])  # value order: later values paint over
+    for (name, entry, mask, label), value in painting:
         if name in mapping:
             raise ConversionError(f"two labels would both be named {name!r}", path)
         mapping[name] = value
@@ -168,6 +174,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
         label_name = mask.mapping.inverse(label)
         if label_name in mask.colors:
             colors[name] = mask.colors[label_name]
+        elif value in given.colors and given.names.get(value) == name:
+            colors[name] = given.colors[value]
         slicer = (mask.metadata or {}).get("slicer")
         if isinstance(slicer, dict):  # Slicer's per-segment fields follow the label to its new name
             seg_fields = (slicer.get("segments") or {}).get(label_name)
@@ -206,6 +214,17 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
             raise ConversionError("is a folder", dst)
         if dst.exists() and not overwrite:
             raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
+
+
+def check_labels_out(labels_out: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Refuse ``labels_out`` before anything is written: only a label map has one table, and its name must
+    say the format."""
+    if path_kind(dst, output=True) not in LABEL_MAP_KINDS:
+        raise ConversionError(f"a label table (--labels-out {os.fspath(labels_out)!r}) goes with a label map "
+                              f"output (.nii.gz, .nrrd, .msk), not a {KIND_NAMES[path_kind(dst, output=True)]}", dst)
+    output_format(labels_out)
+    if Path(labels_out).resolve() == Path(dst).resolve():
+        raise ConversionError("the label table and the label map are the same path", labels_out)
 
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
@@ -276,17 +295,23 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, orthonormalize: bool = False, image=None, series: Any = None, **dicom: Any) -> Path:
+                source=None, orthonormalize: bool = False, image=None, series: Any = None,
+                labels_out: str | os.PathLike | None = None, **dicom: Any) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
     (see :func:`merge_items`). ``image``: an ImageReference a ``.mska`` records.
+    ``labels_out``: also write that label map's table there, in the format its name says
+    (:func:`medmask.convert.label_tables.output_format`: ITK-SNAP ``.txt``, Slicer ``.ctbl``,
+    nnU-Net ``dataset.json``, ``.json``, ``.csv``).
     """
     from .. import save_mask
 
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
+    if labels_out is not None:
+        check_labels_out(labels_out, dst)
     if dst_kind == "dicomseg":  # one segment per label, referencing ``series``
         from .dicom_seg import write_dicom_seg
 
@@ -319,6 +344,8 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
             save_mask(mask, dst)
         else:
             nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
+        if labels_out is not None:
+            write_table_file(labels_out, table_of_mask(mask))
     return dst
 
 

@@ -27,7 +27,7 @@ from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarn
 from ..optional import LazyModule, require
 from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
-from .label_names import choose_label_names, read_label_names
+from .label_names import choose_label_names, read_label_spec
 from .nifti_label_table import label_table_extension, read_label_table
 from .nifti_read import GZIP_ERRORS, gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
 
@@ -342,11 +342,14 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
     present = [int(v) for v in np.unique(data) if v]
     refuse_image(data, len(present) + 1, path, force=force)
     table = read_label_table(hdr)
-    given = read_label_names(labels, path=path) if labels is not None else None
+    given_table = read_label_spec(labels, path=path) if labels is not None else None
+    given = given_table.names if given_table is not None else None
     names = choose_label_names(table.names if table else None, given, spec=labels, force=force, path=path)
-    colors = {}
+    colors = {n: given_table.colors[k] for k, n in names.items()
+              if given_table is not None and k in given_table.colors and given_table.names.get(k) == n}
     if table is not None:
-        colors = {n: table.colors[k] for k, n in names.items() if k in table.colors and table.names.get(k) == n}
+        colors.update({n: table.colors[k] for k, n in names.items()
+                       if k in table.colors and table.names.get(k) == n})
         if table.date:
             rec = {**rec, "label_table_date": table.date}
     if not names and name is not None and present in ([1], []):
