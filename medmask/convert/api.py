@@ -21,9 +21,10 @@ from . import seg_nrrd as seg
 from .label_names import LabelTable, read_label_spec
 from .label_tables import output_format, table_of_mask, write_table_file
 
-KINDS = ("niftidir", "nifti", "seg", "msk", "mska", "dicomseg")
+KINDS = ("niftidir", "nifti", "seg", "labelnrrd", "msk", "mska", "dicomseg")
 LABEL_MAP_KINDS = ("nifti", "msk", "labelnrrd")
 KIND_NAMES = {"niftidir": "folder of NIfTI files", "nifti": "NIfTI file", "seg": "3D Slicer .seg.nrrd",
+              "labelnrrd": "label-map .nrrd",
               "msk": "medmask .msk", "mska": "medmask archive .mska", "dicomseg": "DICOM-SEG .dcm"}
 
 
@@ -37,8 +38,8 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
         return "msk"
     if low.endswith((".nii.gz", ".nii")):
         return "nifti"
-    if low.endswith(".nrrd"):
-        return "seg"
+    if low.endswith(".nrrd"):  # written: .seg.nrrd a Slicer segmentation, any other .nrrd a plain label map
+        return "labelnrrd" if output and not low.endswith(".seg.nrrd") else "seg"
     if low.endswith(".dcm"):
         return "dicomseg"
     p = Path(path)
@@ -161,7 +162,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
                     other = owners[next(iter(result.clashes))]
                     raise ConversionError(f"{other!r} and {name!r} overlap in {result.clashing_voxels} voxels; one "
                                           f"label map cannot hold both - use --overlap keep|overwrite (overlap= in "
-                                          f"Python), or convert to .mska or a folder instead", path)
+                                          f"Python), or convert to .mska, .seg.nrrd or a folder instead", path)
                 desc = describe_clashes(result.clashes, lambda v: repr(owners.get(v, v)))
                 if overlap == "keep":
                     warnings.warn(f"{name!r} overlaps {desc}: those voxels stay with the earlier label",
@@ -230,7 +231,7 @@ def check_labels_out(labels_out: str | os.PathLike, dst: str | os.PathLike) -> N
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
             orthonormalize: bool = False, image: Any = None, force_image: bool = False, series: Any = None,
-            **dicom: Any) -> Path:
+            labels_out: str | os.PathLike | None = None, **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -255,6 +256,10 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     ``dicom`` are the options of :func:`medmask.convert.dicom_seg.write_dicom_seg`
     (segmentation_type, series_description, algorithm, manual). A ``.dcm`` SRC is read onto
     ``series``' grid when given (and a ``.mska`` DST records that series as its scan).
+
+    A ``.nrrd`` DST (not ``.seg.nrrd``) is a plain label-map NRRD. ``labels_out``: for a
+    label-map DST (``.nii.gz``, ``.nrrd``, ``.msk``), also write its label table there (ITK-SNAP
+    ``.txt``, Slicer ``.ctbl``, nnU-Net ``dataset.json``, ``.json``, ``.csv``; see :func:`write_items`).
     """
     if dicom and path_kind(dst, output=True) != "dicomseg":
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
@@ -266,6 +271,9 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if Path(src).resolve() == dst.resolve():
         raise ConversionError("source and destination are the same path", dst)
     check_output(dst, overwrite=overwrite, folder=dst_kind == "niftidir")
+    if labels_out is not None:
+        check_labels_out(labels_out, dst)
+        check_output(labels_out, overwrite=overwrite, folder=False)
     if image not in (None, False) and dst_kind != "mska":
         raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
                               f"the output is a {KIND_NAMES[dst_kind]}", dst)
@@ -289,7 +297,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         ref = conversion_image_reference(image, src, dst, space, force=force_image)
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
                 overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref,
-                series=series, **dicom)
+                series=series, labels_out=labels_out, **dicom)
     return dst
 
 
@@ -342,6 +350,8 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
             save_mask(mask, dst)
+        elif dst_kind == "labelnrrd":
+            seg.write_label_nrrd(mask, dst)
         else:
             nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
         if labels_out is not None:

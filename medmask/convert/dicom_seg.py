@@ -13,6 +13,8 @@ the geometry comes from the plane positions (or from a reference grid passed in)
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import os
 import warnings
@@ -154,10 +156,17 @@ def _segment_plan(items: Sequence[tuple[str | None, Any]], space: Space, path) -
                 continue
             ldesc["segment"] = len(segments) + 1
             segments.append({"number": len(segments) + 1, "label": display, "box": box, "region": region,
+                             "organ": entry if entry is not None and len(labels) == 1 else label_name,
                              "color": color, "codes": codes_for(label_name, entry_name=entry, metadata=mask.metadata,
                                                                 single_label=len(labels) == 1),
-                             "meta": mask.metadata, "label_name": label_name, "single": len(labels) == 1})
+                             "meta": mask.metadata, "label_name": label_name, "label_value": int(label),
+                             "single": len(labels) == 1})
         entries.append(desc)
+    # SegmentLabel is the structure's own name (spleen, not total/spleen) unless two segments would share it
+    counts = Counter(seg["organ"] for seg in segments)
+    for seg in segments:
+        if counts[seg["organ"]] == 1:
+            seg["label"] = seg["organ"]
     if empty:
         shown = ", ".join(repr(n) for n in empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
         warnings.warn(f"{len(empty)} empty segment(s) left out of the DICOM-SEG: {shown}", DicomSegWarning,
@@ -202,11 +211,10 @@ def _segment_description(hd, seg: dict, algorithm, manual: bool):
         ident = hd.AlgorithmIdentificationSequence(name=algo[0][:64], version=algo[1][:64],
                                                    family=sr_codes.DCM.ArtificialIntelligence)
     codes: SegmentCodes = seg["codes"]
-    color = seg["color"]
-    if color is None:
-        from ..core.colors import color_for
+    from ..core.colors import display_color
 
-        color = color_for(seg["label_name"])
+    # a user's colour is kept; none, or TotalSegmentator's generated 12-colour cycle, gets the structure's own
+    color = display_color(seg["label_name"], seg["label_value"], seg["color"])
     rgb = [int(round(float(c) * 255)) for c in color[:3]]
     label = seg["label"]
     if len(label) > 64:  # SegmentLabel is a DICOM LO (64 characters); medmask's description keeps it whole

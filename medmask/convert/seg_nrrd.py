@@ -203,6 +203,24 @@ def write_seg_nrrd(items: Sequence[tuple[str | None, Any]], space: Space, path: 
     return path
 
 
+def write_label_nrrd(mask, path: str | os.PathLike, *, compression_level: int = 6) -> Path:
+    """One label mask as a plain 3D label-map NRRD (what ITK, SimpleITK and ITK-SNAP read).
+
+    LPS ``space``, ``space directions``/``space origin`` as in a ``.seg.nrrd``, voxel values
+    the mask's label values (a bool mask is written as 0/1 ``uint8``). A plain NRRD has no
+    label names: write them beside it (``--labels-out names.txt``) or use a ``.seg.nrrd``.
+    """
+    path = Path(path)
+    directions, origin = nrrd_geometry_from_space(mask.space)
+    data = np.asarray(mask.data)
+    if data.dtype == bool:
+        data = data.astype(np.uint8)
+    header = {"space": "left-posterior-superior", "space directions": directions, "space origin": origin,
+              "kinds": ["domain", "domain", "domain"], "encoding": "gzip"}
+    _atomic_nrrd_write(path, data, header, compression_level)
+    return path
+
+
 def _place(segments: list[dict[str, Any]], shape) -> list[np.ndarray]:
     """Fill the layers; sets each segment's "layer" and "value".
 
