@@ -82,6 +82,8 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
         return mask.space, [(None, mask)], kind
     if kind == "seg":
         s = seg.read_seg_nrrd(src)
+        if labels is not None and s.is_plain_label_map:  # e.g. ITK-SNAP's .nrrd + its label file
+            return s.space, [(None, seg.plain_label_map_mask(s, labels, path=src))], kind
         return s.space, seg.seg_to_masks(s, path=src), kind
     if kind == "msk":
         mask = load_mask(src)
@@ -286,8 +288,8 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
-    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
-                                 skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None)
+    space, items, _ = load_items(src, labels=labels if src_kind in ("nifti", "seg") else None, progress=progress,
+                                 force=force, skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None)
     ref = None
     if src_kind == "dicomseg" and series is not None and image is None:
         image = series  # the SEG's masks now lie on that series: it is their scan

@@ -49,6 +49,21 @@ def read_label_spec(spec: Any, *, path=None) -> LabelTable:
     return read_table_file(p)[1]
 
 
+def label_mapping(names: Mapping[int, str], present) -> dict[str, int]:
+    """name -> label of a label map: every named label (also those without voxels), ``label_<n>`` for
+    values present that no name covers."""
+    mapping: dict[str, int] = {}
+    for label, n in sorted(names.items()):
+        mapping[n] = label
+    for label in present:
+        if label not in names:
+            candidate = f"label_{label}"
+            while candidate in mapping:
+                candidate += "_"
+            mapping[candidate] = label
+    return mapping
+
+
 def describe_spec(spec: Any) -> str:
     """How to name a label map in a message: the task name, the file name, or 'the given map'."""
     if isinstance(spec, (str, os.PathLike)):

@@ -27,7 +27,7 @@ from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarn
 from ..optional import LazyModule, require
 from ._file_errors import unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
-from .label_names import choose_label_names, read_label_spec
+from .label_names import choose_label_names, label_mapping, read_label_spec
 from .nifti_label_table import label_table_extension, read_label_table
 from .nifti_read import GZIP_ERRORS, gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
 
@@ -356,15 +356,7 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
         names = {1: name}
     if not names and labels is None and present in ([1], []) and name is None:
         names = {1: nifti_stem(path)}
-    mapping = {}
-    for label, n in sorted(names.items()):
-        mapping[n] = label
-    for label in present:
-        if label not in names:
-            candidate = f"label_{label}"
-            while candidate in mapping:
-                candidate += "_"
-            mapping[candidate] = label
+    mapping = label_mapping(names, present)
     data = _shrink(data) if data.dtype.kind in "u" else data
     if data.dtype == bool and any(v != 1 for v in mapping.values()):
         data = data.astype(np.uint8)

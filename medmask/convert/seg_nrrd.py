@@ -360,6 +360,11 @@ class SegNrrd:
 
         self._crops: dict[int, dict[int, tuple[Any, np.ndarray]]] = {}
 
+    @property
+    def is_plain_label_map(self) -> bool:
+        """A label-map NRRD with no Slicer segment fields (its segments are its label values)."""
+        return self.layers.shape[0] == 1 and not any("fields" in s for s in self.segments)
+
     def segment_mask(self, seg: Mapping[str, Any]) -> np.ndarray:
         """Bool (z, y, x) array of one segment."""
         return self.layers[seg["layer"]] == seg["label_value"]
@@ -607,6 +612,24 @@ def _rebuild_mask(seg: SegNrrd, segs: list[dict[str, Any]], path, *, level: Mapp
     try:
         return SegmentationMask.from_crop(crop_out, bbox, mapping, seg.space, dtype, colors=colors,
                                           metadata=metadata)
+    except MedMaskError as exc:
+        raise ConversionError(exc.problem, path) from None
+
+
+def plain_label_map_mask(seg: SegNrrd, labels: Any, *, path=None) -> Any:
+    """A plain label-map NRRD (no Slicer segment fields, e.g. saved by ITK-SNAP) as one mask named by
+    ``labels`` (a class map or label table file, see :func:`read_label_spec`; colours come along)."""
+    from ..core.segmask import SegmentationMask
+    from .label_names import label_mapping, read_label_spec
+
+    table = read_label_spec(labels, path=path)
+    data = seg.layers[0]
+    present = [int(s["label_value"]) for s in seg.segments]
+    mapping = label_mapping(table.names, present)
+    colors = {n: table.colors[v] for n, v in mapping.items() if v in table.colors and table.names.get(v) == n}
+    try:
+        dtype = _label_dtype(max(mapping.values(), default=1), path)
+        return SegmentationMask(data.astype(dtype, copy=False), mapping, space=seg.space, colors=colors)
     except MedMaskError as exc:
         raise ConversionError(exc.problem, path) from None
 

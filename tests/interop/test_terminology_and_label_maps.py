@@ -163,3 +163,21 @@ def test_python_api_overlap_message_names_seg_nrrd(tmp_path):
     with pytest.raises(ConversionError, match=r"\.seg\.nrrd"):
         convert(tmp_path / "a.mska", tmp_path / "a.msk")
     assert load_mask  # the API refuses as the CLI does
+
+
+def test_plain_nrrd_round_trip_with_an_itksnap_label_file(tmp_path):
+    """ITK-SNAP's pair - a label-map .nrrd and its label description .txt - in and out."""
+    src = tmp_path / "ml.nii.gz"
+    data = np.zeros(SHAPE_IJK, np.uint8)
+    data[1:4, 1:4, 1:4] = 1
+    data[6:9, 6:9, 6:9] = 5
+    nib.save(nib.Nifti1Image(data, make_affine("oblique")), str(src))
+    names = tmp_path / "names.json"
+    names.write_text('{"1": "liver", "5": "spleen", "9": "unused"}')
+    run("convert", src, tmp_path / "ml.nrrd", "--labels", names, "--labels-out", tmp_path / "ml_labels.txt")
+    run("convert", tmp_path / "ml.nrrd", tmp_path / "back.msk", "--labels", tmp_path / "ml_labels.txt")
+    back = load_mask(tmp_path / "back.msk")
+    assert back.mapping.to_dict() == {"liver": 1, "spleen": 5, "unused": 9}
+    assert np.array_equal(back.data.transpose(2, 1, 0), data)
+    # colours written to the ITK-SNAP file come back with the names
+    assert set(back.colors) == {"liver", "spleen", "unused"}
