@@ -411,9 +411,12 @@ def write_table_file(path: str | os.PathLike, table: LabelTable, fmt: str | None
 
 
 def table_of_mask(mask) -> LabelTable:
-    """A mask's labels as a table: its names and colours (default colours where it has none)."""
+    """A mask's labels as a table: its names and display colours (its own colours, else the palette's;
+    see :func:`medmask.core.colors.display_color`)."""
+    from ..core.colors import display_color
+
     names = {int(v): n for n, v in mask.mapping.items()}
-    colors = {int(v): tuple(mask.colors[n]) for n, v in mask.mapping.items() if n in mask.colors}
+    colors = {int(v): display_color(n, int(v), mask.colors.get(n)) for n, v in mask.mapping.items()}
     return LabelTable(names, colors)
 
 

@@ -278,3 +278,24 @@ def test_segment_labels_are_organ_names_and_colours_distinct(tmp_path, series):
     assert lab[names.index("liver")] == tuple(want)
     # a user's own colour is kept
     assert lab[31] == tuple(hd.color.CIELabColor.from_rgb(26, 51, 230).value)
+
+
+def test_codes_of_an_imported_seg_reach_slicer(tmp_path, series):
+    """DICOM-SEG -> .mska -> .seg.nrrd keeps the coding as Slicer's TerminologyEntry."""
+    slicerio = pytest.importorskip("slicerio")
+    from medmask.convert import convert
+
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg(masks(series.space)[:3], series.space, out, series=series, algorithm=("net", "3"))
+    ds = pydicom.dcmread(out)
+    del ds[PRIVATE_GROUP, 0x0010]  # another tool's SEG: codes live only in the segment descriptions
+    del ds[PRIVATE_GROUP, 0x1001]
+    ds.save_as(tmp_path / "foreign.dcm")
+    convert(tmp_path / "foreign.dcm", tmp_path / "f.mska")
+    convert(tmp_path / "f.mska", tmp_path / "f.seg.nrrd")
+    seg = slicerio.read_segmentation(str(tmp_path / "f.seg.nrrd"), skip_voxels=True)
+    terms = {s["name"]: s.get("terminology") for s in seg["segments"]}
+    assert terms["tumor"]["category"] == ["SCT", "49755003", "Morphologically Altered Structure"]
+    assert terms["tumor"]["type"] == ["SCT", "108369006", "Neoplasm"]
+    assert terms["tumor"]["anatomicRegion"] == ["SCT", "10200004", "Liver"]
+    assert terms["liver"]["type"] == ["SCT", "10200004", "Liver"]
