@@ -52,13 +52,13 @@ def same_layer(a, b) -> bool:
 
 
 def entry_rows(infos, space) -> list[EntryRow]:
-    from medmask.core.colors import color_for
+    from medmask.core.colors import display_color
 
     rows = []
     for info in infos:
         voxels = int(sum((info.counts or {}).values())) if info.counts is not None else 0
         names = sorted(info.mapping, key=lambda n: info.mapping[n])
-        colors = [tuple((info.colors or {}).get(n) or color_for(n)) for n in names]
+        colors = [display_color(n, int(info.mapping[n]), (info.colors or {}).get(n)) for n in names]
         rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
                              labels=dict(info.mapping), colors=colors))
     return rows
