@@ -1,12 +1,17 @@
-"""Stable display colours per organ name (pure Python, no Qt, no numpy).
+"""Stable display colours per structure (pure Python, no Qt, no numpy): the palette every writer
+(DICOM-SEG, ``.seg.nrrd``, label tables) and the napari plugin share.
 
-The TotalSegmentator colour table (``TOTALSEG_COLORS``) lives with the class maps in
-:mod:`medmask.core.totalseg`.
+The TotalSegmentator colour table (``TOTALSEG_COLORS``, one distinct colour per class, touching
+structures clearly different) lives with the class maps in :mod:`medmask.core.totalseg`.
 
-``color_for(name)`` returns RGBA floats in [0, 1]: the table's colour when the
-name is a TotalSegmentator class (case-insensitive, ``-``/space treated as
-``_``), otherwise a deterministic colour derived from a hash of the name
-(identical across runs, machines and Python versions: no ``hash()``).
+* ``default_color(name, index)``: the table's colour when the name is a TotalSegmentator class
+  (case-insensitive, ``-``/space treated as ``_``), else the ``index``-th of Kelly's colours of
+  maximum contrast, else (no index) a colour derived from a hash of the name (identical across
+  runs, machines and Python versions: no ``hash()``). ``color_for(name)`` is the same without index.
+* ``display_color(name, label, stored)``: a user's colour is kept; none, or the colour
+  TotalSegmentator's NIfTI table generates for that label value, gives ``default_color``.
+
+All colours are RGBA floats in [0, 1].
 """
 from __future__ import annotations
 
