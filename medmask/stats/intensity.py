@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.geometry import BBox
 from ..errors import GeometryError, MedMaskError
+from ..storage.bytesource import RemoteFile
 from .source import MaskSource
 from .volumes import entry_labels
 
@@ -27,6 +28,9 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
         ref = source.image_reference()
         if ref is None:
             raise MedMaskError("records no image; pass the scan with --image (or image=...)", str(source.path))
+        if isinstance(source.path, RemoteFile):
+            raise MedMaskError(f"its recorded image {ref.path!r} lies next to the remote archive and is not read "
+                               f"over the network; pass the scan with --image", str(source.path))
         path = Path(ref.resolve(source.path))
         if not path.is_file():
             raise MedMaskError(f"its recorded image {ref.path!r} is not at {path}; pass the scan with --image",
