@@ -206,11 +206,16 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 # writing
 
 
-def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> None:
-    """Refuse to replace an existing output unless ``overwrite``: one rule and one wording for every command."""
+def refuse_remote_output(dst: str | os.PathLike) -> None:
+    """A URL as an output is refused before anything is read (a ``Path`` of it would write ``./s3:/...``)."""
     if is_url(os.fspath(dst)):
         raise ConversionError("writing remote files is not supported (reading is): write a local file, then "
                               "upload it", os.fspath(dst))
+
+
+def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> None:
+    """Refuse to replace an existing output unless ``overwrite``: one rule and one wording for every command."""
+    refuse_remote_output(dst)
     dst = Path(dst)
     if folder:
         if dst.exists() and not dst.is_dir():
@@ -257,6 +262,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     range requests with ``storage_options`` (credentials, endpoint, ``connect_timeout``,
     ``read_timeout``; see :mod:`medmask.storage.remote`).
     """
+    refuse_remote_output(dst)
     if dicom and path_kind(dst, output=True) != "dicomseg":
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     src_kind = source_kind(src)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterable, Union
 
 from ..errors import MedMaskError
@@ -31,14 +31,14 @@ def _is_mask_file(path: Path) -> bool:
     return path.name.endswith(SUFFIXES) and not path.name.startswith(".")  # skip atomic-write temporaries
 
 
+def _relative_case(rel: PurePosixPath) -> str:
+    """``sub/case1.mska`` below a folder -> ``sub/case1``."""
+    return case_name(rel.name) if rel.parent == PurePosixPath(".") else (rel.parent / case_name(rel.name)).as_posix()
+
+
 def _folder_cases(folder: Path) -> list[tuple[str, Path]]:
     files = sorted(p for p in folder.rglob("*") if _is_mask_file(p) and p.is_file())
-    out = []
-    for p in files:
-        rel = p.relative_to(folder)
-        case = case_name(rel.name) if rel.parent == Path(".") else (rel.parent / case_name(rel.name)).as_posix()
-        out.append((case, p))
-    return out
+    return [(_relative_case(PurePosixPath(p.relative_to(folder).as_posix())), p) for p in files]
 
 
 def _remote_cases(url: str, storage_options: dict | None) -> list[tuple[str, Location]]:
@@ -52,7 +52,8 @@ def _remote_cases(url: str, storage_options: dict | None) -> list[tuple[str, Loc
     if glob.has_magic(url):
         return [(case_name(RemoteFile(u)), RemoteFile(u, storage_options)) for u in urls]
     base = url.rstrip("/").split("://", 1)[1] + "/"  # a folder: cases named by their path below it
-    return [(case_name(u.split("://", 1)[1].split(base, 1)[-1]), RemoteFile(u, storage_options)) for u in urls]
+    return [(_relative_case(PurePosixPath(u.split("://", 1)[1].split(base, 1)[-1])), RemoteFile(u, storage_options))
+            for u in urls]
 
 
 def _same_file(a: Location, b: Location) -> bool:
