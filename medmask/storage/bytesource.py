@@ -12,65 +12,18 @@ import os
 import re
 import stat
 import threading
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Mapping, Union
+from typing import Any, BinaryIO, Union
 
 from ..errors import ArchiveModeError, MedMaskError
 from .locking import FileIdentity
 from .pread import pread
+from .remote import RemoteSource
+from .source_types import ByteSource, RemoteFile
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    """A URL together with the ``storage_options`` to read it with.
-
-    What a list of inputs (``medmask stats``, ``compare``) holds for a remote file, so that
-    whoever opens it (another process too: it pickles) reads it with the same credentials
-    and timeouts. ``str()`` is the URL.
-    """
-
-    url: str
-    storage_options: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
-
-    def __str__(self) -> str:
-        return self.url
-
-    @property
-    def basename(self) -> str:
-        return self.url.rstrip("/").rsplit("/", 1)[-1]
-
-
 Source = Union[str, os.PathLike, RemoteFile, bytes, bytearray, memoryview, BinaryIO]
-
-
-class ByteSource:
-    """Read-only, random-access bytes.
-
-    ``size`` is the total size; ``known_size`` is the size when it costs nothing to know
-    (remote sources learn theirs only if asked, which costs a request).
-    """
-
-    name: str | None
-    known_size: int | None = None
-
-    @property
-    def size(self) -> int:
-        assert self.known_size is not None
-        return self.known_size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Up to ``length`` bytes from ``offset`` (fewer only at the end of the data)."""
-        raise NotImplementedError
-
-    def identity(self) -> FileIdentity | None:
-        """What tells a later look whether someone replaced the file; None where that cannot
-        be known (bytes, file objects, URLs: all read-only, so never committed to)."""
-        return None
-
-    def close(self) -> None:
-        pass
 
 
 class FileSource(ByteSource):
@@ -173,12 +126,8 @@ def open_source(source: Source, storage_options: dict | None = None) -> ByteSour
     if isinstance(source, ByteSource):
         return source
     if isinstance(source, RemoteFile):
-        from .remote import RemoteSource
-
         return RemoteSource(source.url, {**(source.storage_options or {}), **(storage_options or {})})
     if is_url(source):
-        from .remote import RemoteSource
-
         return RemoteSource(source, storage_options)  # type: ignore[arg-type]
     if isinstance(source, (str, os.PathLike)):
         return FileSource(source)

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from .. import limits
 from ..errors import LimitError, MedMaskError
-from .bytesource import ByteSource
+from .source_types import ByteSource
 
 log = logging.getLogger("medmask.remote")
 
