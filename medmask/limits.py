@@ -70,7 +70,7 @@ MEMORY_BUDGET: int = default_budget()
 # remote reads (URLs): a request waits at most this long for a connection, and for the next bytes
 # of an answer (override per call with storage_options={"connect_timeout": s, "read_timeout": s})
 REMOTE_CONNECT_TIMEOUT: float = 10.0
-REMOTE_READ_TIMEOUT: float = 30.0
+REMOTE_READ_TIMEOUT: float = 20.0
 # a server that ignores HTTP Range sends the whole file for every read: medmask reads it once, up to this
 MAX_REMOTE_DOWNLOAD: int = parse_size(os.environ.get("MEDMASK_MAX_REMOTE_DOWNLOAD", "128M"))
 

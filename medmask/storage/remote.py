@@ -32,8 +32,8 @@ MEDMASK_KEYS = ("connect_timeout", "read_timeout")
 class Timeouts:
     """Seconds to wait for a connection, and for the next bytes of an answer."""
 
-    connect: float = limits.REMOTE_CONNECT_TIMEOUT
-    read: float = limits.REMOTE_READ_TIMEOUT
+    connect: float
+    read: float
 
 
 def split_options(storage_options: dict | None, url: str) -> tuple[Timeouts, dict]:
@@ -51,6 +51,7 @@ def split_options(storage_options: dict | None, url: str) -> tuple[Timeouts, dic
                 raise MedMaskError(f"storage_options[{key!r}] must be a positive number of seconds, "
                                    f"got {storage_options[key]!r}", url)  # type: ignore[index]
             values[key.split("_")[0]] = value
+    values = {"connect": limits.REMOTE_CONNECT_TIMEOUT, "read": limits.REMOTE_READ_TIMEOUT, **values}
     return Timeouts(**values), options
 
 
