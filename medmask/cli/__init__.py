@@ -25,6 +25,7 @@ examples:
   medmask convert seg.seg.nrrd seg.mska               # Slicer -> archive (one entry per segment)
   medmask convert ml.nii.gz ml.msk --labels total     # TotalSegmentator --ml output -> .msk
   medmask info s0000.mska
+  medmask info https://example.org/s0000.mska          # URLs wherever a .mska/.msk is read
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
   medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
   medmask upgrade old/*.mska                          # older formats -> v2.2 (v1 gains checksums)

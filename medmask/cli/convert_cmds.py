@@ -124,7 +124,8 @@ def register(sub) -> None:
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
                               "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
-                              "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n\n"
+                              "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n"
+                              "  medmask convert s3://bucket/s0000.mska s0000_nifti/ --storage-options '{\"anon\": true}'\n\n"
                               "A .mska records the scan its masks belong to (path relative to the archive + "
                               "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
                               "when SRC is <case>/segmentations.\n")
@@ -167,7 +168,8 @@ def register(sub) -> None:
                               "  medmask extract s0000.mska liver spleen -o organs.mska\n"
                               "  medmask extract s0000.mska liver -o liver.nii.gz\n"
                               "  medmask extract s0000.mska 'rib_left_*' -o ribs.seg.nrrd\n"
-                              "  medmask extract organs.msk liver -o liver.msk\n")
+                              "  medmask extract organs.msk liver -o liver.msk\n"
+                              "  medmask extract https://example.org/s0000.mska liver -o liver.nii.gz\n")
     e.add_argument("archive", metavar="SOURCE")
     e.add_argument("names", metavar="NAME", nargs="+")
     e.add_argument("-o", "--output", metavar="OUT", required=True)

@@ -56,8 +56,10 @@ def register(sub) -> None:
                "  medmask stats 'archives/*.mska' --entries liver spleen --nonempty\n"
                "  medmask stats s0000.mska --image s0000/ct.nii.gz --centroid -o s0000.json\n"
                "  medmask stats archives/ --image 'dataset/{case}/ct.nii.gz' -o hu.parquet\n"
-               "  medmask stats archives/ --intensity          # the scan each archive records\n")
-    s.add_argument("inputs", metavar="INPUT", nargs="+", help=".mska/.msk files, folders or glob patterns")
+               "  medmask stats archives/ --intensity          # the scan each archive records\n"
+               "  medmask stats 's3://bucket/archives/*.mska' --storage-options '{\"anon\": true}'\n")
+    s.add_argument("inputs", metavar="INPUT", nargs="+",
+                   help=".mska/.msk files, folders or glob patterns; URLs too (s3://bucket/*.mska, https://...)")
     s.add_argument("-o", "--output", metavar="OUT", help="output file (default: CSV on stdout)")
     s.add_argument("--format", choices=("csv", "json", "parquet"), help="default: from OUT's suffix, else csv")
     s.add_argument("--entries", metavar="NAME", nargs="+", help="only these entries")
