@@ -7,8 +7,9 @@ blocks the reader for good. Here every read streams the answer and takes only wh
 asked for, every request has a connect and a read timeout, and a server that ignores
 ranges is read whole once (up to :data:`medmask.limits.MAX_REMOTE_DOWNLOAD`) and sliced.
 
-medmask's own keys in ``storage_options`` (the rest go to fsspec):
-``connect_timeout`` and ``read_timeout``, seconds (defaults in :mod:`medmask.limits`).
+medmask's own keys in ``storage_options`` (the rest go to fsspec): ``connect_timeout`` and
+``read_timeout``, seconds (defaults in :mod:`medmask.limits`), for ``http(s)://`` and ``s3://``;
+other fsspec backends (``memory://``, ``gcs://``...) keep their own timeouts.
 """
 from __future__ import annotations
 
@@ -98,16 +99,17 @@ class RemoteSource(ByteSource):
         answer = self._fetch(offset, length)
         if answer.total is not None:
             self._total = answer.total
-        if answer.whole:
-            self._keep_whole(answer.body)
+        if answer.whole:  # a whole file within the range asked for is no sign of a server ignoring Range
+            self._keep_whole(answer.body, note=offset > 0 or len(answer.body) > length)
             return bytes(answer.body[offset:offset + length])
         return bytes(answer.body[:length])
 
-    def _keep_whole(self, body: bytes | bytearray) -> None:
+    def _keep_whole(self, body: bytes | bytearray, note: bool = True) -> None:
         self._whole = body
         self._total = self.known_size = len(body)
-        log.info("%s: server ignores Range requests; read the whole file (%d bytes) once and serving "
-                 "every read from it", self.name, len(body))
+        if note:
+            log.info("%s: server ignores Range requests; read the whole file (%d bytes) once and serving "
+                     "every read from it", self.name, len(body))
 
     def _fetch(self, offset: int, length: int) -> _Answer:
         if self._kind == "http":

@@ -166,3 +166,18 @@ def test_refused_connection_is_one_line():
 def test_bad_timeout_option_is_refused(value):
     with pytest.raises(MedMaskError, match="read_timeout.*positive number of seconds"):
         MaskArchive("http://127.0.0.1:9/case.mska", storage_options={"read_timeout": value})
+
+
+def test_whole_small_file_within_the_range_asked_is_no_sign_of_ignoring(tmp_path, caplog):
+    """A server may answer 200 with the whole file when the range covers all of it: no info line then."""
+    from medmask.storage.remote import RemoteSource
+
+    (tmp_path / "small.bin").write_bytes(bytes(range(50)))
+    (tmp_path / "big.bin").write_bytes(bytes(range(200)))
+    with RangeIgnoringHTTPServer(tmp_path) as server, caplog.at_level(logging.INFO, logger="medmask"):
+        small = RemoteSource(f"{server.url}/small.bin")
+        assert small.read_at(0, 100) == bytes(range(50)) and small.read_at(10, 5) == bytes(range(10, 15))
+        assert small.size == 50 and len(server.log) == 1 and not caplog.records
+        big = RemoteSource(f"{server.url}/big.bin")
+        assert big.read_at(150, 100) == bytes(range(150, 200)) and big.read_at(0, 3) == b"\0\1\2"
+        assert len(server.log) == 2 and len(caplog.records) == 1
