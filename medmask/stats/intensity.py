@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.geometry import BBox
 from ..errors import GeometryError, MedMaskError
-from ..storage.bytesource import RemoteFile
+from ..storage.bytesource import RemoteFile, is_url
 from .source import MaskSource
 from .volumes import entry_labels
 
@@ -43,6 +43,9 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
             raise MedMaskError(f"no image given for case {source.case!r}", str(source.path))
         return Path(spec[source.case])
     text = os.fspath(spec)
+    if is_url(text):  # a Path of it would be "https:/host/..." and "not found"
+        raise MedMaskError("scans are read from local files only (archives are read by URL); download the scan "
+                           "first", text)
     if "{case}" in text:
         return Path(text.replace("{case}", source.case))
     if n_cases > 1:

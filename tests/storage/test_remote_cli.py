@@ -198,3 +198,8 @@ def test_s3_glob_stats_convert_compare(served, tmp_path, capsys):
         assert all(r["dice"] in ("1.0", "") for r in rows)
         code, _, err = _run(["stats", "s3://cases/none/*.mska", *opts], capsys)
         assert code == 1 and "matches no .mska or .msk files" in err
+
+
+def test_stats_scan_by_url_is_refused_clearly(served, capsys):
+    code, _, err = _run(["stats", str(served / "case1.mska"), "--image", "https://example.org/ct.nii.gz"], capsys)
+    assert code == 1 and "scans are read from local files only" in err and "https://example.org/ct.nii.gz" in err
