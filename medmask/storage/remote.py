@@ -208,17 +208,16 @@ def _http_timeout(timeouts: Timeouts):
                                  sock_read=timeouts.read)
 
 
-async def _read_capped(read: Callable, limit: int) -> tuple[bytes, bool]:
+async def _read_capped(read: Callable, limit: int, probe: bool = False) -> tuple[bytearray, bool]:
     """Up to ``limit`` bytes from ``read(n)``, in one growing buffer (no list of chunks to join);
-    also whether more were on the way."""
+    with ``probe``, also whether more were on the way (one more byte is asked for)."""
     buf = bytearray()
     while len(buf) < limit:
         chunk = await read(min(_CHUNK, limit - len(buf)))
         if not chunk:
-            return bytes(buf) if len(buf) <= _CHUNK else buf, False  # type: ignore[return-value]
+            return buf, False
         buf += chunk
-    more = await read(1)
-    return buf, bool(more)  # type: ignore[return-value]
+    return buf, bool(probe and await read(1))
 
 
 def _whole_limit(total: int | None, url: str) -> int:
@@ -258,7 +257,7 @@ async def _http_range(fs, path: str, offset: int, length: int, timeouts: Timeout
         if r.status == 200:  # Range ignored: the whole file, from byte 0
             declared = r.content_length if not r.headers.get("Content-Encoding") else None
             cap = _whole_limit(declared, url)
-            body, more = await _read_capped(r.content.read, cap)
+            body, more = await _read_capped(r.content.read, cap, probe=True)
             r.close()
             if more:
                 raise LimitError(f"server ignores Range requests and its answer went on past "
@@ -300,7 +299,7 @@ async def _s3_range(fs, path: str, offset: int, length: int, timeouts: Timeouts,
         # no Content-Range: an S3-compatible server that ignored the range
         declared = resp.get("ContentLength")
         cap = _whole_limit(declared, url)
-        data, more = await _read_capped(body.read, cap)
+        data, more = await _read_capped(body.read, cap, probe=True)
         if more:
             raise LimitError(f"server ignores Range requests and its answer went on past {limits.human(cap)}", url)
         return _Answer(data, whole=True, total=len(data))
