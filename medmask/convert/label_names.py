@@ -107,7 +107,9 @@ def _normalize_names(mapping: Mapping, path) -> dict[int, str]:
             label, name = int(v), k
         else:
             raise ConversionError(f"label names: cannot tell the label in {k!r}: {v!r}", path)
-        if label <= 0:
+        if label == 0:  # background (nnU-Net's "background": 0): not a label
+            continue
+        if label < 0:
             raise ConversionError(f"label names: label must be positive, got {label}", path)
         if not isinstance(name, str) or not name:
             raise ConversionError(f"label names: name of label {label} must be a non-empty string", path)

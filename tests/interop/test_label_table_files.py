@@ -92,6 +92,7 @@ def test_nnunet_dataset_json_v1_and_v2():
     assert parse_json_labels({"labels": {"background": 0, "liver": [1]}})[1].names == {1: "liver"}
     with pytest.raises(ConversionError, match=r"'whole_tumor': \[1, 2, 3\] is an nnU-Net region"):
         parse_table(json.dumps({"labels": {"background": 0, "whole_tumor": [1, 2, 3], "edema": 1}}))
+    assert read_label_names({"background": 0, "liver": 1}) == {1: "liver"}  # a Python dict too
     back = parse_json_labels(json.loads(format_nnunet(LabelTable({1: "liver", 2: "tumor"}))))
     assert back == ("nnunet", LabelTable({1: "liver", 2: "tumor"}))
 
