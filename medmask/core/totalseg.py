@@ -189,6 +189,12 @@ def identify_task(names: Mapping[int, str]) -> Optional[str]:
 
 
 # tissue colours ---------------------------------------------------------------
+# Source of the anatomical starting colours: 3D Slicer's terminology, the
+# recommendedDisplayRGBValue of Slicer/Slicer Modules/Loadable/Terminologies/Resources/
+# SegmentationCategoryTypeModifier-SlicerGeneralAnatomy.json (3D Slicer license, BSD-style):
+# Organ 221,130,101 (liver), Bone 241,214,145, Artery 216,101,79, Vein 0,151,206, Muscle
+# 192,104,88, Nerve 244,214,49 (spinal cord), Cartilage 111,184,210, Adrenal gland 249,186,150.
+# Those make touching organs look alike; TOTALSEG_COLORS below moves them apart.
 _BONE: RGB = (241, 214, 145)
 _ARTERY: RGB = (216, 101, 79)
 _VEIN: RGB = (0, 151, 206)
