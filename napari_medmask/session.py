@@ -52,13 +52,14 @@ def same_layer(a, b) -> bool:
 
 
 def entry_rows(infos, space) -> list[EntryRow]:
-    from medmask.core.colors import display_color
+    from medmask.core.colors import display_colors
 
     rows = []
     for info in infos:
         voxels = int(sum((info.counts or {}).values())) if info.counts is not None else 0
         names = sorted(info.mapping, key=lambda n: info.mapping[n])
-        colors = [display_color(n, int(info.mapping[n]), (info.colors or {}).get(n)) for n in names]
+        shown = display_colors(info.mapping, info.colors)
+        colors = [shown[n] for n in names]
         rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
                              labels=dict(info.mapping), colors=colors))
     return rows

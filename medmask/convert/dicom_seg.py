@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from spacetransformer import Space
 
+from ..core.colors import display_colors
 from ..errors import ConversionError, MedMaskError
 from .dicom_codes import SegmentCodes, codes_for, codes_from_json
 from .dicom_series import DicomSeries, read_dicom_series_header
@@ -140,6 +141,7 @@ def _segment_plan(items: Sequence[tuple[str | None, Any]], space: Space, path) -
             crop = mask.crop_data
         desc: dict[str, Any] = {"name": entry, "dtype": str(mask.dtype), "metadata": _json_safe(mask.metadata),
                                 "labels": []}
+        shown = display_colors(mask.mapping, mask.colors)
         for label_name, label in labels:
             display = label_name if entry is None else (entry if len(labels) == 1 else f"{entry}/{label_name}")
             region = None
@@ -157,7 +159,7 @@ def _segment_plan(items: Sequence[tuple[str | None, Any]], space: Space, path) -
             ldesc["segment"] = len(segments) + 1
             segments.append({"number": len(segments) + 1, "label": display, "box": box, "region": region,
                              "organ": entry if entry is not None and len(labels) == 1 else label_name,
-                             "color": color, "codes": codes_for(label_name, entry_name=entry, metadata=mask.metadata,
+                             "color": shown[label_name], "codes": codes_for(label_name, entry_name=entry, metadata=mask.metadata,
                                                                 single_label=len(labels) == 1),
                              "meta": mask.metadata, "label_name": label_name, "label_value": int(label),
                              "single": len(labels) == 1})
@@ -211,10 +213,7 @@ def _segment_description(hd, seg: dict, algorithm, manual: bool):
         ident = hd.AlgorithmIdentificationSequence(name=algo[0][:64], version=algo[1][:64],
                                                    family=sr_codes.DCM.ArtificialIntelligence)
     codes: SegmentCodes = seg["codes"]
-    from ..core.colors import display_color
-
-    # a user's colour is kept; none, or TotalSegmentator's generated 12-colour cycle, gets the structure's own
-    color = display_color(seg["label_name"], seg["label_value"], seg["color"])
+    color = seg["color"]  # a user's colour; none, or TotalSegmentator's generated cycle: the structure's own
     rgb = [int(round(float(c) * 255)) for c in color[:3]]
     label = seg["label"]
     if len(label) > 64:  # SegmentLabel is a DICOM LO (64 characters); medmask's description keeps it whole

@@ -412,11 +412,12 @@ def write_table_file(path: str | os.PathLike, table: LabelTable, fmt: str | None
 
 def table_of_mask(mask) -> LabelTable:
     """A mask's labels as a table: its names and display colours (its own colours, else the palette's;
-    see :func:`medmask.core.colors.display_color`)."""
-    from ..core.colors import display_color
+    see :func:`medmask.core.colors.display_colors`)."""
+    from ..core.colors import display_colors
 
     names = {int(v): n for n, v in mask.mapping.items()}
-    colors = {int(v): display_color(n, int(v), mask.colors.get(n)) for n, v in mask.mapping.items()}
+    shown = display_colors(mask.mapping, mask.colors)
+    colors = {int(v): shown[n] for n, v in mask.mapping.items()}
     return LabelTable(names, colors)
 
 

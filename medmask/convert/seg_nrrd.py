@@ -30,7 +30,7 @@ from spacetransformer import Space
 from ..core.dtypes import DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from ..errors import ConversionError, MedMaskError
 from ..optional import require
-from ..core.colors import display_color, is_generated_color
+from ..core.colors import colors_generated, display_color
 from .dicom_codes import codes_for, slicer_terminology_entry
 from ._geometry import nrrd_geometry_from_space, ras_affine_from_space, space_from_nrrd_geometry
 
@@ -154,6 +154,7 @@ def write_seg_nrrd(items: Sequence[tuple[str | None, Any]], space: Space, path: 
         box = mask.bbox
         crop = mask.crop_data
         labels = sorted(mask.mapping.items(), key=lambda kv: kv[1])
+        own_colors = {} if colors_generated(mask.mapping, mask.colors) else mask.colors
         entry_meta_written = False
         for label_name, label in labels:
             region = sub_box = None
@@ -191,11 +192,10 @@ def write_seg_nrrd(items: Sequence[tuple[str | None, Any]], space: Space, path: 
                     term = slicer_terminology_entry(codes)
                     if with_tags:
                         tags[TAG_TERM] = "generated"
-            color = mask.colors.get(label_name)
-            auto = color is None or is_generated_color(label, color)
+            color = own_colors.get(label_name)
             segments.append({"name": display, "region": region, "box": sub_box, "tags": tags, "fields": fields,
-                             "color": display_color(label_name, len(segments) + 1, color), "auto_color": auto,
-                             "terminology": term})
+                             "color": display_color(label_name, len(segments) + 1, color),
+                             "auto_color": color is None, "terminology": term})
     layers = _place(segments, shape)
     header = _seg_header(space, segments, n_layers=len(layers), stored=_segmentation_fields(items))
     data = layers[0] if len(layers) == 1 else np.stack(layers, axis=-1)  # layer = NRRD's fastest axis

@@ -8,8 +8,9 @@ structures clearly different) lives with the class maps in :mod:`medmask.core.to
   (case-insensitive, ``-``/space treated as ``_``), else the ``index``-th of Kelly's colours of
   maximum contrast, else (no index) a colour derived from a hash of the name (identical across
   runs, machines and Python versions: no ``hash()``). ``color_for(name)`` is the same without index.
-* ``display_color(name, label, stored)``: a user's colour is kept; none, or the colour
-  TotalSegmentator's NIfTI table generates for that label value, gives ``default_color``.
+* ``display_colors(mapping, colors)``: a mask's own colours are kept; none, or the 12-colour
+  cycle TotalSegmentator's NIfTI table generates (every label its cycle colour), give
+  ``default_color``.
 
 All colours are RGBA floats in [0, 1].
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import re
-from typing import Tuple
+from typing import Any, Mapping, Tuple
 
 from .totalseg import COLOR_ALIASES as ALIASES, TOTALSEG_COLORS
 
@@ -108,21 +109,35 @@ def default_color(name: str, index: int | None = None) -> RGBA:
 
 
 def is_generated_color(label: int, rgba) -> bool:
-    """Whether ``rgba`` is the colour TotalSegmentator's label table cycle gives ``label`` (not a choice)."""
+    """Whether ``rgba`` is the colour TotalSegmentator's label table cycle gives ``label``."""
     if rgba is None or label is None:
         return False
     rgb = tuple(int(round(float(c) * 255)) for c in tuple(rgba)[:3])
     return rgb == TOTALSEG_CYCLE[int(label) % len(TOTALSEG_CYCLE)]
 
 
+def colors_generated(mapping: Mapping[str, int], colors: Mapping[str, Any] | None) -> bool:
+    """Whether a mask's colours are TotalSegmentator's generated 12-colour cycle, not anybody's choice:
+    at least two labels coloured, every one with the cycle's colour for its value (one matching
+    colour alone may well be a user's pure green)."""
+    colored = [(int(mapping[n]), c) for n, c in (colors or {}).items() if n in mapping and c is not None]
+    return len(colored) >= 2 and all(is_generated_color(v, c) for v, c in colored)
+
+
 def display_color(name: str, label: int | None = None, stored=None) -> RGBA:
-    """``stored`` (a user's colour is always kept) unless it is missing or TotalSegmentator's generated
-    cycle colour, else :func:`default_color`."""
-    if stored is not None and not is_generated_color(label, stored):
+    """``stored`` (a user's colour is always kept) or, when there is none, :func:`default_color`."""
+    if stored is not None:
         c = tuple(float(v) for v in stored)
         return (c[0], c[1], c[2], c[3] if len(c) > 3 else 1.0)
     return default_color(name, label)
 
 
-__all__ = ["TOTALSEG_COLORS", "ALIASES", "DISTINCT", "color_for", "colors_for", "default_color", "delta_e",
-           "display_color", "hash_color", "is_generated_color", "normalize_name"]
+def display_colors(mapping: Mapping[str, int], colors: Mapping[str, Any] | None) -> dict[str, RGBA]:
+    """name -> the colour a mask's labels are shown and exported with: their own colours, else the
+    palette's; a table of TotalSegmentator's generated cycle (kidney = lung = back muscle) counts as none."""
+    own = {} if colors_generated(mapping, colors) else dict(colors or {})
+    return {n: display_color(n, int(v), own.get(n)) for n, v in mapping.items()}
+
+
+__all__ = ["TOTALSEG_COLORS", "ALIASES", "DISTINCT", "color_for", "colors_for", "colors_generated", "default_color",
+           "delta_e", "display_color", "display_colors", "hash_color", "is_generated_color", "normalize_name"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import itertools
 
-from medmask.core.colors import (DISTINCT, TOTALSEG_COLORS, TOTALSEG_CYCLE, default_color, delta_e, display_color,
-                                 is_generated_color)
+from medmask.core.colors import (DISTINCT, TOTALSEG_COLORS, TOTALSEG_CYCLE, colors_generated, default_color,
+                                 delta_e, display_color, display_colors, is_generated_color)
 from medmask.core.totalseg import CLASS_MAPS
 
 from anatomy_neighbours import NEIGHBOURS
@@ -37,11 +37,21 @@ def test_unknown_names_by_index_differ_from_their_neighbours():
     assert default_color("my_lesion") == default_color("my_lesion")  # no index: stable per name
 
 
-def test_display_color_keeps_user_colours_and_replaces_totalsegmentators_cycle():
+def test_display_colors_keep_user_colours_and_replace_totalsegmentators_cycle():
     mine = (0.1, 0.2, 0.3, 1.0)
     assert display_color("liver", 5, mine) == mine
-    cycle5 = tuple(c / 255 for c in TOTALSEG_CYCLE[5]) + (1.0,)
-    assert is_generated_color(5, cycle5) and not is_generated_color(6, cycle5)
-    assert display_color("liver", 5, cycle5) == default_color("liver")
-    assert display_color("liver", 6, cycle5) == cycle5  # the same colour on another label was chosen
     assert display_color("liver", 5, None) == default_color("liver")
+
+    def cycle(v):
+        return tuple(c / 255 for c in TOTALSEG_CYCLE[v % 12]) + (1.0,)
+
+    mapping = {"spleen": 1, "kidney_right": 2, "liver": 5}
+    generated = {n: cycle(v) for n, v in mapping.items()}
+    assert colors_generated(mapping, generated) and is_generated_color(5, cycle(5))
+    assert display_colors(mapping, generated) == {n: default_color(n) for n in mapping}
+    # one pure green on label 1 is a user's choice, not the cycle; so is a table with one other colour
+    assert display_colors({"small": 1}, {"small": (0.0, 1.0, 0.0, 1.0)}) == {"small": (0.0, 1.0, 0.0, 1.0)}
+    mixed = {**generated, "liver": mine}
+    assert not colors_generated(mapping, mixed) and display_colors(mapping, mixed)["liver"] == mine
+    # no colour at all: the palette, by label value for names it does not know
+    assert display_colors({"a": 1, "b": 2}, None) == {"a": default_color("a", 1), "b": default_color("b", 2)}

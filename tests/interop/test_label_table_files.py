@@ -168,3 +168,23 @@ def test_extract_multilabel_msk_into_per_organ_folder(tmp_path):
         assert set(np.unique(arr).tolist()) == {0, 1}  # TotalSegmentator's 0/1 per-organ files
         assert np.array_equal(arr == 1, data == value)
         np.testing.assert_allclose(img.affine, nib.load(str(src)).affine, atol=1e-5)
+
+
+def test_totalsegmentators_generated_colours_give_way_to_the_palette(tmp_path):
+    """Its --ml table cycles 12 colours (kidney = lung = back muscle): exports use each structure's own."""
+    from medmask.convert.label_tables import read_table_file
+    from medmask.core.colors import default_color
+    from medmask.core.totalseg import CLASS_MAPS
+    from interop_helpers import write_totalseg_ml
+
+    slicerio = pytest.importorskip("slicerio")
+    src = tmp_path / "ml.nii.gz"
+    write_totalseg_ml(src, {k: CLASS_MAPS["total"][k] for k in range(1, 31)})
+    run("convert", src, tmp_path / "ml.seg.nrrd")
+    seg = slicerio.read_segmentation(str(tmp_path / "ml.seg.nrrd"), skip_voxels=True)
+    colours = {s["name"]: tuple(s["color"]) for s in seg["segments"]}
+    assert len(set(colours.values())) == 30
+    assert colours["kidney_left"] == pytest.approx(default_color("kidney_left")[:3], abs=1e-5)
+    run("convert", src, tmp_path / "ml.msk", "--labels-out", tmp_path / "ml.txt")
+    table = read_table_file(tmp_path / "ml.txt")[1]
+    assert table.colors[3][:3] == pytest.approx(default_color("kidney_left")[:3], abs=0.5 / 255)
