@@ -14,7 +14,7 @@ import time
 from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtGui import QKeySequence, QShortcut
 from qtpy.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                            QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                            QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ..review_queue import STATUS_KEYS, STATUS_MARKS, ReviewQueue
 from ..session import layer_archive, layer_info
@@ -82,14 +82,16 @@ class ReviewWidget(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.open_btn)
-        layout.addWidget(self.cases, 1)
+        layout.addWidget(self.cases)
         layout.addLayout(nav)
         layout.addWidget(self.organ)
         layout.addLayout(decide)
         layout.addWidget(self.comment)
         layout.addLayout(fix)
         layout.addWidget(self.status)
-        self.setMinimumWidth(300)
+        self.cases.setMaximumHeight(150)  # the organ list (archive dock, below) needs the height
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setMinimumWidth(430)  # the archive dock below shares the width: room for its Review column
         self._shortcuts(self)
         self._keys = _ReviewKeys(self)  # the same keys on the lists (before their type-to-search)
         self.cases.installEventFilter(self._keys)
@@ -222,7 +224,9 @@ class ReviewWidget(QWidget):
         self._decorate()
         self._update_queue_rows()
         self._update_organ()
-        self.status.setText(f"{q.states[index].case}: {os.path.basename(q.path)}")
+        state = q.states[index]
+        self.status.setText(f"Case {index + 1} of {len(q)}: {state.case} \u2014 {state.decided} of "
+                            f"{len(state.to_review)} organs decided")
         self.last_switch = {"save": t1 - t0, "wait_read": t2 - t1, "layers": t3 - t2, "total": t3 - t0}
         return True
 
@@ -356,8 +360,11 @@ class ReviewWidget(QWidget):
             session.model.subscribe(lambda event, names: self._decorate() if session is aw.session else None)
         tree = aw.tree
         if tree.columnCount() <= REVIEW_COLUMN:
+            from qtpy.QtWidgets import QHeaderView
+
             tree.setColumnCount(REVIEW_COLUMN + 1)
             tree.headerItem().setText(REVIEW_COLUMN, "Review")
+            tree.header().setSectionResizeMode(REVIEW_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         review = self.queue.current.review if self.queue.current is not None else {}
         for name, item in list(aw._entry_items.items()):
             d = review.get(name)

@@ -24,9 +24,9 @@ NAMES = ["liver", "Leber", "肝臓", "poumon_gauche", "rib 12 (left)", "ü" * 3,
          "名前" * 40]
 
 
-def _json_21_index(kind, space, entries, writer, image=None, attributes=None):
+def _json_21_index(kind, space, entries, writer, image=None, attributes=None, review=None):
     return zstandard.ZstdCompressor(write_content_size=True).compress(
-        v2.encode_index_json(kind, space, entries, writer, image, attributes))
+        v2.encode_index_json(kind, space, entries, writer, image, attributes, review))
 
 
 @pytest.fixture
