@@ -10,8 +10,9 @@ def cmd_stats(args) -> int:
     from ..stats.output import write_rows
 
     with no_gc_pauses():  # 100,000s of fresh row dicts: a full collection would rescan them all
+        review = False if args.review is None else (args.review or True)
         rows = compute_stats(args.inputs, entries=args.entries, centroid=args.centroid,
-                             intensity=args.intensity, image=args.image)
+                             intensity=args.intensity, image=args.image, review=review)
         if args.nonempty:
             rows = [r for r in rows if r["voxels"]]
         kind = write_rows(rows, args.output, args.format)
@@ -53,7 +54,8 @@ def register(sub) -> None:
                "  medmask stats 'archives/*.mska' --entries liver spleen --nonempty\n"
                "  medmask stats s0000.mska --image s0000/ct.nii.gz --centroid -o s0000.json\n"
                "  medmask stats archives/ --image 'dataset/{case}/ct.nii.gz' -o hu.parquet\n"
-               "  medmask stats archives/ --intensity          # the scan each archive records\n")
+               "  medmask stats archives/ --intensity          # the scan each archive records\n"
+               "  medmask stats archives/ --entries liver --review accepted fixed   # reviewed livers only\n")
     s.add_argument("inputs", metavar="INPUT", nargs="+", help=".mska/.msk files, folders or glob patterns")
     s.add_argument("-o", "--output", metavar="OUT", help="output file (default: CSV on stdout)")
     s.add_argument("--format", choices=("csv", "json", "parquet"), help="default: from OUT's suffix, else csv")
@@ -63,6 +65,10 @@ def register(sub) -> None:
                    help="the scan (NIfTI) for intensities; with many cases a template like 'data/{case}/ct.nii.gz'")
     s.add_argument("--intensity", action="store_true", help="intensities from the scan each archive records")
     s.add_argument("--nonempty", action="store_true", help="leave out labels without voxels")
+    s.add_argument("--review", metavar="STATUS", nargs="*",
+                   choices=("accepted", "needs_fix", "fixed", "rejected", "unreviewed"),
+                   help="add each entry's review status and reviewer (medmask review); with statuses, "
+                        "keep only those (e.g. --review accepted fixed)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_stats)
 

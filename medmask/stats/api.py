@@ -17,7 +17,7 @@ from .volumes import source_rows
 
 def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, entries: Iterable[str] | None = None,
                   centroid: bool = False, intensity: bool = False, image: Any = None,
-                  frame: bool = False):
+                  frame: bool = False, review: Iterable[str] | bool = False):
     """One record per (case, entry, label) of every archive in ``inputs``.
 
     ``inputs``: ``.mska``/``.msk`` files, folders (searched recursively) or glob patterns.
@@ -27,7 +27,9 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     LPS centroid (``centroid_lps_*``, decodes crops). With ``image=`` (a path, a
     ``'.../{case}/ct.nii.gz'`` template, a {case: path} mapping or a callable(case, path))
     or ``intensity=True`` (the scan each archive records) also image, mean, std, median,
-    p5, p95 inside each label. Returns a list of dicts, or a pandas DataFrame with
+    p5, p95 inside each label. ``review=True`` adds each entry's review decision (``review_status``:
+    ``unreviewed`` when none, ``reviewer``); ``review=["accepted", ...]`` also keeps only rows of
+    entries with one of those statuses. Returns a list of dicts, or a pandas DataFrame with
     ``frame=True``.
     """
     cases = expand_inputs(inputs)
@@ -37,7 +39,8 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     seen_entries: set[str] = set()
     with no_gc_pauses():
         for case, path in cases:
-            rows.extend(_case_rows(case, path, wanted, seen_entries, centroid, with_images, image, len(cases)))
+            rows.extend(_case_rows(case, path, wanted, seen_entries, centroid, with_images, image, len(cases),
+                                   review))
     if wanted is not None:
         missing = [n for n in wanted if n not in seen_entries]
         if missing:
@@ -46,15 +49,32 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     return to_frame(rows) if frame else rows
 
 
-def _case_rows(case, path, wanted, seen_entries, centroid, with_images, image, n_cases) -> list[dict[str, Any]]:
+def _case_rows(case, path, wanted, seen_entries, centroid, with_images, image, n_cases,
+               review: Iterable[str] | bool = False) -> list[dict[str, Any]]:
     with MaskSource(path, case) as source:
         present = set(source.names)
         names = source.names if wanted is None else [n for n in wanted if n in present]
         seen_entries.update(names)
         rows = source_rows(source, entries=names, centroid=centroid)
+        if review is not False and review is not None:
+            rows = _join_review(rows, source.review(), review)
         if with_images:
             add_intensities(rows, source, resolve_image(image, source, n_cases))
     return rows
+
+
+def _join_review(rows: list[dict[str, Any]], decisions: dict, statuses: Iterable[str] | bool) -> list[dict[str, Any]]:
+    """Each row gains its entry's review status and reviewer; rows of other statuses are left out
+    when ``statuses`` names some."""
+    keep = None if statuses is True else set(statuses)
+    out = []
+    for r in rows:
+        d = decisions.get(r["entry"]) or {}
+        r["review_status"] = d.get("status", "unreviewed")
+        r["reviewer"] = d.get("reviewer")
+        if not keep or r["review_status"] in keep:
+            out.append(r)
+    return out
 
 
 @contextlib.contextmanager

@@ -95,3 +95,17 @@ def test_interactive_mode_launches_napari_in_its_own_process(dataset, monkeypatc
     (cmd,) = calls
     assert cmd[1:3] == ["-m", "napari_medmask.review_app"] and cmd[-2:] == ["--reviewer", "dr.x"]
     assert [c.rsplit("/", 1)[-1] for c in cmd[3:-2]] == ["s01.mska", "s02.mska", "s03.mska", "s04.mska"]
+
+
+def test_stats_review_joins_status_to_volumes(dataset, tmp_path):
+    from medmask import compute_stats
+
+    out = tmp_path / "livers.json"
+    assert main(["stats", str(dataset), "--entries", "liver", "--review", "accepted", "fixed", "-o", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["case"], r["review_status"], r["reviewer"]) for r in rows] == [("s01", "accepted", "ann"),
+                                                                          ("s02", "fixed", "bob")]
+    assert rows[1]["voxels"] == 10 * 17 * 20 - 2 * 17 * 20 + 6
+    every = compute_stats(dataset, entries=["tumor"], review=True)
+    assert [(r["case"], r["review_status"]) for r in every] == [("s01", "rejected"), ("s02", "needs_fix"),
+                                                                ("s03", "unreviewed")]
