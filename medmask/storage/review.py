@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.segmask import SegmentationMask
 from ..core.voxel_diff import voxel_change
-from ..errors import ArchiveModeError, MedMaskError
+from ..errors import ArchiveModeError, FormatError, MedMaskError
 from ..format.review import ReviewLog, parse
 
 
@@ -69,7 +69,15 @@ class ReviewMixin:
 
     # hooks MaskArchive calls before it changes an entry ----------------------------------------
     def _records_history(self) -> bool:
-        return self.format_version != 1  # type: ignore[attr-defined]
+        """Whether edits are recorded: not in version-1 files (no place for them), and not over
+        damaged review data, which is kept as it is rather than block the edit or be overwritten."""
+        if self.format_version == 1:  # type: ignore[attr-defined]
+            return False
+        try:
+            self._review_log()
+        except FormatError:
+            return False
+        return True
 
     def _note_voxels(self, name: str, new: SegmentationMask) -> None:
         """``name`` (an existing entry) is about to hold ``new``: record what changes, if anything."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
+
 from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtGui import QKeySequence, QShortcut
 from qtpy.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
@@ -212,13 +214,21 @@ class ReviewWidget(QWidget):
             self.status.setText(f"Cannot open {q.states[index].case}: {exc}")
             return False
         t2 = time.perf_counter()
+        reusable = self._remove_case(old, keep=True) if old is not None else {}
         if old is not None:
-            self._remove_case(old)
             q.forget(q.index)
         q.index = index
-        self.archive_widget.frame = None  # each case is shown in its own frame, never resampled
+        aw = self.archive_widget
+        aw.frame = None  # each case is shown in its own frame, never resampled
         for array, kwargs, kind in data:
-            (self.viewer.add_image if kind == "image" else self.viewer.add_labels)(array, **kwargs)
+            layer = reusable.pop(_slot(kind, kwargs), None)
+            if layer is None:
+                (self.viewer.add_image if kind == "image" else self.viewer.add_labels)(array, **kwargs)
+            else:  # the previous case's layer takes the new data: no layer (and GL visual) torn down and rebuilt
+                _swap(layer, array, kwargs)
+                aw._adopt(layer)
+        for layer in reusable.values():
+            self.viewer.layers.remove(layer)
         t3 = time.perf_counter()
         q.read_ahead(index + 1)
         self._decorate()
@@ -258,17 +268,24 @@ class ReviewWidget(QWidget):
             return True
         return False
 
-    def _remove_case(self, path: str) -> None:
-        """Close the shown case: its layers, the scan it brought, its archive dock session."""
+    def _remove_case(self, path: str, keep: bool = False) -> dict:
+        """Close the shown case: its layers, the scan it brought, its archive dock session. With
+        ``keep``, its scan and organ layers are left in place and returned by slot (to be reused)."""
         aw = self.archive_widget
         link = aw.links.get(path)
         scan = os.path.abspath(str(link.path)) if link is not None and link.path else None
+        kept: dict = {}
         for layer in list(self.viewer.layers):
             info = layer_info(layer)
             mine = layer_archive(layer)[0] is not None and os.path.abspath(layer_archive(layer)[0]) == path
             brought = info.get("kind") == "image" and (
                 info.get("brought_by") == path or (scan and info.get("path") and os.path.abspath(info["path"]) == scan))
-            if mine or brought:
+            if not (mine or brought):
+                continue
+            slot = _slot("image" if info.get("kind") == "image" else "labels", {"metadata": layer.metadata})
+            if keep and slot is not None and slot not in kept:
+                kept[slot] = layer
+            else:
                 self.viewer.layers.remove(layer)
         session = aw.sessions.pop(path, None)
         if session is not None:
@@ -281,6 +298,7 @@ class ReviewWidget(QWidget):
             aw.archive_box.blockSignals(False)
         if aw.session is session:
             aw.session = None
+        return kept
 
     # decisions --------------------------------------------------------------------------------
     def selected_entry(self) -> str | None:
@@ -397,6 +415,32 @@ class ReviewWidget(QWidget):
         if self.queue is not None:
             self.queue.close()
         super().closeEvent(event)
+
+
+def _slot(kind: str, kwargs: dict) -> str | None:
+    """Which layer of a case this is: its scan, its composite organ layer, or (None) another."""
+    info = (kwargs.get("metadata") or {}).get("medmask") or {}
+    if kind == "image" and info.get("kind") == "image":
+        return "scan"
+    if kind == "labels" and info.get("kind") == "composite":
+        return "organs"
+    return None
+
+
+def _swap(layer, array, kwargs: dict) -> None:
+    """Give an existing layer of the same kind the data and settings of a new one."""
+    kwargs = dict(kwargs)
+    layer.metadata = kwargs.pop("metadata")
+    layer.data = array
+    info = layer.metadata.get("medmask") or {}
+    if "contrast_limits" in kwargs and info.get("data_range"):
+        layer.contrast_limits_range = info["data_range"]
+    for key, value in kwargs.items():
+        if key in ("scale", "translate") and np.array_equal(np.asarray(getattr(layer, key))[-len(value):], value):
+            continue  # cases on one grid: nothing to move (each set refreshes the layer)
+        if key in ("name", "opacity", "blending", "interpolation2d") and getattr(layer, key, None) == value:
+            continue
+        setattr(layer, key, value)
 
 
 class _ReviewKeys(QObject):

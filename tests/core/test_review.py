@@ -206,6 +206,15 @@ def test_malformed_review_data_spoils_only_the_review(archive, tmp_path):
     assert a["liver"].data.any()  # the masks read
     with pytest.raises(FormatError, match=r"bad.mska: index 'review' of entry 'liver': malformed decision"):
         a.review
+    b = MaskArchive(bad, "a")  # edits go on; the damaged review data is kept as it was, not recorded over
+    b.rename("tumor", "lesion")
+    b.remove("ribs")
+    assert "lesion" in MaskArchive(bad) and "ribs" not in MaskArchive(bad)
+    raw = bad.read_bytes()
+    header = v2.unpack_header(raw, len(raw))
+    assert v2.index_document(raw[header.index_offset:], header)["review"] == {"liver": {"status": "great"}}
+    with pytest.raises(FormatError, match="malformed decision"):
+        b.set_review("liver", "accepted")
 
 
 def test_v1_files_cannot_store_decisions(compat_dir, tmp_path):
