@@ -16,7 +16,16 @@ def cmd_review(args) -> int:
     if args.report is not None:
         from ..stats.output import write_rows
 
-        kind = write_rows(report_rows(states), args.report, args.format)
+        rows = report_rows(states)
+        if args.original:
+            from ..review.report import join_comparison
+            from ..stats.compare import compare
+            from ._common import UsageError
+
+            if len(args.inputs) != 1:
+                raise UsageError("--original compares with one folder or glob of reviewed archives; give one INPUT")
+            rows = join_comparison(rows, compare(args.original, args.inputs[0], surface=False))
+        kind = write_rows(rows, args.report, args.format)
         if args.report not in (None, "-") and not args.quiet:
             print(f"wrote {args.report} ({kind})", file=sys.stderr)
         print(summary_line(states), file=sys.stderr if args.report == "-" else sys.stdout)
@@ -50,10 +59,14 @@ def register(sub) -> None:
         epilog="examples:\n"
                "  medmask review archives/                      # opens napari on the next open case\n"
                "  medmask review 'archives/*.mska' --reviewer dr.lee\n"
-               "  medmask review archives/ --report review.csv  # what was checked, by whom, what changed\n")
+               "  medmask review archives/ --report review.csv  # what was checked, by whom, what changed\n"
+               "  medmask review archives/ --report review.csv --original model_output/   # + Dice per organ\n")
     r.add_argument("inputs", metavar="INPUT", nargs="+", help=".mska files, folders or glob patterns")
     r.add_argument("--report", metavar="OUT", help="write the report (CSV/JSON/Parquet by suffix; '-' stdout)")
     r.add_argument("--format", choices=("csv", "json", "parquet"), help="report format (default: from OUT)")
+    r.add_argument("--original", metavar="DIR",
+                   help="the archives before review (e.g. the model's output): adds Dice and volume change "
+                        "per organ, how much reviewers changed (medmask compare)")
     r.add_argument("--reviewer", metavar="NAME", help="name stored with each decision (default: the OS user)")
     r.add_argument("-q", "--quiet", action="store_true")
     r.set_defaults(func=cmd_review)

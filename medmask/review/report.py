@@ -22,6 +22,24 @@ def report_rows(states: list[CaseState]) -> list[dict[str, Any]]:
     return rows
 
 
+def join_comparison(rows: list[dict[str, Any]], compared: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add ``dice_vs_original`` and ``volume_diff_ml_vs_original`` (reviewed minus original) from
+    ``medmask.compare(original, reviewed)`` rows: how much reviewers changed each organ. A multi-label
+    entry gets the mean Dice of its labels and the sum of their volume changes; an entry the original
+    lacks gets None."""
+    by_entry: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in compared:
+        if r.get("entry") is not None:
+            by_entry.setdefault((r["case"], r["entry"]), []).append(r)
+    for row in rows:
+        labels = by_entry.get((row["case"], row["entry"]), [])
+        dice = [r["dice"] for r in labels if r["dice"] is not None]
+        diffs = [r["volume_diff_ml"] for r in labels if r["volume_diff_ml"] is not None]
+        row["dice_vs_original"] = sum(dice) / len(dice) if dice else None
+        row["volume_diff_ml_vs_original"] = sum(diffs) if diffs else None
+    return rows
+
+
 def summary_line(states: list[CaseState]) -> str:
     """``12 cases: 5 done, 3 in progress, 4 untouched; organs: 340 accepted, 12 fixed, 3 rejected, 2 need a fix``."""
     cases = Counter(s.state for s in states)

@@ -39,34 +39,27 @@ class ReviewWidget(QWidget):
 
         self.title = QLabel("No review queue: run `medmask review FOLDER`, or open one")
         self.title.setWordWrap(True)
-        self.open_btn = QPushButton("Open queue\u2026")
-        self.open_btn.setToolTip("Review every .mska archive of a folder (searched recursively)")
-        self.open_btn.clicked.connect(self._pick_folder)
+        self.open_btn = _button("Open queue\u2026", "Review every .mska archive of a folder (searched recursively)",
+                                self._pick_folder)
         self.cases = QListWidget()
         self.cases.setToolTip("\u2713 done (every organ decided), \u25d0 started; double-click to open")
         self.cases.itemActivated.connect(lambda item: self.go(self.cases.row(item)))
-        self.prev_btn = QPushButton("\u25c0 Previous (p)")
-        self.prev_btn.clicked.connect(self.previous_case)
-        self.next_btn = QPushButton("Next (n) \u25b6")
-        self.next_btn.setToolTip("Save this case's edits and open the next case")
-        self.next_btn.clicked.connect(self.next_case)
+        self.prev_btn = _button("\u25c0 Previous (p)", "Open the previous case", self.previous_case)
+        self.next_btn = _button("Next (n) \u25b6", "Save this case's edits and open the next case", self.next_case)
         self.organ = QLabel("Select an organ in the MedMask archive dock")
         self.organ.setWordWrap(True)
         self.status_btns = {}
         for key, status in STATUS_KEYS.items():
             text = {"accepted": "Accept", "needs_fix": "Needs fix", "rejected": "Reject"}[status]
-            btn = QPushButton(f"{text} ({key})")
-            btn.setToolTip(f"Mark the selected organ {status.replace('_', ' ')} (key {key})")
-            btn.clicked.connect(lambda _=False, s=status: self.decide(s))
-            self.status_btns[status] = btn
+            self.status_btns[status] = _button(f"{text} ({key})",
+                                               f"Mark the selected organ {status.replace('_', ' ')} (key {key})",
+                                               lambda _=False, s=status: self.decide(s))
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment (stored with the next decision)\u2026")
-        self.edit_btn = QPushButton("Edit")
-        self.edit_btn.setToolTip("Paint the selected organ in its own layer (the archive dock's Edit)")
-        self.edit_btn.clicked.connect(self.edit)
-        self.save_btn = QPushButton("Save")
-        self.save_btn.setToolTip("Write painted organs back; organs marked 'needs fix' become 'fixed'")
-        self.save_btn.clicked.connect(self.save)
+        self.edit_btn = _button("Edit", "Paint the selected organ in its own layer (the archive dock's Edit)",
+                                self.edit)
+        self.save_btn = _button("Save", "Write painted organs back; organs marked 'needs fix' become 'fixed'",
+                                self.save)
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -415,6 +408,13 @@ class ReviewWidget(QWidget):
         if self.queue is not None:
             self.queue.close()
         super().closeEvent(event)
+
+
+def _button(text: str, tip: str, slot) -> QPushButton:
+    btn = QPushButton(text)
+    btn.setToolTip(tip)
+    btn.clicked.connect(slot)
+    return btn
 
 
 def _slot(kind: str, kwargs: dict) -> str | None:

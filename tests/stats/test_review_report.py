@@ -109,3 +109,22 @@ def test_stats_review_joins_status_to_volumes(dataset, tmp_path):
     every = compute_stats(dataset, entries=["tumor"], review=True)
     assert [(r["case"], r["review_status"]) for r in every] == [("s01", "rejected"), ("s02", "needs_fix"),
                                                                 ("s03", "unreviewed")]
+
+
+def test_report_with_the_original_says_how_much_reviewers_changed(dataset, tmp_path, capsys):
+    masks = organ_masks()
+    original = tmp_path / "original"
+    original.mkdir()
+    for case in ("s01", "s02", "s03", "s04"):
+        with MaskArchive(original / f"{case}.mska", "w", space=masks["liver"].space) as a:
+            a.add_segmasks(masks)
+    out = tmp_path / "r.json"
+    assert main(["review", str(dataset), "--report", str(out), "--original", str(original)]) == 0
+    by = {(r["case"], r["entry"]): r for r in json.loads(out.read_text())}
+    liver = by["s02", "liver"]
+    kept = 8 * 17 * 20  # of the 10 x 17 x 20 original, 2 slabs removed, 6 voxels added
+    assert liver["dice_vs_original"] == pytest.approx(2 * kept / (10 * 17 * 20 + kept + 6))
+    assert liver["volume_diff_ml_vs_original"] < 0
+    assert by["s01", "liver"]["dice_vs_original"] == 1.0 and by["s01", "ribs"]["dice_vs_original"] == 1.0
+    assert by["s04", "hepar"]["dice_vs_original"] is None  # renamed: the original has no 'hepar'
+    assert main(["review", str(dataset), str(dataset), "--report", "-", "--original", str(original)]) == 2
