@@ -72,7 +72,7 @@ def measure(folder: Path, label: str) -> dict:
             QApplication.processEvents()
 
     drain(1.0)
-    returned, drawn, waits = [], [], []
+    returned, drawn, waits, renders = [], [], [], []
     for _ in range(len(q) - 1):
         future = q._ahead.get(q.index + 1)
         while future is not None and not future.done():
@@ -84,6 +84,8 @@ def measure(folder: Path, label: str) -> dict:
         QApplication.processEvents()
         viewer.screenshot(canvas_only=True)
         t2 = time.perf_counter()
+        viewer.screenshot(canvas_only=True)  # the same forced render with nothing changed: its own cost
+        renders.append(time.perf_counter() - t2)
         returned.append(t1 - t0)
         drawn.append(t2 - t0)
         waits.append(review.last_switch["wait_read"])
@@ -103,7 +105,7 @@ def measure(folder: Path, label: str) -> dict:
     viewer.close()
     med = statistics.median
     return {"queue": label, "steps": len(drawn), "next_returned_s": med(returned), "next_drawn_s": med(drawn),
-            "next_drawn_max_s": max(drawn), "waited_for_read_s": med(waits), "open_by_hand_drawn_s": med(cold),
+            "next_drawn_max_s": max(drawn), "render_alone_s": med(renders), "waited_for_read_s": med(waits), "open_by_hand_drawn_s": med(cold),
             "by_hand_over_next": med(cold) / med(drawn)}
 
 
@@ -124,7 +126,8 @@ def main() -> int:
         for r in results:
             print(f"{r['queue']}: Next -> drawn median {r['next_drawn_s'] * 1000:.0f} ms "
                   f"(max {r['next_drawn_max_s'] * 1000:.0f} ms, next_case() returned in "
-                  f"{r['next_returned_s'] * 1000:.0f} ms, waited for the read {r['waited_for_read_s'] * 1000:.1f} ms; "
+                  f"{r['next_returned_s'] * 1000:.0f} ms, waited for the read {r['waited_for_read_s'] * 1000:.1f} ms, "
+                  f"a forced render alone {r['render_alone_s'] * 1000:.0f} ms; "
                   f"{r['steps']} steps); opening it by hand: {r['open_by_hand_drawn_s'] * 1000:.0f} ms "
                   f"({r['by_hand_over_next']:.1f}x)")
     finally:
