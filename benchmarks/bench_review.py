@@ -11,11 +11,13 @@ Queues (built once in a temporary folder):
 
 Per queue, in one napari window (shown, under Xvfb) with the review dock: the first case opens, then
 for each following case the read-ahead is let finish (a reviewer looks at a case for longer than it
-takes), and Next is timed: to ``next_case()``'s return (old layers removed, new ones added, the
-archive dock listing the new case), and to the canvas drawn (event loop turn + one forced canvas
-render, ``viewer.screenshot(canvas_only=True)``). Side by side in the same run: opening the same
-case without the queue (``viewer.open`` of the archive, which reads the CT and the organs, then the
-same forced render), which is what moving to a case by hand costs. Medians over the Next steps.
+takes), and Next is timed: to ``next_case()``'s return (the previous case's layers given the new data, the
+archive dock listing the new case), and to the window drawn (plus the one event-loop turn that
+paints it, canvas included: vispy's paintGL runs in it). A forced canvas render
+(``viewer.screenshot(canvas_only=True)``) right after, with nothing changed, says what one draw
+costs. Side by side in the same run: opening the same case without the queue (``viewer.open`` of
+the archive, which reads the CT and the organs, then one event-loop turn and a forced render),
+which is what moving to a case by hand costs. Medians over the Next steps.
 """
 from __future__ import annotations
 
@@ -81,10 +83,9 @@ def measure(folder: Path, label: str) -> dict:
         t0 = time.perf_counter()
         assert review.next_case()
         t1 = time.perf_counter()
-        QApplication.processEvents()
-        viewer.screenshot(canvas_only=True)
+        QApplication.processEvents()  # the event-loop turn that paints the window, canvas included
         t2 = time.perf_counter()
-        viewer.screenshot(canvas_only=True)  # the same forced render with nothing changed: its own cost
+        viewer.screenshot(canvas_only=True)  # a forced render on top, nothing changed: what one draw costs
         renders.append(time.perf_counter() - t2)
         returned.append(t1 - t0)
         drawn.append(t2 - t0)

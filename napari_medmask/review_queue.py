@@ -76,6 +76,11 @@ class ReviewQueue:
         if future is not None:
             future.cancel()
 
+    def keep_only(self, index: int) -> None:
+        """Drop every read-ahead but that of case ``index``."""
+        for i in [i for i in self._ahead if i != index]:
+            self.forget(i)
+
     def neighbour(self, step: int) -> int | None:
         i = self.index + step
         return i if 0 <= i < len(self.states) else None

@@ -223,6 +223,7 @@ class ReviewWidget(QWidget):
         for layer in reusable.values():
             self.viewer.layers.remove(layer)
         t3 = time.perf_counter()
+        q.keep_only(index + 1)  # what was read of other cases may be stale by the time they come back
         q.read_ahead(index + 1)
         self._decorate()
         self._update_queue_rows()
