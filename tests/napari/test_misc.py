@@ -27,7 +27,8 @@ def test_manifest_contributions():
     from npe2 import PluginManifest
 
     manifest = PluginManifest.from_distribution("medmask")
-    assert [w.display_name for w in manifest.contributions.widgets] == ["MedMask archive", "MedMask compare"]
+    assert [w.display_name for w in manifest.contributions.widgets] == ["MedMask archive", "MedMask compare",
+                                                                        "MedMask review"]
     patterns = manifest.contributions.readers[0].filename_patterns
     assert set(patterns) == {"*.mska", "*.msk", "*.nii", "*.nii.gz", "*.nrrd", "*.nhdr"}
     assert manifest.contributions.writers[0].filename_extensions == [".msk"]
