@@ -255,7 +255,7 @@ def _reader_before_review(tmp_path: Path) -> Path | None:
     return dest
 
 
-@pytest.mark.parametrize("fixture", ["generated", "golden"])
+@pytest.mark.parametrize("fixture", [pytest.param("generated", marks=pytest.mark.slow), "golden"])
 def test_medmask_before_review_opens_files_with_review_data(archive, tmp_path, fixture):
     """The reader code of main before this feature (git archive of that commit) opens and decodes
     an archive carrying decisions and a long history."""
