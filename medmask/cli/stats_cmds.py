@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._common import add_storage_options_flag
+
 
 def cmd_stats(args) -> int:
     from ..stats.api import compute_stats, no_gc_pauses
@@ -12,7 +14,8 @@ def cmd_stats(args) -> int:
     with no_gc_pauses():  # 100,000s of fresh row dicts: a full collection would rescan them all
         review = False if args.review is None else (args.review or True)
         rows = compute_stats(args.inputs, entries=args.entries, centroid=args.centroid,
-                             intensity=args.intensity, image=args.image, review=review)
+                             intensity=args.intensity, image=args.image, storage_options=args.storage_options,
+                             review=review)
         if args.nonempty:
             rows = [r for r in rows if r["voxels"]]
         kind = write_rows(rows, args.output, args.format)
@@ -25,7 +28,8 @@ def cmd_compare(args) -> int:
     from ..stats.compare import compare
     from ..stats.output import write_rows
 
-    rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface)
+    rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface,
+                   storage_options=args.storage_options)
     if args.nonempty:
         rows = [r for r in rows if r["status"] not in ("empty_in_both",)]
     if args.plot:
@@ -55,8 +59,10 @@ def register(sub) -> None:
                "  medmask stats s0000.mska --image s0000/ct.nii.gz --centroid -o s0000.json\n"
                "  medmask stats archives/ --image 'dataset/{case}/ct.nii.gz' -o hu.parquet\n"
                "  medmask stats archives/ --intensity          # the scan each archive records\n"
-               "  medmask stats archives/ --entries liver --review accepted fixed   # reviewed livers only\n")
-    s.add_argument("inputs", metavar="INPUT", nargs="+", help=".mska/.msk files, folders or glob patterns")
+               "  medmask stats archives/ --entries liver --review accepted fixed   # reviewed livers only\n"
+               "  medmask stats 's3://bucket/archives/*.mska' --storage-options '{\"anon\": true}'\n")
+    s.add_argument("inputs", metavar="INPUT", nargs="+",
+                   help=".mska/.msk files, folders or glob patterns; URLs too (s3://bucket/*.mska, https://...)")
     s.add_argument("-o", "--output", metavar="OUT", help="output file (default: CSV on stdout)")
     s.add_argument("--format", choices=("csv", "json", "parquet"), help="default: from OUT's suffix, else csv")
     s.add_argument("--entries", metavar="NAME", nargs="+", help="only these entries")
@@ -69,6 +75,7 @@ def register(sub) -> None:
                    choices=("accepted", "needs_fix", "fixed", "rejected", "unreviewed"),
                    help="add each entry's review status and reviewer (medmask review); with statuses, "
                         "keep only those (e.g. --review accepted fixed)")
+    add_storage_options_flag(s)
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_stats)
 
@@ -91,5 +98,6 @@ def register(sub) -> None:
     c.add_argument("--no-surface", action="store_true", help="skip surface distances (Dice and volumes only)")
     c.add_argument("--nonempty", action="store_true", help="leave out labels empty in both")
     c.add_argument("--plot", metavar="PNG", help="draw Dice and volume change per organ (needs matplotlib)")
+    add_storage_options_flag(c)
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(func=cmd_compare)

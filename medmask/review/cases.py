@@ -61,7 +61,13 @@ def case_state(path: str | os.PathLike, case: str | None = None) -> CaseState:
 
 def queue_states(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[CaseState]:
     """The archives of a folder, glob or list (``.mska`` only), in name order, with their state."""
-    return [case_state(p, c) for c, p in expand_inputs(inputs) if p.name.endswith(".mska")]
+    from ..errors import MedMaskError
+
+    cases = expand_inputs(inputs)
+    remote = [str(p) for _, p in cases if not isinstance(p, Path)]
+    if remote:  # decisions are written into the archives: local files only
+        raise MedMaskError("a review queue holds local archives; copy remote ones first", remote[0])
+    return [case_state(p, c) for c, p in cases if p.name.endswith(".mska")]
 
 
 def first_open(states: list[CaseState]) -> int:
