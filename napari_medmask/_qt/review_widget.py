@@ -301,7 +301,14 @@ class ReviewWidget(QWidget):
         item = self.archive_widget.tree.currentItem()
         if item is None or item.data(0, KIND_ROLE) != "entry":
             return None
-        return item.data(0, KEY_ROLE)
+        return self._entry_of(item.data(0, KEY_ROLE))
+
+    def _entry_of(self, row: str) -> str:
+        """The archive entry a row of the archive dock shows (a row may be one label of a multi-label
+        entry: the decision is the entry's)."""
+        session = self.archive_widget.session
+        model_row = session.model.entries.get(row) if session is not None else None
+        return getattr(model_row, "entry_name", None) or row
 
     def select_entry(self, name: str) -> None:
         item = self.archive_widget.item_for(name)
@@ -379,7 +386,7 @@ class ReviewWidget(QWidget):
             tree.header().setSectionResizeMode(REVIEW_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         review = self.queue.current.review if self.queue.current is not None else {}
         for name, item in list(aw._entry_items.items()):
-            d = review.get(name)
+            d = review.get(self._entry_of(name))
             text = STATUS_MARKS[d["status"]] if d else ""
             if item.text(REVIEW_COLUMN) != text:
                 aw._updating = True
