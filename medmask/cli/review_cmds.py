@@ -41,7 +41,8 @@ def cmd_review(args) -> int:
                            "pip install 'medmask[napari]' (or write a report with --report review.csv)")
     if not args.quiet:
         print(summary_line(states), file=sys.stderr)
-    cmd = [sys.executable, "-m", "napari_medmask.review_app", *[str(s.path) for s in states]]
+    # the inputs as given: the queue names its cases from them (files of one name in many folders)
+    cmd = [sys.executable, "-m", "napari_medmask.review_app", *args.inputs]
     if args.reviewer:
         cmd += ["--reviewer", args.reviewer]
     return subprocess.call(cmd)
