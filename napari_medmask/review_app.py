@@ -12,6 +12,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("inputs", nargs="+", help=".mska files, folders or glob patterns")
     p.add_argument("--reviewer", help="name stored with each decision (default: the OS user)")
     args = p.parse_args(argv)
+    from medmask.errors import MedMaskError
+    from medmask.review import queue_states
+
+    try:
+        queue_states(args.inputs)  # a bad input is one line here, not a traceback from inside napari
+    except MedMaskError as exc:
+        print(f"medmask review: error: {exc}", file=sys.stderr)
+        return 1
     import napari
 
     viewer = napari.Viewer(title="MedMask review")
