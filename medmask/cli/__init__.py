@@ -79,6 +79,24 @@ def _one_line_warnings() -> None:
         logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # header "fixes" it logs on load
 
 
+class _InfoLine(logging.Handler):
+    """medmask's info messages (an exact reordering of axes...) as one ``medmask: `` line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{PROG}: {' '.join(record.getMessage().split())}", file=sys.stderr)  # the stderr of this run
+
+
+def _info_lines(quiet: bool) -> None:
+    logger = logging.getLogger("medmask")
+    handler = next((h for h in logger.handlers if isinstance(h, _InfoLine)), None)
+    if handler is None:
+        handler = _InfoLine()
+        logger.addHandler(handler)
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage error)."""
     from ..errors import MedMaskError
@@ -92,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _one_line_warnings()
+    _info_lines(bool(getattr(args, "quiet", False)))
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
