@@ -14,6 +14,7 @@ the geometry comes from the plane positions (or from a reference grid passed in)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -25,6 +26,8 @@ from spacetransformer import Space
 from ..errors import ConversionError, MedMaskError
 from .dicom_codes import SegmentCodes, codes_for, codes_from_json
 from .dicom_series import DicomSeries, read_dicom_series_header
+
+log = logging.getLogger("medmask")
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -112,23 +115,32 @@ def grid_differences(space: Space, series: DicomSeries, tol_fraction: float = 0.
 
 def _onto_series(items: Sequence[tuple[str | None, Any]], space: Space, series: DicomSeries,
                  path) -> tuple[list[tuple[str | None, Any]], Space]:
-    """The masks in the series' axis order when they hold its voxels in another order (views, no copies).
+    """The masks on the series' grid when they hold its voxels in another order or a block of them (views).
 
-    A NIfTI made from the series by dicom2nifti/dcm2niix has its rows reversed: nothing to resample.
-    Masks on a grid that really differs are left as they are, for :func:`check_grid` to refuse.
+    A NIfTI made from the series by dicom2nifti/dcm2niix has its rows reversed; a SEG read on its own
+    grid holds only the slices with segments: nothing to resample either way. Masks on a grid that
+    really differs are left as they are, for :func:`check_grid` to refuse.
     """
     from ..core.geometry import spaces_equal
-    from ..core.grid_match import log_reorder, match, reorder_mask
+    from ..core.grid_match import embed, extend, log_reorder, reorder_mask
 
-    m = match(space, series.space)
-    if m is None or m.identity:
+    found = embed(space, series.space)
+    if found is None or (found[0].identity and found[1] == (0, 0, 0)
+                         and tuple(space.shape) == tuple(series.space.shape)):
         return list(items), space
+    m, offset = found
     for entry, mask in items:
         if not spaces_equal(mask.space, space):
             raise ConversionError(f"entry {entry!r} has another geometry than the others", path)
-    on_series = m.space(space)
-    log_reorder(f"{path}: the masks hold the voxels of the series {series.folder}", m)
-    return [(entry, reorder_mask(mask, m, on_series)) for entry, mask in items], on_series
+    # the series' grid built from the masks' own geometry, so check_grid still measures the masks' grid
+    on_series = extend(m.space(space), offset, series.space.shape)
+    what = f"{path}: the masks hold the voxels of the series {series.folder}"
+    if not m.identity:
+        log_reorder(what, m)
+    if tuple(m.shape(space.shape)) != tuple(series.space.shape):
+        log.info("%s: they cover %s of its %s voxels from index %s; placed exactly, nothing resampled", what,
+                 "x".join(map(str, m.shape(space.shape))), "x".join(map(str, series.space.shape)), list(offset))
+    return [(entry, reorder_mask(mask, m, on_series, offset)) for entry, mask in items], on_series
 
 
 def check_grid(space: Space, series: DicomSeries, path=None) -> None:

@@ -28,7 +28,7 @@ from spacetransformer import Space
 from .geometry import BBox, direction_matrix, index_to_world_affine
 from .image_ref import DEFAULT_VOXEL_FRACTION
 
-__all__ = ["AxisMatch", "IDENTITY", "match", "orient", "reorder_mask", "log_reorder"]
+__all__ = ["AxisMatch", "IDENTITY", "match", "embed", "extend", "orient", "reorder_mask", "log_reorder"]
 
 log = logging.getLogger("medmask")
 
@@ -129,24 +129,53 @@ def match(source: Space, target: Space, tol: float | None = None) -> AxisMatch |
     spacing, the tolerance of every grid check in medmask); both grids are affine, so then every
     voxel centre does. The identity wins when it fits (a one-voxel axis can be reversed for free).
     """
+    found = _fit(source, target, tol, same_shape=True)
+    return None if found is None else found[0]
+
+
+def embed(source: Space, target: Space, tol: float | None = None) -> tuple[AxisMatch, tuple[int, int, int]] | None:
+    """``source``'s voxels as a block of ``target``'s: (reordering, target index of the block's first voxel).
+
+    Like :func:`match`, but ``source`` may cover part of ``target`` (a SEG read on its own grid holds only
+    the slices that have segments); None when its voxels are not voxels of ``target``.
+    """
+    return _fit(source, target, tol, same_shape=False)
+
+
+def _fit(source: Space, target: Space, tol: float | None, same_shape: bool):
     if tol is None:
         tol = DEFAULT_VOXEL_FRACTION * float(min(min(source.spacing), min(target.spacing)))
     src = index_to_world_affine(source)
-    corners = _corners(target.shape)
-    want = (index_to_world_affine(target) @ corners)[:3]
-    best: tuple[float, AxisMatch] | None = None
+    dst = index_to_world_affine(target)
+    to_target = np.linalg.inv(dst)
+    tshape = np.array([int(v) for v in target.shape])
+    best = None
     for axes in itertools.permutations((0, 1, 2)):
-        if any(int(source.shape[b]) != int(target.shape[a]) for a, b in enumerate(axes)):
+        shape = np.array([int(source.shape[b]) for b in axes])
+        if (same_shape and not np.array_equal(shape, tshape)) or np.any(shape > tshape):
             continue
+        corners = _corners(shape)
         for flips in itertools.product((False, True), repeat=3):
             m = AxisMatch(axes, flips)  # type: ignore[arg-type]
-            got = (src @ m.index_map(source.shape) @ corners)[:3]
-            err = float(np.linalg.norm(got - want, axis=0).max())
+            got = src @ m.index_map(source.shape) @ corners
+            offset = np.round((to_target @ got[:, 0])[:3])
+            if np.any(offset < 0) or np.any(offset + shape > tshape):
+                continue
+            want = dst @ (corners + np.array([*offset, 0.0])[:, None])
+            err = float(np.linalg.norm((got - want)[:3], axis=0).max())
             if err <= tol and (best is None or err < best[0]):
-                best = (err, m)
+                best = (err, m, tuple(int(v) for v in offset))
                 if m.identity:
-                    return m
-    return None if best is None else best[1]
+                    return m, best[2]
+    return None if best is None else best[1:]
+
+
+def extend(space: Space, offset: Sequence[int], shape: Sequence[int]) -> Space:
+    """The lattice of ``space`` grown to ``shape``, ``space``'s first voxel at index ``offset`` of it."""
+    first = index_to_world_affine(space) @ np.array([-float(v) for v in offset] + [1.0])
+    return Space(shape=tuple(int(v) for v in shape), origin=tuple(float(v) for v in first[:3]),
+                 spacing=space.spacing, x_orientation=space.x_orientation, y_orientation=space.y_orientation,
+                 z_orientation=space.z_orientation)
 
 
 def orient(space: Space, directions: Sequence[Sequence[float] | None]) -> AxisMatch:
@@ -171,10 +200,11 @@ def orient(space: Space, directions: Sequence[Sequence[float] | None]) -> AxisMa
     return AxisMatch(tuple(b if b is not None else next(left) for b in axes), tuple(flips))  # type: ignore[arg-type]
 
 
-def reorder_mask(mask, m: AxisMatch, space: Space | None = None):
+def reorder_mask(mask, m: AxisMatch, space: Space | None = None, offset: Sequence[int] = (0, 0, 0)):
     """``mask`` (a SegmentationMask) in the target's axis order: crop and box reordered, no copy of the crop.
 
-    ``space``: the target grid to attach (default :meth:`AxisMatch.space` of the mask's own).
+    ``space``: the target grid to attach (default :meth:`AxisMatch.space` of the mask's own);
+    ``offset``: where the mask's first voxel lies in it (see :func:`embed`).
     """
     from .segmask import SegmentationMask
 
@@ -183,8 +213,10 @@ def reorder_mask(mask, m: AxisMatch, space: Space | None = None):
     target = space if space is not None else m.space(mask.space)
     box = mask.bbox
     crop = None if box is None else m.reorder(mask.crop_data)
-    return SegmentationMask.from_crop(crop, None if box is None else m.box(box, mask.shape), mask.mapping, target,
-                                      mask.dtype, colors=mask.colors, metadata=mask.metadata)
+    if box is not None:
+        box = tuple((lo + o, hi + o) for (lo, hi), o in zip(m.box(box, mask.shape), offset))
+    return SegmentationMask.from_crop(crop, box, mask.mapping, target, mask.dtype, colors=mask.colors,
+                                      metadata=mask.metadata)
 
 
 def log_reorder(what: str, m: AxisMatch, done: str = "reordered exactly, nothing resampled") -> None:

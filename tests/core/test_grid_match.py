@@ -90,3 +90,31 @@ def test_orient_picks_the_axes_running_along_given_directions():
     target = m.space(src)
     found = orient(src, (None, target.y_orientation, target.z_orientation))
     assert found.axes == m.axes and found.flips[1:] == m.flips[1:] and found.flips[0] is False
+
+
+@pytest.mark.parametrize("m", SIGNED_PERMUTATIONS[::5], ids=lambda m: f"{m.axes}{''.join('r' if f else '-' for f in m.flips)}")
+def test_a_block_of_the_grid_in_any_order_is_embedded_at_its_offset(m):
+    from medmask.core.grid_match import embed, extend
+
+    full = oblique()
+    box = ((1, 5), (2, 7), (3, 9))
+    block = full.apply_bbox(np.array(box))  # the voxels of the box, in the grid's order
+    moved = m.space(block)
+    got, offset = embed(moved, full)
+    assert got == m.inverse() and offset == tuple(lo for lo, _ in box)
+    grown = extend(got.space(moved), offset, full.shape)
+    assert np.allclose(index_to_world_affine(grown), index_to_world_affine(full), atol=1e-9)
+    assert match(moved, full) is None  # not the same grid: only a block of it
+    assert embed(full, moved) is None  # the bigger grid does not fit in the block
+
+
+@pytest.mark.parametrize("m", SIGNED_PERMUTATIONS, ids=lambda m: f"{m.axes}{''.join('r' if f else '-' for f in m.flips)}")
+def test_highdicom_match_geometry_reorders_the_same_way(m):
+    """highdicom's Volume.match_geometry (permute, flip; never resample) is an independent oracle."""
+    hd = pytest.importorskip("highdicom")
+    src = oblique()
+    target = m.space(src)
+    values = np.arange(np.prod(src.shape), dtype=np.int32).reshape(src.shape)
+    theirs = hd.Volume(values, index_to_world_affine(src), coordinate_system="PATIENT")
+    other = hd.Volume(np.zeros(target.shape, np.int32), index_to_world_affine(target), coordinate_system="PATIENT")
+    assert np.array_equal(theirs.match_geometry(other, tol=1e-6).array, match(src, target).reorder(values))
