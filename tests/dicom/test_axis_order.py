@@ -182,11 +182,15 @@ def test_no_mirror_on_series_with_negated_cosines(tmp_path, m, row, column):
     assert data[tuple(idx)]
 
 
-def dcmqi_seg_of(labels: np.ndarray, space: Space, folder, tmp_path, name="dcmqi.seg.dcm"):
-    """dcmqi ``itkimage2segimage``: a label volume on ``space`` (any axis order of the series) as a SEG of the series."""
-    directions, origin = nrrd_geometry_from_space(space)
-    nrrd.write(str(tmp_path / "labels.nrrd"), labels, {"space": "left-posterior-superior",
-               "space directions": directions, "space origin": origin, "kinds": ["domain"] * 3}, index_order="C")
+def dcmqi_seg_of(labels, space: Space | None, folder, tmp_path, name="dcmqi.seg.dcm"):
+    """dcmqi ``itkimage2segimage``: a label volume on ``space`` (any axis order of the series), or a label
+    image file (``space`` None), as a SEG of the series."""
+    image = labels
+    if space is not None:
+        image = tmp_path / "labels.nrrd"
+        directions, origin = nrrd_geometry_from_space(space)
+        nrrd.write(str(image), labels, {"space": "left-posterior-superior", "space directions": directions,
+                   "space origin": origin, "kinds": ["domain"] * 3}, index_order="C")
     code = {"CodingSchemeDesignator": "SCT", "CodeValue": "85756007", "CodeMeaning": "Tissue"}
     meta = {"ContentCreatorName": "Reader^One", "ClinicalTrialSeriesID": "1", "ClinicalTrialTimePointID": "1",
             "SeriesDescription": "by dcmqi", "SeriesNumber": "300", "InstanceNumber": "1",
@@ -196,7 +200,7 @@ def dcmqi_seg_of(labels: np.ndarray, space: Space, folder, tmp_path, name="dcmqi
                  "recommendedDisplayRGBValue": [20 * v, 200, 30]} for v in (1, 2)]]}
     (tmp_path / "meta.json").write_text(json.dumps(meta))
     out = tmp_path / name
-    proc = subprocess.run([dcmqi_tool("itkimage2segimage"), "--inputImageList", str(tmp_path / "labels.nrrd"),
+    proc = subprocess.run([dcmqi_tool("itkimage2segimage"), "--inputImageList", str(image),
                            "--inputDICOMDirectory", str(folder), "--outputDICOM", str(out),
                            "--inputMetadata", str(tmp_path / "meta.json")], capture_output=True, text=True,
                           timeout=300)
@@ -264,3 +268,90 @@ def test_other_grids_are_still_refused_saying_how(tmp_path, oblique_series):
     wider = _with(series.space, spacing=(2.5, 0.9, 0.7))
     with pytest.raises(ConversionError, match="not oriented or spaced like the target grid"):
         read_dicom_seg(seg, space=ROWS_REVERSED.space(wider))
+
+
+# ------------------------------------------------------------------------------------------------
+# the real CT series and a NIfTI of it as dicom2nifti writes one (what TotalSegmentator segments)
+
+
+def nifti_space(img) -> Space:
+    """The Space of a nibabel image in nibabel's own (i, j, k) array order: LPS from the affine, no medmask code."""
+    lps = np.diag([-1.0, -1.0, 1.0]) @ img.affine[:3]
+    spacing = np.linalg.norm(lps[:, :3], axis=0)
+    dirs = lps[:, :3] / spacing
+    return Space(shape=tuple(int(v) for v in img.shape[:3]), origin=tuple(lps[:, 3]), spacing=tuple(spacing),
+                 x_orientation=tuple(dirs[:, 0]), y_orientation=tuple(dirs[:, 1]), z_orientation=tuple(dirs[:, 2]))
+
+
+def dicom2nifti_like(folder, out):
+    """Labels (1 body, 2 bone) of the series as a NIfTI the way dicom2nifti writes it: reoriented to LAS.
+
+    Built from the DICOM tags with pydicom and nibabel only: slices sorted along the normal, pixels
+    (column, row), affine from ImageOrientation/Position and PixelSpacing, then nibabel's reorientation.
+    """
+    import nibabel as nib
+    import pydicom
+
+    dss = [pydicom.dcmread(f) for f in sorted(folder.iterdir()) if f.name.startswith("CT.")]
+    row, col = (np.array(dss[0].ImageOrientationPatient[i:i + 3], float) for i in (0, 3))
+    normal = np.cross(row, col)
+    dss.sort(key=lambda d: float(normal @ np.array(d.ImagePositionPatient, float)))
+    hu = np.stack([d.pixel_array.T * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in dss], axis=-1)
+    p0, p1 = (np.array(d.ImagePositionPatient, float) for d in (dss[0], dss[-1]))
+    ps = [float(v) for v in dss[0].PixelSpacing]
+    lps = np.eye(4)
+    lps[:3, :4] = np.column_stack([row * ps[1], col * ps[0], (p1 - p0) / (len(dss) - 1), p0])
+    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    labels = np.where(hu > 300, 2, np.where(hu > -500, 1, 0)).astype(np.uint8)
+    img = nib.Nifti1Image(labels, ras)
+    img = img.as_reoriented(nib.orientations.ornt_transform(nib.orientations.io_orientation(ras),
+                                                            nib.orientations.axcodes2ornt("LAS")))
+    nib.save(img, str(out))
+    return np.asarray(img.dataobj), nifti_space(img)
+
+
+@pytest.mark.slow
+def test_real_series_and_its_dicom2nifti_nifti_go_both_ways_without_resampling(tmp_path):
+    """The issue's three refusals, as a user meets them on the real CT: now exact, each with one info line."""
+    from dicom_helpers import skip_without_real_series
+    from test_dicom_cli import run
+
+    from medmask import MaskArchive
+
+    folder = skip_without_real_series()
+    nii = tmp_path / "seg.nii.gz"
+    labels, lab_space = dicom2nifti_like(folder, nii)
+    series = read_dicom_series_header(folder)
+    # nibabel's (i, j, k) = the series' (column, row, slice), rows reversed
+    assert np.asarray(lab_space.y_orientation) @ np.asarray(series.space.y_orientation) == pytest.approx(-1)
+    want = {"label_1": labels == 1, "label_2": labels == 2}
+
+    def same_as_nifti(data, space, name):
+        assert_same_world_voxels(data, space, want[name], lab_space)
+        assert_same_world_voxels(want[name], lab_space, data, space)
+
+    # 1. the archive of the NIfTI exports to the series (rows reversed: reordered, not refused)
+    run("convert", nii, tmp_path / "seg.mska")
+    proc = run("convert", tmp_path / "seg.mska", tmp_path / "seg.dcm", "--series", folder, "--manual")
+    assert "another axis order (rows reversed); reordered exactly" in proc.stderr and "warning" not in proc.stderr
+    for name, (data, space, _) in segimage2itkimage(tmp_path / "seg.dcm", tmp_path / "dcmqi1").items():
+        same_as_nifti(data, space, name.split("/")[-1])
+    # 2. the series is recorded as the scan of the NIfTI's masks
+    proc = run("convert", nii, tmp_path / "x.mska", "--image", folder)
+    assert "another axis order (rows reversed)" in proc.stderr and "warning" not in proc.stderr
+    with MaskArchive(tmp_path / "x.mska") as a:
+        assert a.image_reference.resolve(tmp_path / "x.mska") == folder
+    # 3. dcmqi's SEG of the NIfTI on the series: imported onto the series, and exported back to it
+    seg = dcmqi_seg_of(nii, None, folder, tmp_path)
+    proc = run("convert", seg, tmp_path / "d.mska", "--series", folder)
+    assert "another axis order" in proc.stderr and "warning" not in proc.stderr
+    with MaskArchive(tmp_path / "d.mska") as a:
+        assert a.space == series.space
+        for v in (1, 2):
+            same_as_nifti(np.asarray(a.load_segmask(f"organ{v}").data), a.space, f"label_{v}")
+    run("convert", seg, tmp_path / "own.mska")  # on the SEG's own grid
+    for src in ("d.mska", "own.mska"):
+        out = tmp_path / f"{src}.dcm"
+        run("convert", tmp_path / src, out, "--series", folder, "--manual")
+        for name, (data, space, _) in segimage2itkimage(out, tmp_path / f"dcmqi-{src}").items():
+            same_as_nifti(data, space, f"label_{name[-1]}")
