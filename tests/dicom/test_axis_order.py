@@ -355,3 +355,51 @@ def test_real_series_and_its_dicom2nifti_nifti_go_both_ways_without_resampling(t
         run("convert", tmp_path / src, out, "--series", folder, "--manual")
         for name, (data, space, _) in segimage2itkimage(out, tmp_path / f"dcmqi-{src}").items():
             same_as_nifti(data, space, f"label_{name[-1]}")
+
+
+@pytest.mark.slow
+def test_dcm2niix_nifti_of_the_real_series_is_the_same_voxels(tmp_path):
+    """The real tool: dcm2niix's NIfTI of the CT (rows reversed), masks made on it, exported to the series,
+    read back by dcmqi, imported onto the series and measured on the NIfTI scan by `stats`."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    import nibabel as nib
+    from dicom_helpers import skip_without_real_series
+    from test_dicom_cli import run
+
+    import medmask
+    from medmask.core.grid_match import match
+
+    folder = skip_without_real_series()
+    tool = next((str(p) for p in (Path(sys.executable).parent / "dcm2niix", shutil.which("dcm2niix"))
+                 if p and Path(p).exists()), None)
+    if tool is None:
+        pytest.skip("dcm2niix is not installed (pip install dcm2niix)")
+    out = tmp_path / "nifti"
+    out.mkdir()
+    proc = subprocess.run([tool, "-z", "y", "-f", "ct", "-o", str(out), str(folder)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ct = out / "ct.nii.gz"
+    img = nib.load(str(ct))
+    hu = img.get_fdata()
+    series = read_dicom_series_header(folder)
+    from medmask.convert.image_io import read_image_header
+
+    assert match(read_image_header(ct), series.space) == ROWS_REVERSED  # what dcm2niix does to an axial series
+    body = (hu > -500).astype(np.uint8)
+    nib.save(nib.Nifti1Image(body, img.affine), str(tmp_path / "body.nii.gz"))
+    body_space = nifti_space(img)
+    proc = run("convert", tmp_path / "body.nii.gz", tmp_path / "body.mska", "--image", folder)
+    assert "rows reversed" in proc.stderr and "warning" not in proc.stderr
+    run("convert", tmp_path / "body.mska", tmp_path / "body.dcm", "--series", folder, "--manual")
+    (name, (data, space, _)), = segimage2itkimage(tmp_path / "body.dcm", tmp_path / "dcmqi").items()
+    assert_same_world_voxels(data, space, body > 0, body_space)
+    assert_same_world_voxels(body > 0, body_space, data, space)
+    # onto the series, then measured on dcm2niix's NIfTI: the scan is read in the series' order
+    run("convert", tmp_path / "body.dcm", tmp_path / "onseries.mska", "--series", folder)
+    row, = medmask.compute_stats(tmp_path / "onseries.mska", image=ct)
+    assert row["voxels"] == int(body.sum())
+    assert row["mean"] == pytest.approx(float(hu[body > 0].mean()), rel=1e-9)
