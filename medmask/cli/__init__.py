@@ -25,6 +25,7 @@ examples:
   medmask convert seg.seg.nrrd seg.mska               # Slicer -> archive (one entry per segment)
   medmask convert ml.nii.gz ml.msk --labels total     # TotalSegmentator --ml output -> .msk
   medmask info s0000.mska
+  medmask info https://example.org/s0000.mska          # URLs wherever a .mska/.msk is read
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
   medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
   medmask upgrade old/*.mska                          # older formats -> v2.2 (v1 gains checksums)
@@ -79,18 +80,20 @@ def _one_line_warnings() -> None:
         logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # header "fixes" it logs on load
 
 
-class _InfoLine(logging.Handler):
-    """medmask's info messages (an exact reordering of axes...) as one ``medmask: `` line each on stderr."""
+class _InfoLines(logging.Handler):
+    """medmask's info messages (logger ``medmask``: e.g. a server that ignores Range requests, masks
+    reordered exactly onto a series) as one ``medmask: info:`` line each on stderr (looked up at each
+    message: tests replace sys.stderr). ``--quiet`` hides them."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"{PROG}: {' '.join(record.getMessage().split())}", file=sys.stderr)  # the stderr of this run
+        print(f"{PROG}: info: {' '.join(record.getMessage().split())}", file=sys.stderr)
 
 
-def _info_lines(quiet: bool) -> None:
+def _info_lines(quiet: bool = False) -> None:
     logger = logging.getLogger("medmask")
-    handler = next((h for h in logger.handlers if isinstance(h, _InfoLine)), None)
+    handler = next((h for h in logger.handlers if isinstance(h, _InfoLines)), None)
     if handler is None:
-        handler = _InfoLine()
+        handler = _InfoLines(logging.INFO)
         logger.addHandler(handler)
     handler.setLevel(logging.WARNING if quiet else logging.INFO)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
