@@ -102,27 +102,6 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     return ref, kept
 
 
-def _fast_bbox(data: np.ndarray):
-    """Half-open bbox of the non-zero voxels (None if empty): one pass over the volume, then the slab between.
-
-    The first pass reads each slice as one contiguous row (the fastest reduction numpy
-    has); only the slices holding the organ are read again. No full-size temporary.
-    """
-    from ..core.geometry import compute_bbox
-
-    if data.dtype.kind not in "bu" or data.ndim != 3 or not data.flags.c_contiguous:
-        return compute_bbox(data)
-    if data.size == 0:
-        return None
-    z = np.flatnonzero(data.reshape(data.shape[0], -1).max(axis=1))
-    if z.size == 0:
-        return None
-    z0, z1 = int(z[0]), int(z[-1]) + 1
-    yx = data[z0:z1].max(axis=0)
-    y, x = np.flatnonzero(yx.max(axis=1)), np.flatnonzero(yx.max(axis=0))
-    return (z0, z1), (int(y[0]), int(y[-1]) + 1), (int(x[0]), int(x[-1]) + 1)
-
-
 def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = False):
     """One file of a mask folder as a crop-backed SegmentationMask on ``space``.
 
@@ -138,7 +117,7 @@ def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = Fal
     data, rec, _hdr = read_nifti_labels(path)
     if tuple(data.shape) != tuple(space.shape):
         raise ConversionError(f"shape {tuple(reversed(data.shape))} differs from {nifti_shape(space)}", path)
-    bbox = _fast_bbox(data)
+    bbox = compute_bbox(data)
     crop = np.ascontiguousarray(data[bbox_slices(bbox)]) if bbox is not None else None
     present: list[int] = []
     if crop is not None:
