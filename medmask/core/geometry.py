@@ -132,19 +132,20 @@ def compute_bbox(array: np.ndarray) -> BBox | None:
         return _bbox_by_projections(array)
     u = array.view(np.uint8) if array.dtype == bool else array  # unsigned: non-zero <=> max > 0
     n0, n1, n2 = u.shape
-    z = np.flatnonzero(_row_max(u.reshape(n0, -1)))
+    z = np.flatnonzero(row_max(u.reshape(n0, -1)))
     if z.size == 0:
         return None
     z0, z1 = int(z[0]), int(z[-1]) + 1
     slab = u[z0:z1]
-    y = np.flatnonzero(_row_max(slab.reshape(-1, n2)).reshape(z1 - z0, n1).max(axis=0))
+    y = np.flatnonzero(row_max(slab.reshape(-1, n2)).reshape(z1 - z0, n1).max(axis=0))
     y0, y1 = int(y[0]), int(y[-1]) + 1
     x = np.flatnonzero(slab[:, y0:y1].max(axis=(0, 1)))
     return ((z0, z1), (y0, y1), (int(x[0]), int(x[-1]) + 1))
 
 
-def _row_max(rows: np.ndarray) -> np.ndarray:
-    """Largest value of each row (only its being non-zero matters): 8 bytes at a time when rows allow."""
+def row_max(rows: np.ndarray) -> np.ndarray:
+    """Largest value of each row of an unsigned array (only its being non-zero matters): 8 bytes at a time
+    when the rows allow."""
     if rows.shape[1] * rows.itemsize % 8 == 0 and rows.flags.c_contiguous and rows.ctypes.data % 8 == 0:
         rows = rows.view(np.uint64)
     return rows.max(axis=1)
