@@ -150,8 +150,8 @@ def _crop(raw: bytes) -> tuple[Any, Any, np.ndarray | None] | None:
     for z, block in blocks:
         lo, hi = max(z, z0), min(z + len(block), z1)
         crop[lo - z0:hi - z0] = block[lo - z:hi - z, y0:y1, x0:x1]
-    native = dtype.newbyteorder("=")
-    crop = crop.view(dtype).astype(native, copy=False) if native != unsigned else crop
+    if dtype != unsigned:  # signed or big-endian: the file's values, in this machine's byte order
+        crop = crop.view(dtype).astype(dtype.newbyteorder("="), copy=False)
     return hdr, ((z0, z1), (y0, y1), (x0, x1)), crop
 
 
