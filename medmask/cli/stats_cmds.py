@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import PROG
+from ._common import PROG, add_storage_options_flag
 
 
 def _add_parallel_flags(parser) -> None:
@@ -20,7 +20,8 @@ def cmd_stats(args) -> int:
     problems = []
     with no_gc_pauses():  # 100,000s of fresh row dicts: a full collection would rescan them all
         rows = compute_stats(args.inputs, entries=args.entries, centroid=args.centroid,
-                             intensity=args.intensity, image=args.image, workers=args.workers, dask=args.dask,
+                             intensity=args.intensity, image=args.image, storage_options=args.storage_options,
+                             workers=args.workers, dask=args.dask,
                              on_error="raise" if args.fail_fast else problems.append)
         if args.nonempty:
             rows = [r for r in rows if r["voxels"]]
@@ -41,8 +42,8 @@ def cmd_compare(args) -> int:
     from ..stats.compare import compare
     from ..stats.output import write_rows
 
-    rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface, workers=args.workers,
-                   dask=args.dask)
+    rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface,
+                   storage_options=args.storage_options, workers=args.workers, dask=args.dask)
     if args.nonempty:
         rows = [r for r in rows if r["status"] not in ("empty_in_both",)]
     if args.plot:
@@ -72,12 +73,14 @@ def register(sub) -> None:
                "  medmask stats s0000.mska --image s0000/ct.nii.gz --centroid -o s0000.json\n"
                "  medmask stats archives/ --image 'dataset/{case}/ct.nii.gz' -o hu.parquet\n"
                "  medmask stats archives/ --intensity          # the scan each archive records\n"
+               "  medmask stats 's3://bucket/archives/*.mska' --storage-options '{\"anon\": true}'\n"
                "  medmask stats archives/ --intensity -j 8 -o hu.parquet\n\n"
                "exit status: 0 every case measured; 1 an error stopped the run, or some case was left out\n"
                "(unreadable archive: no rows) or measured without intensities (scan missing or on another\n"
                "grid: its rows have image_error); such cases are listed as warnings after the other cases\n"
                "are done, unless --fail-fast.")
-    s.add_argument("inputs", metavar="INPUT", nargs="+", help=".mska/.msk files, folders or glob patterns")
+    s.add_argument("inputs", metavar="INPUT", nargs="+",
+                   help=".mska/.msk files, folders or glob patterns; URLs too (s3://bucket/*.mska, https://...)")
     s.add_argument("-o", "--output", metavar="OUT", help="output file (default: CSV on stdout)")
     s.add_argument("--format", choices=("csv", "json", "parquet"), help="default: from OUT's suffix, else csv")
     s.add_argument("--entries", metavar="NAME", nargs="+", help="only these entries")
@@ -88,6 +91,7 @@ def register(sub) -> None:
     s.add_argument("--nonempty", action="store_true", help="leave out labels without voxels")
     s.add_argument("--fail-fast", action="store_true", help="stop at the first case that cannot be fully measured")
     _add_parallel_flags(s)
+    add_storage_options_flag(s)
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_stats)
 
@@ -111,5 +115,6 @@ def register(sub) -> None:
     c.add_argument("--nonempty", action="store_true", help="leave out labels empty in both")
     c.add_argument("--plot", metavar="PNG", help="draw Dice and volume change per organ (needs matplotlib)")
     _add_parallel_flags(c)
+    add_storage_options_flag(c)
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(func=cmd_compare)

@@ -42,11 +42,12 @@ OnError = Union[str, Callable[[CaseProblem], None]]
 
 def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, entries: Iterable[str] | None = None,
                   centroid: bool = False, intensity: bool = False, image: Any = None,
-                  frame: bool = False, workers: int = 1, dask: str | None = None,
-                  executor: cf.Executor | None = None, on_error: OnError = "raise"):
+                  frame: bool = False, storage_options: dict | None = None, workers: int = 1,
+                  dask: str | None = None, executor: cf.Executor | None = None, on_error: OnError = "raise"):
     """One record per (case, entry, label) of every archive in ``inputs``.
 
-    ``inputs``: ``.mska``/``.msk`` files, folders (searched recursively) or glob patterns.
+    ``inputs``: ``.mska``/``.msk`` files, folders (searched recursively) or glob patterns, local
+    or URLs (``s3://bucket/cases/*.mska``; read with ``storage_options``).
     Columns: case, entry, label, value, voxels, volume_ml, the index bbox (``bbox_start_*``,
     ``bbox_stop_*``, array axes 0..2), its length in mm along each axis (``extent_mm_*``)
     and the LPS box it covers (``bbox_lps_min_*``/``max_*``); with ``centroid=True`` the
@@ -65,7 +66,7 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     """
     if on_error not in ("raise", "skip") and not callable(on_error):
         raise ValueError(f"on_error must be 'raise', 'skip' or a callable, not {on_error!r}")
-    cases = expand_inputs(inputs)
+    cases = expand_inputs(inputs, storage_options=storage_options)
     if isinstance(image, (str, os.PathLike)) and "{case}" not in os.fspath(image) and len(cases) > 1:
         resolve_image(image, None, len(cases))  # one scan for many cases: the whole run is wrong, say so now
     wanted = None if entries is None else list(dict.fromkeys([entries] if isinstance(entries, str) else entries))
@@ -130,7 +131,7 @@ def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_e
 
 def _reason(exc: MedMaskError, archive) -> str:
     """The error in one line, without the archive's path (the problem names it) but with any other."""
-    text = exc.problem if exc.path in (None, os.fspath(archive)) else str(exc)
+    text = exc.problem if exc.path in (None, str(archive)) else str(exc)
     return " ".join(text.split())
 
 
