@@ -6,7 +6,7 @@ import contextlib
 import gc
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterable, Union
 
@@ -27,6 +27,7 @@ class CaseProblem:
     path: str
     stage: str
     reason: str
+    error: MedMaskError | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         what = "left out" if self.stage == "archive" else "no intensities"
@@ -85,6 +86,8 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
             rows.extend(part_rows)
             seen_entries.update(part_seen)
             problems.extend(part_problems)
+    if problems and len(problems) == len(cases) and all(p.stage == "archive" for p in problems):
+        raise problems[0].error  # nothing could be read at all: that is the run's error, not a skipped case
     for problem in problems:
         if on_error == "skip":
             warnings.warn(str(problem), CaseSkippedWarning, stacklevel=2)
@@ -122,7 +125,7 @@ def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_e
         except MedMaskError as exc:
             if raise_errors:
                 raise
-            problems.append(CaseProblem(case, str(path), "archive", _reason(exc, path)))
+            problems.append(CaseProblem(case, str(path), "archive", _reason(exc, path), exc))
             continue
         seen.update(names)
         rows.extend(case_rows)
