@@ -14,7 +14,7 @@ def _add_parallel_flags(parser) -> None:
 
 
 def cmd_stats(args) -> int:
-    from ..stats.api import compute_stats, no_gc_pauses
+    from ..stats.api import compute_stats, no_gc_pauses, stats_columns
     from ..stats.output import write_rows
 
     problems = []
@@ -25,7 +25,8 @@ def cmd_stats(args) -> int:
                              on_error="raise" if args.fail_fast else problems.append)
         if args.nonempty:
             rows = [r for r in rows if r["voxels"]]
-        kind = write_rows(rows, args.output, args.format)
+        kind = write_rows(rows, args.output, args.format,
+                          columns=stats_columns(args.centroid, args.intensity or args.image is not None))
     for problem in problems:  # each case the run could not fully measure, after the rows are safe
         print(f"{PROG}: warning: {problem}", file=sys.stderr)
     if args.output not in (None, "-") and not args.quiet:

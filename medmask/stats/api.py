@@ -101,6 +101,13 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     return to_frame(rows) if frame else rows
 
 
+def stats_columns(centroid: bool = False, images: bool = False) -> list[str]:
+    """The columns of a stats run with these flags (every row has exactly these)."""
+    from .volumes import BASE_COLUMNS, CENTROID_COLUMNS
+
+    return [*BASE_COLUMNS, *(CENTROID_COLUMNS if centroid else []), *(IMAGE_COLUMNS if images else [])]
+
+
 def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_errors):
     """Rows of a chunk of cases (module level: process pools and dask pickle it)."""
     rows: list[dict[str, Any]] = []

@@ -114,3 +114,17 @@ def test_centroid_columns_follow_the_flag_only(tmp_path):
     with_c = medmask.compute_stats(path, centroid=True)
     assert all("centroid_lps_x" in r for r in with_c)
     assert np.isfinite([r["centroid_lps_x"] for r in with_c if r["voxels"]]).all()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_filter_that_keeps_no_row_writes_the_header(tmp_path, fmt):
+    path = tmp_path / "c.mska"
+    synthetic_archive(path)
+    out = tmp_path / f"none.{fmt}"
+    assert main(["stats", str(path), "--entries", "empty", "--nonempty", "--centroid", "-o", str(out)]) == 0
+    if fmt == "csv":
+        assert out.read_text().strip().split(",")[-1] == "centroid_lps_z"
+    else:
+        pd = pytest.importorskip("pandas")
+        frame = pd.read_parquet(out)
+        assert len(frame) == 0 and "centroid_lps_x" in frame.columns
