@@ -79,7 +79,7 @@ def composite_layer_data(archive, path: str, frame=None) -> tuple:
 
     comp = build_composite(archive)
     shown = comp.initially_shown()
-    hidden = [e for e in comp.entries if e not in shown]
+    hidden = [t for t in comp.titles if t not in shown]
     geometry, p = geometry_meta(archive.space, frame)
     meta = {"kind": "composite", **geometry, "archive": path, "entry": None, "offset": [0, 0, 0],
             "composite": comp.to_meta(), "shown": shown, "dtype": str(comp.data.dtype)}
