@@ -55,8 +55,8 @@ def entry_rows(infos, space) -> list[EntryRow]:
     """The dock's rows: one per single-label entry, one per label of a multi-label entry.
 
     A label's row is named like the label (``liver`` of a TotalSegmentator ``--ml`` entry), or
-    ``entry: label`` when another row would have that name (``rib_left_1`` and ``ribs_left``'s
-    ``rib_left_1``).
+    ``entry: label`` for every label of an entry when another row would have one of its names
+    (``rib_left_1`` and ``ribs_left``'s ``rib_left_1``).
     """
     from collections import Counter
 
@@ -68,6 +68,8 @@ def entry_rows(infos, space) -> list[EntryRow]:
     rows: list[EntryRow] = []
     used: set[str] = set()
     for info in infos:
+        # an entry's labels are all named alike: bare when none is taken, else all ``entry: label``
+        bare = all(wanted[lab] == 1 for lab in info.mapping)
         counts = info.counts or {}
         if len(info.mapping) <= 1:
             voxels = int(sum(counts.values())) if info.counts is not None else 0
@@ -77,7 +79,7 @@ def entry_rows(infos, space) -> list[EntryRow]:
             used.add(info.name)
             continue
         for label, value in sorted(info.mapping.items(), key=lambda kv: kv[1]):
-            key = label if wanted[label] == 1 and label not in used else f"{info.name}: {label}"
+            key = label if bare and label not in used else f"{info.name}: {label}"
             while key in used:
                 key += "'"
             used.add(key)
