@@ -100,8 +100,16 @@ def row_of_layer(model: ArchiveModel, info: dict) -> str | None:
 
 
 def _open_handle(path: str):
-    """The session's one handle: editable when the file and its folder are writable."""
+    """The session's one handle: editable when the file and its folder are writable.
+
+    A label NIfTI/NRRD or a folder of masks (not an archive) is read-only (:mod:`.label_source`).
+    """
     from medmask import MaskArchive
+
+    if not path.lower().endswith(".mska"):
+        from .label_source import open_label_source
+
+        return open_label_source(path)
 
     writable = os.access(path, os.W_OK) and os.access(os.path.dirname(path) or ".", os.W_OK)
     return MaskArchive(path, "a" if writable else "r")
@@ -394,7 +402,8 @@ class ArchiveSession:
         if not names:
             return []
         if self.archive.mode == "r":
-            raise ArchiveModeError("the archive or its folder is read-only; save the edited layers "
+            raise ArchiveModeError(getattr(self.archive, "read_only_reason", None)
+                                   or "the archive or its folder is read-only; save the edited layers "
                                    "elsewhere (File > Save Selected Layers)", self.path)
         masks: dict[str, Any] = {}  # entry -> its new mask
         for n in names:
