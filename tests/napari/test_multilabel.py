@@ -14,14 +14,17 @@ import pytest
 
 from medmask import MaskArchive
 from medmask.convert import convert
+from medmask.core.colors import color_for
 
 OUT = Path(__file__).resolve().parents[2] / "out"  # screenshots (git-ignored)
 AORTA = Path("/work/shared/data/totalseg_aorta_ct")
+S0000 = Path("/work/shared/data/totalseg_s0000")
 
 # TotalSegmentator names; 4 and 8 have no voxels (absent organs still get a row, empty)
 TABLE = {1: "spleen", 2: "kidney_right", 3: "kidney_left", 4: "gallbladder", 5: "liver",
          6: "rib_left_1", 7: "rib_left_2", 8: "rib_left_3", 9: "aorta"}
 SHAPE = (40, 34, 22)  # i, j, k (nibabel order)
+COLORS = {k: tuple(round(c, 4) for c in color_for(n)) for k, n in TABLE.items()}  # the table's own colours
 
 
 def _affine():
@@ -52,11 +55,12 @@ def write_ml_case(folder: Path) -> tuple[Path, Path, np.ndarray]:
     folder.mkdir(parents=True, exist_ok=True)
     lab = _label_map()
     img = nib.Nifti1Image(lab, _affine())
-    img.header.extensions.append(label_table_extension(TABLE, {k: (0.2, 0.4, 0.6, 1.0) for k in TABLE}))
+    img.header.extensions.append(label_table_extension(TABLE, COLORS))
     seg = folder / "seg.nii.gz"
     nib.save(img, str(seg))
-    ct = np.where(lab > 0, 60, -1000).astype(np.int16)
-    ct[1:-1, 1:-1, 1:-1] += 30
+    ct = np.full(SHAPE, -1000, np.int16)
+    ct[1:-1, 1:-1, 1:-1] = 30  # body
+    ct[lab > 0] = 90  # organs
     nib.save(nib.Nifti1Image(ct, _affine()), str(folder / "ct.nii.gz"))
     return seg, folder / "ct.nii.gz", lab
 
@@ -220,7 +224,7 @@ def test_split_writes_one_entry_per_label_checked_against_nibabel(ml_case, tmp_p
             m = a.load_segmask(name)
             assert m.mapping.to_dict() == {name: 1}
             assert np.array_equal(np.transpose(m.data, (2, 1, 0)) != 0, ref == v), name
-            assert m.colors[name] == (0.2, 0.4, 0.6, 1.0)
+            np.testing.assert_allclose(m.colors[name], COLORS[v], atol=1e-6)
         np.testing.assert_allclose(_ras_affine(a.space), img.affine, atol=1e-5)
 
 
@@ -306,11 +310,41 @@ def test_generated_mask_folder_opens_as_one_set_of_organs(make_napari_viewer, ml
     assert all(w.model[n].voxels == int((lab == v).sum()) for v, n in TABLE.items())
 
 
+@pytest.mark.skipif(not S0000.is_dir(), reason="real TotalSegmentator s0000 case not present")
+def test_real_ml_label_map_one_organ_unticked(make_napari_viewer, tmp_path, qtbot):
+    """s0000's 117 masks as the one ``--ml`` label map TotalSegmentator writes, then as a .mska entry."""
+    import warnings
+
+    ml = tmp_path / "s0000_ml.nii.gz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few voxels two masks share stay with the first
+        convert(S0000, ml, labels="total", overlap="keep")
+    archive = convert(ml, tmp_path / "s0000_ml.mska", image=False)
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1400, 850)
+    w = _dock(viewer)
+    viewer.open(str(archive), plugin="medmask")
+    assert len(w.model) == 117 and {r.entry_name for r in w.model} == {"s0000_ml"}
+    present = [r.name for r in w.model if not r.empty]
+    assert len(present) >= 20 and all(_drawn(w, n) for n in present)
+    organ = max(present, key=lambda n: w.model[n].voxels)
+    w.set_entry_visible(organ, False)
+    assert not _drawn(w, organ) and all(_drawn(w, n) for n in present if n != organ)
+    with MaskArchive(archive) as a:
+        m = a.load_segmask("s0000_ml")
+        zyx = np.argwhere(m.crop_data == m.mapping[organ]).mean(axis=0).round().astype(int)
+        zyx += [b for b, _ in m.bbox]
+    viewer.dims.set_point(0, _world_of(w, zyx)[0])
+    w.search.setText("")
+    _screenshot(viewer, qtbot, "multilabel_s0000_one_organ_unticked.png")
+
+
 @pytest.mark.skipif(not (AORTA / "segmentations").is_dir(), reason="real TotalSegmentator aorta case not present")
-def test_real_totalsegmentator_folder_opens_over_its_ct(make_napari_viewer):
+def test_real_totalsegmentator_folder_opens_over_its_ct(make_napari_viewer, qtbot):
     from medmask.convert.nifti import read_nifti
 
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1400, 850)
     w = _dock(viewer)
     viewer.open(str(AORTA / "segmentations"), plugin="medmask")
     assert [type(l).__name__ for l in viewer.layers] == ["Image", "Labels"]
@@ -319,3 +353,6 @@ def test_real_totalsegmentator_folder_opens_over_its_ct(make_napari_viewer):
     assert {r.entry_name for r in w.model} == {f[: -len(".nii.gz")] for f in files}
     aorta, _, _, _ = read_nifti(AORTA / "segmentations" / "aorta.nii.gz")
     assert w.model["aorta"].voxels == int(np.count_nonzero(aorta))
+    zyx = np.argwhere(aorta).mean(axis=0).round().astype(int)
+    viewer.dims.set_point(0, _world_of(w, zyx)[0])
+    _screenshot(viewer, qtbot, "label_folder_dropped_as_labels.png")
