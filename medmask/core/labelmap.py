@@ -44,17 +44,9 @@ def split_labelmap(labels: np.ndarray, names: Mapping[str, int], space: Space, *
     answer); a value present but not named is kept as ``label_<v>``, so no voxel is lost.
     ``colors`` (name -> rgba) and ``metadata`` (copied onto every mask) are optional.
     """
-    from .segmask import SegmentationMask
+    from .segmask import SegmentationMask, _as_label_array
 
-    arr = np.asarray(labels)
-    if arr.ndim != 3:
-        raise GeometryError(f"a label map is a 3D array, got shape {arr.shape}")
-    if arr.dtype.kind not in "biu":
-        raise LabelError(f"a label map holds integers, got dtype {arr.dtype}")
-    if arr.dtype.kind == "i":
-        if arr.size and int(arr.min()) < 0:
-            raise LabelError(f"negative label value {int(arr.min())} in the label map")
-        arr = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))
+    arr = _as_label_array(labels)  # 3D, bool or unsigned, no negative value: what a mask may hold
     if tuple(space.shape) != tuple(arr.shape):
         raise GeometryError(f"label map shape {arr.shape} does not match the space's {tuple(space.shape)}")
     names = check_label_names(names)

@@ -110,9 +110,9 @@ def test_add_labelmap_refuses_a_wrong_shape_or_dtype(tmp_path):
     with MaskArchive(tmp_path / "d.mska", "w", space=space) as archive:
         with pytest.raises(GeometryError, match="does not match"):
             archive.add_labelmap(np.zeros((3, 3, 3), np.uint8), {"a": 1})
-        with pytest.raises(MedMaskError, match="integers"):
+        with pytest.raises(MedMaskError, match="float32 is not supported"):
             archive.add_labelmap(np.zeros(tuple(space.shape), np.float32), {"a": 1})
-        with pytest.raises(LabelError, match="negative"):
+        with pytest.raises(LabelError, match=">= 0"):
             archive.add_labelmap(np.full(tuple(space.shape), -1, np.int16), {"a": 1})
     with pytest.raises(GeometryError, match="space="):
         with MaskArchive(tmp_path / "e.mska", "w") as archive:

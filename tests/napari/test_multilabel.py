@@ -356,3 +356,25 @@ def test_real_totalsegmentator_folder_opens_over_its_ct(make_napari_viewer, qtbo
     zyx = np.argwhere(aorta).mean(axis=0).round().astype(int)
     viewer.dims.set_point(0, _world_of(w, zyx)[0])
     _screenshot(viewer, qtbot, "label_folder_dropped_as_labels.png")
+
+
+def test_reader_gives_layer_data_only_for_label_files(ml_case, tmp_path, monkeypatch):
+    import napari
+
+    from napari_medmask._reader import get_reader
+
+    monkeypatch.setattr(napari, "current_viewer", lambda: pytest.fail("the reader looked for a viewer"))
+    seg, ct, lab = ml_case
+    (scan, organs) = get_reader(str(seg))(str(seg))
+    assert scan[2] == "image" and scan[1]["metadata"]["medmask"]["brought_by"] == str(seg)
+    assert organs[2] == "labels" and organs[1]["metadata"]["medmask"]["kind"] == "composite"
+    assert organs[1]["metadata"]["medmask"]["archive"] == str(seg)
+    items = organs[1]["metadata"]["medmask"]["composite"]["items"]  # [entry, label, value, colour, voxels]
+    assert {i[1]: i[4] for i in items} == {n: int((lab == v).sum()) for v, n in TABLE.items()}  # organs, by label
+    titles = {i[1] for i in items if i[4]}
+    slicer = tmp_path / "seg.seg.nrrd"  # a 3D Slicer segmentation: its segments are the organs
+    convert(seg, slicer)
+    (layer,) = get_reader(str(slicer))(str(slicer))
+    assert layer[2] == "labels"
+    items = layer[1]["metadata"]["medmask"]["composite"]["items"]
+    assert titles <= {i[1] or i[0] for i in items} <= set(TABLE.values())  # Slicer keeps empty segments too
