@@ -117,3 +117,18 @@ def test_add_labelmap_refuses_a_wrong_shape_or_dtype(tmp_path):
     with pytest.raises(GeometryError, match="space="):
         with MaskArchive(tmp_path / "e.mska", "w") as archive:
             archive.add_labelmap(np.zeros((3, 3, 3), np.uint8), {"a": 1})
+
+
+def test_convert_split_needs_a_label_map_and_an_archive(tmp_path):
+    from medmask.convert import convert
+    from medmask.errors import ConversionError
+
+    space = phantom_space((20, 32, 28))
+    src = tmp_path / "ml.msk"
+    SegmentationMask(_labels(space), {"liver": 5, "kidney_right": 2}, space=space).save(src)
+    with pytest.raises(ConversionError, match="split"):
+        convert(src, tmp_path / "out.seg.nrrd", split=True)
+    dst = convert(src, tmp_path / "out.mska", split=True)
+    with MaskArchive(dst) as archive:
+        assert archive.all_names() == ["kidney_right", "liver", "label_9"]
+        assert np.array_equal(archive.load_segmask("liver").data, _labels(space) == 5)
