@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 __all__ = ["OPEN_AS_ENV", "open_as", "looks_like_labels", "LabelSource", "open_label_source", "is_mask_folder",
-           "MAX_LABELS", "MIN_BACKGROUND"]
+           "MAX_LABELS", "MIN_BACKGROUND", "MAX_CHANGES"]
 
 OPEN_AS_ENV = "NAPARI_MEDMASK_OPEN_AS"
 MAX_LABELS = 255  # distinct non-zero values a segmentation may have (TotalSegmentator: 117)
 MIN_BACKGROUND = 0.5  # fraction of 0 voxels: organs cover a minority of a scan's grid
+MAX_CHANGES = 0.3  # fraction of neighbouring non-zero voxels (along x) whose values differ
 _SAMPLE = 2_000_000  # voxels looked at to decide (strided), so a 512x512x1000 CT is not scanned whole
 _CACHE: OrderedDict = OrderedDict()  # (path, stamp) -> LabelSource: the reader and the dock read once
 _CACHE_SIZE = 2
@@ -37,10 +38,12 @@ def open_as() -> str:
 
 def looks_like_labels(array: np.ndarray) -> bool:
     """Is this volume a label map rather than a scan? Whole numbers >= 0, at most ``MAX_LABELS``
-    non-zero values, and at least ``MIN_BACKGROUND`` of the voxels 0 (on a strided sample).
+    non-zero values, at least ``MIN_BACKGROUND`` of the voxels 0, and constant inside its regions
+    (at most ``MAX_CHANGES`` of neighbouring non-zero voxels differ), on a strided sample.
 
-    A CT has negative HU; an MR has hundreds of grey values over most of the grid; a mask, a
-    TotalSegmentator label map or a model's output has a few values over a mostly empty grid.
+    A CT has negative HU; an MR has hundreds of grey values, changing from voxel to voxel; a
+    mask, a TotalSegmentator label map or a model's output has a few constant regions over a
+    mostly empty grid.
     """
     if array.ndim != 3 or array.size == 0 or array.dtype.kind not in "biuf":
         return False
@@ -63,7 +66,14 @@ def looks_like_labels(array: np.ndarray) -> bool:
         distinct = int(np.count_nonzero(np.bincount(values.ravel())))
     else:
         distinct = int(np.unique(values).size)
-    return distinct <= MAX_LABELS
+    if distinct > MAX_LABELS:
+        return False
+    # organs are constant inside; a scan's grey values change from voxel to voxel (noise, texture),
+    # which tells an 8-bit MR with a black background from a label map
+    inside = (sample[..., 1:] != 0) & (sample[..., :-1] != 0)
+    pairs = int(np.count_nonzero(inside))
+    changes = int(np.count_nonzero(inside & (sample[..., 1:] != sample[..., :-1])))
+    return pairs == 0 or changes <= MAX_CHANGES * pairs
 
 
 class LabelSource:

@@ -378,3 +378,20 @@ def test_reader_gives_layer_data_only_for_label_files(ml_case, tmp_path, monkeyp
     assert layer[2] == "labels"
     items = layer[1]["metadata"]["medmask"]["composite"]["items"]
     assert titles <= {i[1] or i[0] for i in items} <= set(TABLE.values())  # Slicer keeps empty segments too
+
+
+def test_scan_or_segmentation_rule():
+    from napari_medmask.label_source import looks_like_labels
+
+    rng = np.random.default_rng(3)
+    lab = _label_map()
+    assert looks_like_labels(lab) and looks_like_labels(lab == 5) and looks_like_labels(lab.astype(np.float32))
+    assert looks_like_labels(np.zeros(SHAPE, np.uint8))  # an empty mask
+    ct = np.where(lab > 0, 60, -1000).astype(np.int16)
+    assert not looks_like_labels(ct)  # negative HU
+    mr8 = np.zeros(SHAPE, np.uint8)  # an 8-bit MR: black background, tissue grey values vary voxel to voxel
+    mr8[lab > 0] = rng.integers(40, 200, int((lab > 0).sum()))
+    assert not looks_like_labels(mr8)
+    mr16 = rng.integers(0, 900, SHAPE).astype(np.uint16)  # hundreds of values over the whole grid
+    assert not looks_like_labels(mr16)
+    assert not looks_like_labels(lab + 0.5)  # not whole numbers
