@@ -169,7 +169,11 @@ def _read(path: Path, array=None, space=None) -> LabelSource:
         space, items, _ = load_items(path, force=True)
         stem = items[0][0] if len(items) == 1 and items[0][0] is not None else None
         masks = {(n if n is not None else (stem or _stem(name))): m for n, m in items}
-    else:  # a plain NRRD label volume: the voxels read already, names label_<n> (or the file's for a binary one)
+    else:  # a plain NRRD label volume, names label_<n> (or the file's for a binary one)
+        if array is None:
+            from medmask.convert.image_io import read_image
+
+            array, space = read_image(path)
         masks = {_stem(name): _mask_of(array, space, _stem(name))}
     return LabelSource(path, space, masks, _scan_for(path, space))
 

@@ -61,6 +61,7 @@ def write_ml_case(folder: Path) -> tuple[Path, Path, np.ndarray]:
     ct = np.full(SHAPE, -1000, np.int16)
     ct[1:-1, 1:-1, 1:-1] = 30  # body
     ct[lab > 0] = 90  # organs
+    ct[np.isin(lab, (6, 7))] = 700  # ribs: bone, so the CT window applies
     nib.save(nib.Nifti1Image(ct, _affine()), str(folder / "ct.nii.gz"))
     return seg, folder / "ct.nii.gz", lab
 
@@ -395,3 +396,22 @@ def test_scan_or_segmentation_rule():
     mr16 = rng.integers(0, 900, SHAPE).astype(np.uint16)  # hundreds of values over the whole grid
     assert not looks_like_labels(mr16)
     assert not looks_like_labels(lab + 0.5)  # not whole numbers
+
+
+def test_plain_nrrd_label_volume_opens_as_labels(ml_case, tmp_path):
+    import nrrd
+
+    from napari_medmask import label_source
+    from napari_medmask._reader import get_reader
+
+    _, _, lab = ml_case
+    path = tmp_path / "labels.nrrd"
+    nrrd.write(str(path), lab, {"space": "left-posterior-superior", "space directions": np.diag([0.9, 1.2, 2.5]),
+                                "space origin": [1.0, 2.0, 3.0]})
+    (layer,) = get_reader(str(path))(str(path))
+    assert layer[2] == "labels"
+    label_source._CACHE.clear()  # the dock reading it again, after the reader's copy was dropped
+    source = label_source.open_label_source(path)
+    mask = source.load_segmask("labels")
+    assert mask.mapping.to_dict() == {f"label_{v}": v for v in np.unique(lab) if v}
+    assert np.array_equal(np.transpose(np.asarray(mask.data), (2, 1, 0)), lab)
