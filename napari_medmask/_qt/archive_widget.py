@@ -442,7 +442,7 @@ class ArchiveWidget(QWidget):
             shape = times.join(str(int(v)) for v in s.space.shape)
             spacing = times.join(f"{v:g}" for v in s.space.spacing)
             entries = len({r.entry_name for r in m})
-            count = f"{entries} entries" + (f", {len(m)} organs" if entries != len(m) else "")
+            count = f"{entries} entr{'y' if entries == 1 else 'ies'}" + (f", {len(m)} organs" if entries != len(m) else "")
             self.title.setText(f"<b>{s.name}</b> \u2014 {count}<br>{shape} voxels, {spacing} mm")
             self.title.setToolTip(s.path)
             for node in m.tree():

@@ -125,7 +125,7 @@ def test_multilabel_entry_lists_every_organ_as_a_row(make_napari_viewer, ml_case
     top = [w.tree.topLevelItem(i).text(0) for i in range(w.tree.topLevelItemCount())]
     assert "kidney_left/_right" in top and "rib_left_*" in top  # grouped across labels as entries are
     assert w.item_for("rib_left_*").childCount() == 3
-    assert "1 entries, 9 organs" in w.title.text()
+    assert "1 entry, 9 organs" in w.title.text()
     w.search.setText("kidney")
     assert [w.tree.topLevelItem(i).text(0) for i in range(w.tree.topLevelItemCount())] == ["kidney_left/_right"]
 
