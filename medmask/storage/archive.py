@@ -248,6 +248,36 @@ class MaskArchive(ReviewMixin):
             for name, mask in masks.items():
                 self.add_segmask(mask, name, replace=replace)
 
+    def add_labelmap(self, labels, names: Mapping[str, int] | None = None,
+                     colors: Mapping[str, Sequence[float]] | None = None, metadata: Mapping[str, Any] | None = None,
+                     *, space=None, replace: bool = False) -> list[str]:
+        """One entry per name of a label map (a model's output, TotalSegmentator ``--ml``), one write.
+
+        ``labels``: a 3D integer array in medmask (z, y, x) order on ``space`` (default: the
+        archive's), or a SegmentationMask (its space, and its names, colours and metadata
+        unless given). ``names``: name -> label value. A named value without voxels becomes an
+        empty entry; a value present but unnamed becomes ``label_<v>``. ``colors``: name -> rgba;
+        ``metadata``: stored on every entry. All bounding boxes come from one pass over the
+        volume. Returns the entry names written.
+        """
+        from ..core.labelmap import split_labelmap
+
+        if isinstance(labels, SegmentationMask):
+            space = labels.space if space is None else space
+            names = labels.mapping.to_dict() if names is None else names
+            colors = labels.colors if colors is None else colors
+            metadata = labels.metadata if metadata is None else metadata
+            labels = labels.data
+        space = self._space if space is None else space
+        if space is None:
+            raise GeometryError("the archive has no space yet: pass space= with the label map", self.path)
+        try:
+            masks = split_labelmap(labels, names or {}, space, colors=colors, metadata=metadata)
+        except MedMaskError as exc:
+            raise type(exc)(exc.problem, self.path) from None
+        self.add_segmasks(masks, replace=replace)
+        return list(masks)
+
     def replace(self, name: str, mask: SegmentationMask) -> EntryInfo:
         self._check_exists(name)  # not its record: an entry whose index row is damaged can be replaced
         return self.add_segmask(mask, name, replace=True)
