@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from spacetransformer import Space
 
+from ..core.colors import colors_generated
 from ..core.dtypes import smallest_label_dtype
 from ..core.overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clashes, labels_without_voxels
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
@@ -347,7 +348,8 @@ def write_labelmap_archive(dst: str | os.PathLike, mask, *, image=None) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     with MaskArchive(dst, mode="w", space=mask.space) as archive:
         archive.image_reference = image
-        archive.add_labelmap(mask)
+        # TotalSegmentator's generated colour cycle is nobody's choice: per-organ entries take the palette's
+        archive.add_labelmap(mask, colors={} if colors_generated(mask.mapping, mask.colors) else None)
     return dst
 
 

@@ -188,3 +188,15 @@ def test_totalsegmentators_generated_colours_give_way_to_the_palette(tmp_path):
     run("convert", src, tmp_path / "ml.msk", "--labels-out", tmp_path / "ml.txt")
     table = read_table_file(tmp_path / "ml.txt")[1]
     assert table.colors[3][:3] == pytest.approx(default_color("kidney_left")[:3], abs=0.5 / 255)
+
+
+def test_split_entries_do_not_keep_totalsegmentators_generated_colours(tmp_path):
+    from medmask import MaskArchive
+    from medmask.core.totalseg import CLASS_MAPS
+    from interop_helpers import write_totalseg_ml
+
+    src = tmp_path / "ml.nii.gz"
+    write_totalseg_ml(src, {k: CLASS_MAPS["total"][k] for k in range(1, 8)})
+    run("convert", src, tmp_path / "s.mska", "--split")
+    with MaskArchive(tmp_path / "s.mska") as a:
+        assert all(not a.load_segmask(n).colors for n in a.all_names())
