@@ -22,7 +22,7 @@ def _codec_name(codec) -> str:
 
 def _info_dict(path: str) -> dict:
     from ..core.geometry import space_to_dict
-    from ..errors import FormatError
+    from ..errors import FormatError, LimitError
     from ..storage.reader import ContainerReader
 
     reader = ContainerReader(path)
@@ -31,6 +31,8 @@ def _info_dict(path: str) -> dict:
         for name in reader.names:
             try:
                 info = reader.info(name)
+            except LimitError:  # the file as a whole costs too much: no use trying the other rows
+                raise
             except FormatError as exc:  # one damaged record: list the others, name this one's problem
                 entries.append({"name": name, "error": exc.problem})
                 continue

@@ -140,7 +140,8 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
     blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
     allowance = jsonguard.index_allowance(len(blob))
     if len(raw) > jsonguard.max_index_size(len(blob)) or \
-            any(jsonguard.estimated_parse_bytes(part) > allowance for part in table2.json_parts(raw)):
+            any(jsonguard.estimated_parse_bytes(part) > allowance for part in table2.json_parts(raw)) or \
+            table2.expansion_cost(raw) > min(allowance, limits.MEMORY_BUDGET):
         raise LimitError(f"the index would be {len(raw)} bytes ({len(blob)} compressed), more than a "
                          f"reader accepts: store less metadata per entry")  # never write what reads refuse
     return blob
