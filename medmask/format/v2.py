@@ -119,8 +119,20 @@ def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]
 
 
 def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
-                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
-    """The compressed 2.2 index (a binary table, see :mod:`.table`) of ``entries``."""
+                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None,
+                 minor: int = VERSION[1]) -> bytes:
+    """The compressed 2.2 index (a binary table, see :mod:`.table`) of ``entries``; ``minor=1``: the
+    2.1 JSON index (the same facts, for medmask 0.3, which cannot read the 2.2 table)."""
+    if minor == 1:
+        raw = encode_index_json(kind, space, entries, writer, image, attributes)
+        blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+        if len(raw) > jsonguard.max_index_size(len(blob)) or \
+                jsonguard.estimated_parse_bytes(raw) > jsonguard.index_allowance(len(blob)):
+            raise LimitError(f"the index would be {len(raw)} bytes ({len(blob)} compressed), more than a "
+                             f"reader accepts: store less metadata per entry")
+        return blob
+    if minor != VERSION[1]:
+        raise ValueError(f"format 2.{minor} cannot be written (2.1 or 2.2)")
     rows, refs = share_metadata(entries)
     sets: dict[tuple[int, ...], int] = {}
     shared: list[dict] = []

@@ -20,7 +20,7 @@ from .bytesource import Source, source_name, writable_path
 from .container import Container, StagedEntry, preview_names
 from .entries import decode_mask, encode_mask
 from .locking import FileIdentity, commit_lock
-from .reader import container_class, open_container
+from .reader import container_class, open_container, parse_format_version
 
 MODES = ("r", "w", "a")
 
@@ -44,14 +44,16 @@ class MaskArchive:
     """
 
     def __init__(self, path: Source, mode: str = "r", space=None, *,
-                 format_version: int | None = None, level: int = v2.DEFAULT_LEVEL,
+                 format_version: int | str | None = None, level: int = v2.DEFAULT_LEVEL,
                  storage_options: dict | None = None):
         if mode not in MODES:
             raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", source_name(path))
         if mode != "r":  # URLs, bytes and file objects are read-only
             path = writable_path(path, f"mode={mode!r} (writing)")
-        if format_version is not None:
-            container_class(format_version, source_name(path))  # refuse an unknown version before touching anything
+        # refuse an unknown version before touching anything; None: write the file's own version
+        # (re-read on every reload: a handle never lowers a file another program upgraded)
+        self._asked_version = parse_format_version(format_version, source_name(path))
+        self.format_version, self._minor = self._asked_version or (2, None)
         self._source = path
         self._storage_options = storage_options
         self.path = source_name(path)
@@ -74,11 +76,9 @@ class MaskArchive:
                 raise MedMaskError("is a single-mask .msk file, not an archive; use load_mask", self.path)
             if space is not None and not spaces_equal(space, self._space):
                 raise GeometryError(f"space given ({space}) differs from the archive's ({self._space})", self.path)
-            self.format_version = format_version or self._reader.version  # type: ignore[union-attr]
         else:
             # nothing touches the disk until the first change, commit() or close(): a crash
             # before then leaves any previous file intact and no empty "finished-looking" one
-            self.format_version = format_version or 2
             self._dirty = True
 
     # opening ------------------------------------------------------------------------------
@@ -94,6 +94,8 @@ class MaskArchive:
         self._attributes = reader.attributes
         self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
+        if self._asked_version is None:  # the file's version as it is now (another program may have upgraded it)
+            self.format_version, self._minor = reader.version, None
 
     @property
     def space(self):
@@ -381,7 +383,7 @@ class MaskArchive:
     def _write(self) -> None:
         container_class(self.format_version).write_archive(self.path, self._space,
                                                            [self._staged(n) for n in self._entries], self._image,
-                                                           self._attributes)
+                                                           self._attributes, minor=self._minor)
 
     def _staged(self, name: str) -> StagedEntry:
         info, payload = self._get(name)

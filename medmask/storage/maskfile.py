@@ -8,14 +8,16 @@ from ..errors import FormatError
 from ..format import v2
 from .bytesource import Source, writable_path
 from .container_v1 import warn_v1_drops
-from .reader import container_class, open_container
+from .reader import container_class, open_container, parse_format_version
 
 
-def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version: int = 2,
+def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version: int | str = 2,
               level: int = v2.DEFAULT_LEVEL) -> None:
-    """Write ``mask`` atomically; ``format_version=1`` writes what medmask 0.1.3 can read."""
+    """Write ``mask`` atomically; ``format_version=1`` writes what medmask 0.1.3 can read,
+    ``"2.1"`` what medmask 0.3 can read (the same facts as 2.2, the current version)."""
     path = writable_path(path, "writing")
-    container_class(format_version, path).write_mask(path, mask, level)
+    major, minor = parse_format_version(format_version, path)
+    container_class(major, path).write_mask(path, mask, level, minor=minor)
 
 
 def load_mask(path: Source, *, storage_options: dict | None = None) -> SegmentationMask:
