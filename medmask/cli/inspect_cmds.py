@@ -44,6 +44,7 @@ def _info_dict(path: str) -> dict:
                 "metadata_keys": sorted(info.metadata) if info.metadata else [],
             })
         return {"path": path, "kind": reader.kind, "format_version": reader.version,
+                "format": f"{reader.version}.{reader.minor}" if reader.version >= 2 else str(reader.version),
                 "file_bytes": int(reader.file_size), "space": space_to_dict(reader.space),
                 "image": _image_dict(reader.image, path), "attributes": dict(reader.attributes),
                 "entries": entries}
@@ -73,7 +74,7 @@ def cmd_info(args) -> int:
             print()
         sp = d["space"]
         kind = "archive" if d["kind"] == "archive" else "single mask"
-        print(f"{path}: medmask {kind}, format v{d['format_version']}, {len(d['entries'])} "
+        print(f"{path}: medmask {kind}, format v{d['format']}, {len(d['entries'])} "
               f"entr{'y' if len(d['entries']) == 1 else 'ies'}, {human(d['file_bytes'])}")
         print(f"  shape (z, y, x)   {' x '.join(str(v) for v in sp['shape'])}")
         print(f"  spacing (mm)      {_fmt_vec(sp['spacing'])}")

@@ -204,7 +204,8 @@ def _space_key(space: Space) -> list:
 
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
                             voxel_tolerance: float = 0.1, progress: bool = False, skip_bad: bool = False,
-                            force: bool = False, image=None, force_image: bool = False) -> Path:
+                            force: bool = False, image=None, force_image: bool = False,
+                            format_version: int | str | None = None) -> Path:
     """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
 
     ``image``: the scan to record (path), None to record TotalSegmentator's
@@ -220,7 +221,7 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
     space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
                                      force=force)
     ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
-    write_archive(dst, space, masks, image=ref)
+    write_archive(dst, space, masks, image=ref, format_version=format_version)
     return dst
 
 

@@ -221,6 +221,10 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     raw = decompress_index(blob, header, path)
     allowance = jsonguard.index_allowance(len(blob))
     binary = table2.is_table(raw)
+    if not binary and raw[:3] == table2.MAGIC[:3]:  # "MKT3"...: a table of a later minor version
+        raise UnsupportedVersionError(f"index table {raw[:4]!r} of format 2.{header.version[1]} is newer than this "
+                                      f"medmask reads (2.0-2.2): upgrade medmask, or ask for the file written "
+                                      f"with --format-version 2.1 / format_version='2.1'", path)
     if binary:
         table = table2.Table(raw, allowance, path)
         doc, known = table.doc, table2.HEAD_KEYS

@@ -147,3 +147,43 @@ def test_what_medmask_0_3_reads(tmp_path, tmp_path_factory):
     assert got[q] == [18, {"a": 1}, {"k": [1, 2], "rater": "r"}]
     for path in files["2.2"]:
         assert got[path].startswith("ERROR ") and "index is not valid" in got[path], got[path]
+
+
+def test_cli_convert_writes_2_1_for_older_installations(tmp_path, capsys):
+    """`medmask convert a.mska b.mska --format-version 2.1`: same entries, attributes and scan, read by 0.3."""
+    src, dst = str(tmp_path / "a.mska"), str(tmp_path / "sub" / "b.mska")
+    scan = H.sample_space((4, 8, 8))
+    with MaskArchive(src, "w") as w:
+        w.add_segmask(_mask(metadata={"k": 1}), "e1")
+        w.attributes = {"study": "x"}
+        w.image_reference = ImageReference.from_image(str(tmp_path / "ct.nii.gz"), scan, src)
+    assert cli(["convert", src, dst, "--format-version", "2.1", "-q"]) == 0
+    assert _version(dst) == (2, 1)
+    r = MaskArchive(dst)
+    assert r.names == ["e1"] and r.attributes == {"study": "x"} and r.entry_info("e1").metadata == {"k": 1}
+    assert r.image_reference.path == "../ct.nii.gz"
+    assert cli(["info", dst]) == 0 and "format v2.1" in capsys.readouterr().out
+    assert cli(["convert", src, str(tmp_path / "x.seg.nrrd"), "--format-version", "2.1"]) == 1
+    assert "applies to .msk/.mska outputs" in capsys.readouterr().err
+    assert cli(["convert", src, str(tmp_path / "c.mska")]) == 1  # without a version: nothing to convert
+
+
+def test_a_newer_index_table_names_the_way_out(tmp_path):
+    """A later table version (magic MKT3) is an UnsupportedVersionError pointing at 2.1, not 'invalid JSON'."""
+    import zlib
+
+    from medmask.errors import UnsupportedVersionError
+    from medmask.format import v2
+
+    p = str(tmp_path / "a.mska")
+    with MaskArchive(p, "w") as w:
+        w.add_segmask(_mask(), "e1")
+    data = open(p, "rb").read()
+    h = v2.unpack_header(data, len(data))
+    raw = v2.decompress_index(data[h.index_offset:h.index_offset + h.index_length], h)
+    blob = H.zstd(b"MKT3" + raw[4:])
+    H.write(p, v2.pack_header(h.magic, h.index_offset, len(blob), zlib.crc32(blob), minor=3)
+            + data[v2.HEADER_SIZE:h.index_offset] + blob)
+    with pytest.raises(UnsupportedVersionError, match="format_version='2.1'") as e:
+        MaskArchive(p)
+    assert p in str(e.value)
