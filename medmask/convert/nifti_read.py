@@ -256,7 +256,7 @@ def read_stored(path: str | os.PathLike, limit: int | None = None) -> bytes:
         size = os.fstat(fh.fileno()).st_size  # (read(cap) would reserve cap bytes at once)
         if size > cap:
             raise InflateLimit(f"the file is {size} bytes, more than the {cap} a file whose header declares "
-                               f"{limit} bytes can be: refused")
+                               f"{limit} bytes can be: refused (decompression bomb?)")
         return fh.read()
 
 

@@ -28,7 +28,7 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
         if ref is None:
             raise MedMaskError("records no image; pass the scan with --image (or image=...)", str(source.path))
         path = Path(ref.resolve(source.path))
-        if not path.is_file():
+        if not os.path.lexists(path):  # something there (a DICOM folder, or a FIFO the reader refuses): read it
             raise MedMaskError(f"its recorded image {ref.path!r} is not at {path}; pass the scan with --image",
                                str(source.path))
         return path
