@@ -156,7 +156,8 @@ def cmd_upgrade(args) -> int:
     from ..errors import MedMaskError
     from ..format import v2
     from ..storage.archive import MaskArchive
-    from ..storage.maskfile import load_mask, save_mask
+    from ..errors import ConcurrentModificationError
+    from ..storage.maskfile import rewrite_mask
     from ..storage.verify import verify_file
 
     bad = 0
@@ -168,7 +169,13 @@ def cmd_upgrade(args) -> int:
                     print(f"SKIP  {path} (already format v{before.format})")
                 continue
             if before.kind == "mask":
-                save_mask(load_mask(path), path, format_version=2)
+                for attempt in range(3):  # a file changed meanwhile is read again (its new content upgraded)
+                    try:
+                        rewrite_mask(path, format_version=2)
+                        break
+                    except ConcurrentModificationError:
+                        if attempt == 2:
+                            raise
             else:
                 with MaskArchive(path, "a", format_version=2) as archive:
                     archive.rewrite()  # entry by entry: one decoded volume in memory at a time

@@ -14,7 +14,7 @@ from ..core.overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clas
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
-from ..storage.atomic_folder import atomic_folder
+from ..storage.atomic_folder import atomic_folder, foreign_files
 from . import nifti as nii
 from . import nifti_folder
 from . import seg_nrrd as seg
@@ -200,7 +200,13 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
         if dst.exists() and not dst.is_dir():
             raise ConversionError("exists and is not a folder", dst)
         if dst.is_dir() and not overwrite and any(dst.iterdir()):
-            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to write into it", dst)
+            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to replace its NIfTI "
+                                  "files with the new ones", dst)
+        foreign = foreign_files(dst, nii.is_nifti_file)
+        if foreign:  # --overwrite replaces the folder as a whole: never delete what medmask did not write
+            raise ConversionError(f"holds files a conversion does not write ({', '.join(foreign[:5])}"
+                                  f"{' ...' if len(foreign) > 5 else ''}); --overwrite replaces the whole folder "
+                                  f"and would delete them: remove them or write to another folder", dst)
     else:
         if dst.is_dir():
             raise ConversionError("is a folder", dst)
@@ -333,7 +339,7 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
-        with atomic_folder(dst) as tmp:
+        with atomic_folder(dst, owned=nii.is_nifti_file) as tmp:
             used: set[str] = set()
             for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
                 stem = nii.safe_file_stem(name if name is not None else default_name)

@@ -50,6 +50,11 @@ def is_nifti_path(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(NIFTI_SUFFIXES)
 
 
+def is_nifti_file(path: Path) -> bool:
+    """A visible .nii/.nii.gz file: what a conversion writes into a folder (and may replace)."""
+    return path.is_file() and is_nifti_path(path) and not path.name.startswith(".")
+
+
 def nifti_stem(path: str | os.PathLike) -> str:
     """``liver`` for ``.../liver.nii.gz`` or ``.../liver.nii``."""
     name = Path(path).name

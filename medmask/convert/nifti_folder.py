@@ -21,7 +21,7 @@ from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
-from .nifti import (NIFTI_META_KEY, header_record, list_nifti_files, nifti_stem, read_nifti_header, read_nifti_labels,
+from .nifti import (NIFTI_META_KEY, header_record, is_nifti_file, list_nifti_files, nifti_stem, read_nifti_header, read_nifti_labels,
                     refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
 
 
@@ -232,7 +232,7 @@ def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, 
 
     dst_dir = Path(dst_dir)
     names_out: list[str] = []
-    with MaskArchive(src, mode="r") as archive, atomic_folder(dst_dir) as tmp:
+    with MaskArchive(src, mode="r") as archive, atomic_folder(dst_dir, owned=is_nifti_file) as tmp:
         wanted = list(names) if names is not None else list(archive.all_names())
         used: set[str] = set()
         for name in progress_bar(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):

@@ -28,7 +28,7 @@ from .. import limits
 from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..errors import FormatError, LimitError
 from . import jsonguard
-from .records import EntryInfo, valid_colors, valid_counts, valid_mapping
+from .records import EntryInfo, json_depth, valid_colors, valid_counts, valid_mapping
 
 MAGIC = b"MKT2"
 HEAD = struct.Struct("<4sIIII")
@@ -52,7 +52,7 @@ def is_table(raw: bytes) -> bool:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def encode(head: dict[str, Any], entries: list[EntryInfo], shared: list[dict], shared_of: list[int]) -> bytes:
@@ -167,6 +167,7 @@ class Table:
         self.work = 0
         self._extras: dict[tuple[int, int], tuple[dict, int]] = {}   # (offset, length) -> (parsed, cost)
         self._costs: dict[tuple[str, int], int] = {}                  # ("metadata"/"codec", i) -> cost
+        self._deep_ok: set[tuple] = set()                             # metadata objects checked for depth
 
     def _spend(self, cost: int, where: str) -> None:
         """Count what one more decoded row expands to; LimitError once the rows of this file
@@ -177,6 +178,14 @@ class Table:
                              f"records (rows pointing at the same extras, shared metadata or codecs), more than "
                              f"an index stored in this many bytes may ({self.work_limit >> 20} MiB): refused "
                              f"(amplification attack?)", self.path)
+
+    def _check_depth(self, key: tuple, value: Any, where: str) -> None:
+        """Metadata nesting deeper than limits.MAX_JSON_DEPTH is refused (checked once per object)."""
+        if key not in self._deep_ok:
+            if json_depth(value, limits.MAX_JSON_DEPTH) > limits.MAX_JSON_DEPTH:
+                raise FormatError(f"{where}: metadata nests deeper than {limits.MAX_JSON_DEPTH} levels "
+                                  f"(medmask.limits.MAX_JSON_DEPTH)", self.path)
+            self._deep_ok.add(key)
 
     def _cost_of(self, kind: str, i: int, value: Any) -> int:
         """The estimated parse cost of a head object (shared metadata set, codec), computed once."""
@@ -248,11 +257,14 @@ class Table:
         metadata = extra.get("metadata", {})
         if type(metadata) is not dict:
             raise FormatError(f"{where}: metadata must be an object", path)
+        if xlen:
+            self._check_depth(("extra", xoff, xlen), metadata, where)
         if meta_i != NONE:
             if meta_i >= len(self.shared):
                 raise FormatError(f"{where}: shared metadata {meta_i} names none of the index's "
                                   f"{len(self.shared)}", path)
             self._spend(self._cost_of("metadata", meta_i, self.shared[meta_i]), where)
+            self._check_depth(("metadata", meta_i), self.shared[meta_i], where)
             # the shared object itself when the entry has no metadata of its own: not a copy per row
             metadata = {**self.shared[meta_i], **metadata} if metadata else self.shared[meta_i]
         return EntryInfo(name, dtype, mapping, bbox, codec, offset, length, crc, counts, colors or {}, metadata)
