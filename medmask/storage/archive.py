@@ -144,7 +144,8 @@ class MaskArchive:
         try:
             value = v2.json_safe_metadata(dict(value), "attributes")
         except MedMaskError as exc:
-            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are"),
+            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are")
+                               .replace("metadata of 'attributes' holds", "the archive attributes hold"),
                                self.path) from None
         if value == self._attributes:
             return

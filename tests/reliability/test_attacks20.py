@@ -178,3 +178,164 @@ def test_dicom_grids_are_checked_before_allocating(tmp_path, capsys):
     _bounded(lambda: codes.append(cli(["convert", seg, str(tmp_path / "o.mska"), "-q"])), seconds=15, mib=60)
     err = capsys.readouterr().err
     assert codes == [1] and seg in err and "more than the limit" in err, err
+
+
+# --- 7. and 8. -----------------------------------------------------------------------------------
+def _small(k=1, **kw):
+    arr = np.zeros((4, 8, 8), np.uint8)
+    arr[1:3, k:k + 3, 2:5] = 1
+    return SegmentationMask(arr, {"liver": 1}, H.sample_space((4, 8, 8)), **kw)
+
+
+def test_overwrite_replaces_a_nifti_folder_as_a_whole_and_refuses_foreign_files(tmp_path, capsys):
+    src, out = str(tmp_path / "a.mska"), tmp_path / "out"
+    with MaskArchive(src, "w") as w:
+        w.add_segmask(_small(), "liver")
+    out.mkdir()
+    (out / "other_case_spleen.nii.gz").write_bytes(b"x")
+    assert cli(["convert", src, str(out), "--overwrite", "-q"]) == 0
+    assert sorted(os.listdir(out)) == ["liver.nii.gz"]  # the other case's file is gone: no mix of two cases
+    (out / "notes.txt").write_text("mine")
+    assert cli(["convert", src, str(out), "--overwrite", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and str(out) in err and sorted(os.listdir(out)) == ["liver.nii.gz", "notes.txt"]
+    from medmask.convert.nifti_folder import archive_to_nifti_folder  # the Python API refuses too
+    from medmask.errors import MedMaskError
+    with pytest.raises(MedMaskError, match="notes.txt"):
+        archive_to_nifti_folder(src, out)
+
+
+def test_an_interrupted_folder_replacement_leaves_old_or_new(tmp_path, monkeypatch):
+    """Issue 20.8 (confirmed: files were moved in one by one). Now one exchange: a kill after it
+    leaves the complete new folder, before it the complete old one."""
+    import shutil
+
+    from medmask.storage import atomic_folder as af
+
+    dst = tmp_path / "out"
+    dst.mkdir()
+    for n in ("a.nii.gz", "b.nii.gz"):
+        (dst / n).write_text("old")
+    seen = []
+    real_rmtree = shutil.rmtree
+
+    def killed(path, *a, **k):  # the process dies right after the exchange, before old files are deleted
+        seen.append(sorted(os.listdir(dst)))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(af.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        with af.atomic_folder(dst) as tmp:
+            for n in ("a.nii.gz", "c.nii.gz"):
+                (tmp / n).write_text("new")
+    assert seen[0] == ["a.nii.gz", "c.nii.gz"] and (dst / "a.nii.gz").read_text() == "new"
+    monkeypatch.setattr(af.shutil, "rmtree", real_rmtree)
+    with pytest.raises(KeyboardInterrupt):  # a kill while the new folder is filled: the old one stays whole
+        with af.atomic_folder(dst) as tmp:
+            (tmp / "a.nii.gz").write_text("newer")
+            raise KeyboardInterrupt
+    assert sorted(os.listdir(dst)) == ["a.nii.gz", "c.nii.gz"] and (dst / "a.nii.gz").read_text() == "new"
+    af.remove_stale_temporaries(dst, older_than_s=-1)  # (its owner, this process, is alive: by age)
+    assert [n for n in os.listdir(tmp_path) if n != "out"] == []
+
+
+def test_temporaries_of_killed_writers_are_removed_by_the_next_write(tmp_path):
+    """Issue 20.7: a writer killed before its rename leaves its temporary file; the next write of
+    that archive removes it (its owner process is dead), a live writer's is kept."""
+    import subprocess
+    import sys
+
+    p = str(tmp_path / "k.mska")
+    with MaskArchive(p, "w") as w:
+        w.add_segmask(_small(), "a")
+    child = "\n".join([
+        "import os, sys, time",
+        "from tests.reliability.test_attacks20 import _small",
+        "from medmask import MaskArchive",
+        "os.replace = lambda *a, **k: (print('ready', flush=True), time.sleep(60))",
+        "with MaskArchive(sys.argv[1], 'a') as w:",
+        "    w.add_segmask(_small(2), 'b')",
+    ])
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    procs = [subprocess.Popen([sys.executable, "-c", child, p], stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+             for _ in range(2)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    procs[0].kill()
+    procs[0].wait()
+    temps = lambda: sorted(n for n in os.listdir(tmp_path) if n.endswith(".tmp"))  # noqa: E731
+    assert len(temps()) == 2
+    with MaskArchive(p, "a") as a:
+        a.add_segmask(_small(3), "c")
+    left = temps()
+    assert len(left) == 1 and str(procs[1].pid) in left[0]  # the live writer's temporary file is kept
+    procs[1].kill()
+    procs[1].wait()
+    with MaskArchive(p, "a") as a:
+        a.remove("c")
+    assert temps() == [] and MaskArchive(p).names == ["a"]
+
+
+def test_nan_and_infinity_in_metadata_are_refused_naming_where(tmp_path):
+    from medmask.errors import FormatError, MedMaskError
+    with pytest.raises(FormatError, match=r"NaN or Infinity \(\['scores'\]\[1\] = nan\)") as e:
+        MaskArchive(tmp_path / "n.mska", "w").add_segmask(_small(metadata={"scores": [1.0, float("nan")]}), "x")
+    assert str(tmp_path / "n.mska") in str(e.value)
+    with pytest.raises(MedMaskError, match=r"archive attributes hold NaN or Infinity \(\['max'\] = inf\)"):
+        with MaskArchive(tmp_path / "n.mska", "w") as w:
+            w.add_segmask(_small(), "x")
+            w.attributes = {"max": float("inf")}
+    assert not (tmp_path / "n.mska").exists()
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.2"])
+def test_metadata_deeper_than_the_limit_is_refused_on_read(tmp_path, version):
+    """limits.MAX_JSON_DEPTH (64) also holds for files another writer made: the entry is refused, the
+    others read, and it cannot be re-written unnoticed."""
+    from medmask import limits
+    from medmask.errors import FormatError
+
+    p = str(tmp_path / "d.mska")
+    deep = {}
+    c = deep
+    for _ in range(limits.MAX_JSON_DEPTH + 5):
+        c["x"] = {}
+        c = c["x"]
+    with MaskArchive(p, "w", format_version=version) as w:
+        w.add_segmask(_small(), "ok")
+        w.add_segmask(_small(2), "deep")
+    real = limits.MAX_JSON_DEPTH
+    limits.MAX_JSON_DEPTH = 1000  # the other writer's limit
+    try:
+        with MaskArchive(p, "a", format_version=version) as a:
+            a.set_attributes("deep", metadata={"d": deep})
+    finally:
+        limits.MAX_JSON_DEPTH = real
+    r = MaskArchive(p)
+    assert r.load_segmask("ok").data.sum() == 18
+    with pytest.raises(FormatError, match="nests deeper than 64") as e:
+        r.entry_info("deep")
+    assert p in str(e.value)
+
+
+def test_msk_upgrade_keeps_a_concurrent_save(tmp_path, monkeypatch):
+    """Issue 20.8 (confirmed): `medmask upgrade x.msk` read the old content, another program saved,
+    the upgrade wrote the old content back. Now the change is detected and the new content upgraded."""
+    from medmask import load_mask, save_mask
+    from medmask.storage import container_v1
+
+    p = str(tmp_path / "m.msk")
+    save_mask(_small(), p, format_version=1)
+    real = container_v1.V1Container.load
+    calls = []
+
+    def load_then_someone_saves(self, name):
+        m = real(self, name)
+        calls.append(name)
+        if len(calls) == 2:  # upgrade's own read (the first is its check of the file)
+            save_mask(_small(3, metadata={"new": 1}), p)
+        return m
+    monkeypatch.setattr(container_v1.V1Container, "load", load_then_someone_saves)
+    assert cli(["upgrade", "-q", p]) == 0
+    m = load_mask(p)
+    assert m.metadata == {"new": 1} and open(p, "rb").read(6)[4:] == bytes([2, 2])
