@@ -11,8 +11,8 @@ from ..core.geometry import spaces_equal
 from ..core.image_ref import ImageReference
 from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
-from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExistsError, EntryNotFoundError,
-                      GeometryError, LabelError, MedMaskError, WriteError)
+from ..errors import (ArchiveModeError, ChecksumError, ConcurrentModificationError, EntryExistsError,
+                      EntryNotFoundError, FormatError, GeometryError, LabelError, LimitError, MedMaskError, WriteError)
 from ..format import v2
 from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
@@ -184,9 +184,26 @@ class MaskArchive:
         return {name: self.load_segmask(name) for name in self._entries}
 
     def verify(self) -> list[str]:
-        """Check every entry's checksum (v1 files: decode every entry); returns the names checked."""
+        """Check every entry's record and checksum and decode it (v1 files: decode every entry);
+        returns the names checked. Like ``medmask verify``, every entry is checked: damaged ones
+        raise one error at the end listing each with its problem (``.damaged``: name -> problem);
+        a ChecksumError when every problem is a checksum mismatch, else a FormatError."""
+        damaged: dict[str, str] = {}
+        kinds: set[type] = set()
         for name in self._entries:
-            self.load_segmask(name)
+            try:
+                self.load_segmask(name)
+            except LimitError:
+                raise  # the file as a whole costs too much: no use checking the others
+            except FormatError as exc:
+                damaged[name] = exc.problem if repr(name) in exc.problem else f"entry {name!r}: {exc.problem}"
+                kinds.add(type(exc))
+        if damaged:
+            cls = ChecksumError if kinds == {ChecksumError} else FormatError
+            err = cls(f"{len(damaged)} of {len(self._entries)} entries are damaged: " + "; ".join(damaged.values()),
+                      self.path)
+            err.damaged = damaged
+            raise err
         return list(self._entries)
 
     def raw_payload(self, name: str) -> bytes:

@@ -339,3 +339,25 @@ def test_msk_upgrade_keeps_a_concurrent_save(tmp_path, monkeypatch):
     assert cli(["upgrade", "-q", p]) == 0
     m = load_mask(p)
     assert m.metadata == {"new": 1} and open(p, "rb").read(6)[4:] == bytes([2, 2])
+
+
+def test_archive_verify_reports_every_damaged_entry_like_the_cli(tmp_path, capsys):
+    """MaskArchive.verify() checks every entry (it stopped at the first) and names each damaged one."""
+    from medmask.errors import ChecksumError
+
+    p = str(tmp_path / "v.mska")
+    with MaskArchive(p, "w") as w:
+        for k in range(4):
+            w.add_segmask(_small(k % 3 + 1), f"e{k}")
+    r = MaskArchive(p)
+    data = bytearray(open(p, "rb").read())
+    for n in ("e1", "e3"):
+        data[r.entry_info(n).offset] ^= 0xFF
+    r.close()
+    H.write(p, bytes(data))
+    with pytest.raises(ChecksumError) as e:
+        MaskArchive(p).verify()
+    assert set(e.value.damaged) == {"e1", "e3"} and "2 of 4 entries" in str(e.value) and p in str(e.value)
+    assert cli(["verify", p]) == 1
+    out = capsys.readouterr().out
+    assert "'e1'" in out and "'e3'" in out and "2 damaged" in out
