@@ -350,7 +350,8 @@ with contextlib.redirect_stdout(out):
     code = main(["upgrade", path])
 m = load_mask(path)
 last = out.getvalue().strip().splitlines()[-1][:70] if out.getvalue().strip() else ""
-done(f"exit {code}; the concurrent save is {'kept' if m.metadata == {'new': 1} else 'LOST'}; " + last.replace(path, "<file>"))
+kept = "kept" if m.metadata == {"new": 1} else "LOST"
+done(f"exit {code}; the concurrent save is {kept}; " + last.replace(path, "<file>"))
 """
 
 OVERWRITE_FOLDER = """
@@ -442,7 +443,8 @@ def attacks20(d: str):
         os.makedirs(os.path.join(d, name), exist_ok=True)
         return os.path.join(d, name)
 
-    yield "20.1 rows sharing one extra (1.2 KB): info", cli("info", "{path}"), A.shared_extra(os.path.join(d, "x1.mska"))
+    yield "20.1 rows sharing one extra (1.2 KB): info", cli("info", "{path}"), \
+        A.shared_extra(os.path.join(d, "x1.mska"))
     p = A.shared_metadata(os.path.join(d, "x2.mska"))
     yield "20.1 5000 rows x 60000-key shared metadata: info", cli("info", "{path}"), p
     yield "20.1 ... : verify", cli("verify", "{path}"), p

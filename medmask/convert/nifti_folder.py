@@ -21,8 +21,9 @@ from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
-from .nifti import (NIFTI_META_KEY, header_record, is_nifti_file, list_nifti_files, nifti_stem, read_nifti_header, read_nifti_labels,
-                    refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
+from .nifti import (NIFTI_META_KEY, header_record, is_nifti_file, list_nifti_files, nifti_stem, read_nifti_header,
+                    read_nifti_labels, refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap,
+                    sform_qform_message)
 
 
 def _header_space(path: Path, gaps: dict | None = None) -> tuple[Space, dict[str, Any]]:
