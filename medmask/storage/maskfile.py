@@ -8,7 +8,7 @@ from ..errors import ConcurrentModificationError, FormatError
 from ..format import v2
 from .bytesource import Source, writable_path
 from .container_v1 import warn_v1_drops
-from .atomic import resolve_target
+from .atomic import check_replaceable, resolve_target
 from .locking import commit_lock
 from .reader import container_class, open_container, parse_format_version
 
@@ -19,7 +19,9 @@ def save_mask(mask: SegmentationMask, path: str | os.PathLike, *, format_version
     ``"2.1"`` what medmask 0.3 can read (the same facts as 2.2, the current version)."""
     path = writable_path(path, "writing")
     major, minor = parse_format_version(format_version, path)
-    with commit_lock(resolve_target(path)):  # ordered with other medmask writers (rewrite_mask)
+    target = resolve_target(path)
+    check_replaceable(target, os.fspath(path))  # a directory or read-only file: said before locking
+    with commit_lock(target):  # ordered with other medmask writers (rewrite_mask)
         container_class(major, path).write_mask(path, mask, level, minor=minor)
 
 
@@ -38,7 +40,9 @@ def rewrite_mask(path: str | os.PathLike, *, format_version: int | str = 2, leve
         mask = reader.load(name)
     finally:
         reader.close()
-    with commit_lock(resolve_target(path)) as current:
+    target = resolve_target(path)
+    check_replaceable(target, os.fspath(path))
+    with commit_lock(target) as current:
         if current != identity:
             raise ConcurrentModificationError("was changed by another program while it was being rewritten; "
                                               "nothing was written: run the command again", path)
