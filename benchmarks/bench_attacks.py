@@ -412,17 +412,8 @@ KILLED_WRITERS = """
 import subprocess, sys
 with MaskArchive(path, "w") as w:
     w.add_segmask(small_mask(), "a")
-child = "\\n".join([
-    "import os, sys, time, numpy as np",
-    "from medmask import MaskArchive, SegmentationMask",
-    "from spacetransformer import Space",
-    "def stall(*a, **k):",
-    "    print('ready', flush=True); time.sleep(60)",
-    "os.replace = stall  # killed between writing its temporary file and renaming it",
-    "a = np.zeros((4, 8, 8), np.uint8); a[1:3, 1:4, 2:5] = 1",
-    "with MaskArchive(sys.argv[1], 'a') as w:",
-    "    w.add_segmask(SegmentationMask(a, {'a': 1}, Space(shape=(4, 8, 8))), 'b')",
-])
+sys.path.insert(0, os.environ["ATTACK_TESTS"])
+from tests.reliability.attacks20 import STALLED_WRITER as child
 folder = os.path.dirname(path)
 for k in range(5):
     p = subprocess.Popen([sys.executable, "-c", child, path], stdout=subprocess.PIPE, text=True)

@@ -47,6 +47,18 @@ def shared_metadata(path: str, rows: int = 5_000, keys: int = 60_000) -> str:
     return _table_file(path, head, [_empty_row(meta=0)] * rows, b"")
 
 
+# --- 7. a writer killed between writing its temporary file and renaming it -------------------
+STALLED_WRITER = """
+import os, sys, time, numpy as np
+from medmask import MaskArchive, SegmentationMask
+from spacetransformer import Space
+os.replace = lambda *a, **k: (print("ready", flush=True), time.sleep(60))  # stops before its rename
+a = np.zeros((4, 8, 8), np.uint8); a[1:3, 1:4, 2:5] = 1
+with MaskArchive(sys.argv[1], "a") as w:
+    w.add_segmask(SegmentationMask(a, {"a": 1}, Space(shape=(4, 8, 8))), "b")
+"""
+
+
 # --- 3. a recorded scan that is not a regular file ----------------------------------------------
 def archive_recording(folder: str, scan_name: str, target: str | None = None, kind: str = "link") -> str:
     """An archive in ``folder`` recording the scan ``scan_name`` beside it; that name is made a

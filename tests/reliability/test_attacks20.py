@@ -246,17 +246,13 @@ def test_temporaries_of_killed_writers_are_removed_by_the_next_write(tmp_path):
     import subprocess
     import sys
 
+    from spacetransformer import Space
+
     p = str(tmp_path / "k.mska")
+    plain = lambda k: SegmentationMask(_small(k).data, {"a": 1}, Space(shape=(4, 8, 8)))  # noqa: E731 - the child's grid
     with MaskArchive(p, "w") as w:
-        w.add_segmask(_small(), "a")
-    child = "\n".join([
-        "import os, sys, time",
-        "from tests.reliability.test_attacks20 import _small",
-        "from medmask import MaskArchive",
-        "os.replace = lambda *a, **k: (print('ready', flush=True), time.sleep(60))",
-        "with MaskArchive(sys.argv[1], 'a') as w:",
-        "    w.add_segmask(_small(2), 'b')",
-    ])
+        w.add_segmask(plain(1), "a")
+    child = A.STALLED_WRITER
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     procs = [subprocess.Popen([sys.executable, "-c", child, p], stdout=subprocess.PIPE, text=True, env=env, cwd=root)
@@ -268,7 +264,7 @@ def test_temporaries_of_killed_writers_are_removed_by_the_next_write(tmp_path):
     temps = lambda: sorted(n for n in os.listdir(tmp_path) if n.endswith(".tmp"))  # noqa: E731
     assert len(temps()) == 2
     with MaskArchive(p, "a") as a:
-        a.add_segmask(_small(3), "c")
+        a.add_segmask(plain(3), "c")
     left = temps()
     assert len(left) == 1 and str(procs[1].pid) in left[0]  # the live writer's temporary file is kept
     procs[1].kill()
