@@ -72,7 +72,7 @@ def _parts(shot: np.ndarray) -> dict[str, np.ndarray]:
     for name, colour in COLOURS.items():
         c = int(np.argmax(colour[:3]))
         others = [k for k in range(3) if k != c]
-        hit = (rgb[..., c] > 60) & np.all(rgb[..., c, None] > 2.5 * rgb[..., others], axis=-1)
+        hit = (rgb[..., c] > 60) & np.all(rgb[..., c, None] > 1.6 * rgb[..., others], axis=-1)
         if hit.sum() >= 30:
             found[name] = np.argwhere(hit).mean(axis=0)
     return found
