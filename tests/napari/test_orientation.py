@@ -228,3 +228,30 @@ def test_2d_planes_read_like_a_radiology_viewer(grid, dock, phantoms, make_napar
         assert m, text
         np.testing.assert_allclose([float(v) for v in m.groups()], centre, atol=0.051)
         assert text.endswith(": plate_anterior_right"), text
+
+
+@pytest.mark.parametrize("grid", ["axial", "flipped", "sagittal", "coronal"])
+def test_labels_made_over_a_scan_by_napari_save_where_they_were_painted(grid, phantoms, make_napari_viewer,
+                                                                        tmp_path):
+    """napari's "new labels" copies the scan layer's shape, scale and translate, no metadata: the
+    plain layer is read in the same (I, P, L) frame, so its voxels are saved at the scan's points."""
+    import nibabel as nib
+
+    from medmask import load_mask
+    from medmask.core.geometry import index_to_world_affine
+
+    scan_path, _ = phantoms[grid]
+    viewer = make_napari_viewer()
+    (scan,) = viewer.open(str(scan_path), plugin="medmask")
+    painted = (np.asarray(scan.data) == 300).astype(np.uint8)  # what a user paints over the bright parts
+    layer = viewer.add_labels(painted, scale=scan.scale, translate=scan.translate, name="painted")
+    out = tmp_path / "painted.msk"
+    viewer.layers.selection = {layer}
+    viewer.layers.save(str(out), selected=True, plugin="medmask")
+    saved = load_mask(out)
+    got = (index_to_world_affine(saved.space) @ np.c_[np.argwhere(saved.data), np.ones(int(saved.data.sum()))].T)[:3].T
+    img = nib.load(str(scan_path))
+    ras = nib.affines.apply_affine(img.affine, np.argwhere(np.asarray(img.dataobj) == 300))
+    want = ras * [-1.0, -1.0, 1.0]  # nibabel's RAS -> LPS
+    assert len(got) == len(want) > 0
+    np.testing.assert_allclose(np.unique(got.round(4), axis=0), np.unique(want.round(4), axis=0), atol=1e-3)
