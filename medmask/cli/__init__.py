@@ -25,6 +25,7 @@ examples:
   medmask convert seg.seg.nrrd seg.mska               # Slicer -> archive (one entry per segment)
   medmask convert ml.nii.gz ml.msk --labels total     # TotalSegmentator --ml output -> .msk
   medmask info s0000.mska
+  medmask info https://example.org/s0000.mska          # URLs wherever a .mska/.msk is read
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
   medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
   medmask upgrade old/*.mska                          # older formats -> v2.2 (v1 gains checksums)
@@ -79,6 +80,22 @@ def _one_line_warnings() -> None:
         logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # header "fixes" it logs on load
 
 
+class _InfoLines(logging.Handler):
+    """medmask's info messages (logger ``medmask``: e.g. a server that ignores Range requests) as one
+    ``medmask: info:`` line each on stderr (looked up at each message: tests replace sys.stderr)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{PROG}: info: {' '.join(record.getMessage().split())}", file=sys.stderr)
+
+
+def _info_lines() -> None:
+    logger = logging.getLogger("medmask")
+    if not any(isinstance(h, _InfoLines) for h in logger.handlers):
+        logger.addHandler(_InfoLines(logging.INFO))
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage error)."""
     from ..errors import MedMaskError
@@ -92,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _one_line_warnings()
+    _info_lines()
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.geometry import BBox
 from ..errors import GeometryError, MedMaskError
+from ..storage.bytesource import RemoteFile, is_url
 from .source import MaskSource
 from .volumes import entry_labels
 
@@ -27,6 +28,9 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
         ref = source.image_reference()
         if ref is None:
             raise MedMaskError("records no image; pass the scan with --image (or image=...)", str(source.path))
+        if isinstance(source.path, RemoteFile):
+            raise MedMaskError(f"its recorded image {ref.path!r} lies next to the remote archive and is not read "
+                               f"over the network; pass the scan with --image", str(source.path))
         path = Path(ref.resolve(source.path))
         if not path.is_file():
             raise MedMaskError(f"its recorded image {ref.path!r} is not at {path}; pass the scan with --image",
@@ -39,6 +43,9 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
             raise MedMaskError(f"no image given for case {source.case!r}", str(source.path))
         return Path(spec[source.case])
     text = os.fspath(spec)
+    if is_url(text):  # a Path of it would be "https:/host/..." and "not found"
+        raise MedMaskError("scans are read from local files only (archives are read by URL); download the scan "
+                           "first", text)
     if "{case}" in text:
         return Path(text.replace("{case}", source.case))
     if n_cases > 1:
