@@ -35,21 +35,13 @@ def look(viewer, frame, view, up) -> None:
 def phantom(out: Path) -> None:
     import napari
 
-    from medmask import MaskArchive
-    from medmask.convert import convert
-    from napari_cases import PHANTOM_CENTRE, PHANTOM_GRIDS, write_phantom_case
-    from test_orientation import COLOURS
+    from napari_cases import PHANTOM_CENTRE, PHANTOM_GRIDS, write_phantom_archive
 
     work = out / "phantom_cases"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for grid in PHANTOM_GRIDS:
-        scan, seg, _ = write_phantom_case(work, grid)
-        archive = convert(seg, work / grid / "phantom.mska", image=scan)
-        with MaskArchive(archive, "a") as a:
-            for name in a.all_names():
-                (label,) = a.entry_info(name).mapping
-                a.set_attributes(name, colors={label: COLOURS[name]})
+        _, archive = write_phantom_archive(work, grid)
         viewer = napari.Viewer(show=True)
         viewer.window.resize(900, 750)
         viewer.open(str(archive), plugin="medmask")

@@ -69,6 +69,9 @@ PARTS = {
     # above the head end, centred
     "marker_superior": ((-12.0, 12.0), (-12.0, 12.0), (48.0, 66.0)),
 }
+# pure colours, so a screenshot tells the parts apart whatever the shading
+PART_COLOURS = {"plate_anterior_right": (1.0, 0.0, 0.0, 1.0), "plate_posterior": (0.0, 1.0, 0.0, 1.0),
+                "marker_superior": (0.0, 0.0, 1.0, 1.0)}
 PHANTOM_CENTRE = np.array([14.0, -30.0, 120.0])  # LPS mm (an off-centre body: origins matter)
 
 
@@ -130,3 +133,20 @@ def write_phantom_case(folder, grid: str):
     scan = case / "ct.nii.gz"
     nib.save(nib.Nifti1Image(ct, affine), str(scan))
     return scan, seg, centres
+
+
+def write_phantom_archive(folder, grid: str):
+    """:func:`write_phantom_case` archived like the CLI does (recording the scan), parts in PART_COLOURS.
+
+    Returns (scan path, archive path).
+    """
+    from medmask import MaskArchive
+    from medmask.convert import convert
+
+    scan, seg, _ = write_phantom_case(folder, grid)
+    archive = convert(seg, seg.parent / "phantom.mska", image=scan)
+    with MaskArchive(archive, "a") as a:
+        for name in a.all_names():
+            (label,) = a.entry_info(name).mapping
+            a.set_attributes(name, colors={label: PART_COLOURS[name]})
+    return scan, archive

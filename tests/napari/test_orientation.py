@@ -18,10 +18,9 @@ import re
 import numpy as np
 import pytest
 
-from napari_cases import PARTS, PHANTOM_CENTRE, PHANTOM_GRIDS, write_phantom_case
+from napari_cases import PART_COLOURS as COLOURS
+from napari_cases import PARTS, PHANTOM_CENTRE, PHANTOM_GRIDS, write_phantom_archive
 
-COLOURS = {"plate_anterior_right": (1.0, 0.0, 0.0, 1.0), "plate_posterior": (0.0, 1.0, 0.0, 1.0),
-           "marker_superior": (0.0, 0.0, 1.0, 1.0)}
 L, P, S = np.eye(3)  # LPS unit vectors: left, posterior, superior
 R, A, I = -L, -P, -S
 FRONT = (P, S)  # (view direction, up): the camera in front of the patient, looking at them
@@ -37,20 +36,8 @@ VIEWS = {
 @pytest.fixture(scope="module")
 def phantoms(tmp_path_factory):
     """{grid: (scan path, archive path)}: the phantom on every grid, archived like the CLI does."""
-    from medmask import MaskArchive
-    from medmask.convert import convert
-
     folder = tmp_path_factory.mktemp("orientation")
-    out = {}
-    for grid in PHANTOM_GRIDS:
-        scan, seg, _ = write_phantom_case(folder, grid)
-        archive = convert(seg, folder / grid / "phantom.mska", image=scan)
-        with MaskArchive(archive, "a") as a:
-            for name in a.all_names():
-                (label,) = a.entry_info(name).mapping
-                a.set_attributes(name, colors={label: COLOURS[name]})
-        out[grid] = (scan, archive)
-    return out
+    return {grid: write_phantom_archive(folder, grid) for grid in PHANTOM_GRIDS}
 
 
 def _viewer(make_napari_viewer, phantoms, grid, *, dock: bool):
