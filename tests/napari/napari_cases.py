@@ -92,7 +92,7 @@ def _lps_grid(directions, spacing):
 # Grids (LPS directions of nibabel's i, j, k): every way a scanner or a converter stores a body
 PHANTOM_GRIDS = {
     "axial": (np.eye(3), (2.0, 2.5, 4.0)),                                    # i->L, j->P, k->S
-    "flipped": (np.diag([-1.0, -1.0, -1.0]), (2.0, 2.5, 4.0)),                # i->R, j->A, k->I (RAS storage, head first)
+    "flipped": (np.diag([-1.0, -1.0, -1.0]), (2.0, 2.5, 4.0)),                # i->R, j->A, k->I (head first)
     "sagittal": (np.array([[0, 0, 1.0], [-1.0, 0, 0], [0, 1.0, 0]]), (2.5, 3.0, 4.0)),  # i->A, j->S, k->L
     "coronal": (np.array([[1.0, 0, 0], [0, 0, -1.0], [0, -1.0, 0]]), (2.0, 3.0, 4.0)),  # i->L, j->I, k->A
     "oblique": (rotation(2, 18.0) @ rotation(0, 7.0), (2.0, 2.5, 4.0)),

@@ -6,8 +6,8 @@ import pytest
 from spacetransformer import Space
 
 from medmask.core.geometry import index_to_world_affine
-from napari_medmask.frame import (TARGETS, display_to_patient, format_patient, frame_for, patient_to_display, placement,
-                                  resample_nearest)
+from napari_medmask.frame import (TARGETS, display_to_patient, format_patient, frame_for, patient_to_display,
+                                  placement, resample_nearest)
 
 from napari_cases import rotation
 
@@ -74,7 +74,8 @@ def test_flipped_and_permuted_grids_of_one_rotation_share_a_frame():
     a, b = _space(base), _space(base[:, [2, 0, 1]] @ np.diag([-1.0, 1.0, -1.0]))
     np.testing.assert_allclose(frame_for(a), frame_for(b), atol=1e-12)
     p = placement(b, frame_for(a))
-    assert p.exact and p.axes == (1, 2, 0) and p.scale[0] == pytest.approx(-0.8)  # b's axis 1 is a's axis 0 (superior: backwards)
+    # b's axis 1 is a's axis 0, superior: backwards along the frame's I axis
+    assert p.exact and p.axes == (1, 2, 0) and p.scale[0] == pytest.approx(-0.8)
 
 
 def test_rotated_grid_is_not_exact_and_resamples_within_half_a_voxel():

@@ -27,7 +27,8 @@ FRONT = (P, S)  # (view direction, up): the camera in front of the patient, look
 VIEWS = {
     "front": FRONT, "back": (A, S), "from_the_right": (L, S), "from_the_left": (R, S),
     "from_the_feet": (S, A), "from_the_head": (I, A), "front_rolled": (P, L), "front_upside_down": (P, I),
-    **{f"azimuth_{deg}": (np.cos(np.deg2rad(deg)) * P + np.sin(np.deg2rad(deg)) * L, S) for deg in (30, 60, 120, 210, 300)},
+    **{f"azimuth_{deg}": (np.cos(np.deg2rad(deg)) * P + np.sin(np.deg2rad(deg)) * L, S)
+       for deg in (30, 60, 120, 210, 300)},
     "front_from_above": ((P + 0.6 * I) / np.linalg.norm(P + 0.6 * I), S),
     "front_from_below": ((P + 0.6 * S) / np.linalg.norm(P + 0.6 * S), S),
 }
