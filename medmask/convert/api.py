@@ -55,13 +55,12 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
 def source_kind(src: Any) -> str:
     """What ``src`` holds (see :func:`path_kind`); a clear error when it is missing, or a URL of a
     format read from local files only (URLs are read for ``.mska`` and ``.msk``, by range requests)."""
-    kind = path_kind(src)
-    if is_url(src):
-        if kind not in ("mska", "msk"):
-            raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
-                                  f"and .msk); download it first", str(src))
-    elif not Path(src).exists():
+    if not is_url(src) and not Path(src).exists():  # before guessing a format from a name that is not there
         raise ConversionError("no such file or folder", src)
+    kind = path_kind(src)
+    if is_url(src) and kind not in ("mska", "msk"):
+        raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
+                              f"and .msk); download it first", str(src))
     return kind
 
 
