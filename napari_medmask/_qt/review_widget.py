@@ -2,7 +2,8 @@
 
 The queue's state and the read-ahead are :class:`napari_medmask.review_queue.ReviewQueue` (no Qt).
 This dock works with the "MedMask archive" dock (opened beside it): the organ list, Edit and Save
-are that dock's; the selected row is the organ a decision applies to, and a "Review" column shows
+are that dock's; the selected row is the organ a decision applies to (a row showing one organ of
+a multi-label entry is decided on its own, keyed ``entry/label``), and a "Review" column shows
 each organ's status. Keys, in either dock: ``n``/``p`` next/previous case, ``a`` accept, ``f``
 needs fix, ``r`` reject; on the canvas ``n`` and ``Shift-N`` (napari uses ``p``/``f`` for painting).
 """
