@@ -115,6 +115,18 @@ def test_stats_review_joins_status_to_volumes(dataset, tmp_path):
                                                                 ("s03", "unreviewed")]
 
 
+def test_stats_review_gives_each_organ_of_a_multi_label_entry_its_own_status(dataset):
+    from medmask import compute_stats
+
+    with MaskArchive(dataset / "s03.mska", "a") as a:
+        a.set_review("ribs", "accepted")           # the whole label map...
+        a.set_review("ribs/rib_2", "rejected")     # ...but this rib
+    rows = compute_stats(dataset / "s03.mska", entries=["ribs"], review=["accepted"])
+    assert [r["label"] for r in rows] == ["rib_0", "rib_1", "rib_3", "rib_4"]
+    (rib,) = compute_stats(dataset / "s03.mska", entries=["ribs"], review=["rejected"])
+    assert rib["label"] == "rib_2"
+
+
 def test_report_with_the_original_says_how_much_reviewers_changed(dataset, tmp_path, capsys):
     masks = organ_masks()
     original = tmp_path / "original"
