@@ -244,6 +244,50 @@ def child(archive: str, warm: bool = False) -> dict:
             "group_n": sum(not widget.model[m].empty for m in groups[group])}
 
 
+def child_3d(archive: str) -> dict:
+    """3D: switching to it, then toggling the largest entry (forced render), and what each toggle costs.
+
+    ``slices``: how many times the composite layer re-sliced its data (in 3D, the whole volume,
+    re-uploaded to the GPU) during one toggle; ``renders``: canvas draws vispy made for it.
+    """
+    viewer, widget, draw, _ = _viewer()
+    viewer.open(archive, plugin="medmask")
+    draw()
+    layer = widget.session.composite_layer
+    t = time.perf_counter()
+    viewer.dims.ndisplay = 3
+    draw()
+    t_3d = time.perf_counter() - t
+    counts = {"slices": 0, "renders": 0}
+    layer.events.set_data.connect(lambda e: counts.__setitem__("slices", counts["slices"] + 1))
+    canvas = viewer.window._qt_viewer.canvas._scene_canvas  # benchmark only: count vispy's draws
+    canvas.events.draw.connect(lambda e: counts.__setitem__("renders", counts["renders"] + 1))
+    non_empty = [r.name for r in widget.model if not r.empty]
+    big = max(non_empty, key=lambda n: widget.model[n].voxels)
+    times, cpu = [], []
+    n = 3
+    for _ in range(n):
+        for visible in (False, True):
+            t, c = time.perf_counter(), time.process_time()
+            widget.set_entry_visible(big, visible)
+            _turn()  # what the event loop does after a click: napari's own repaint included
+            draw()
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+    # a bare frame: the cost of one render of this volume, nothing changed
+    frames = []
+    for _ in range(3):
+        t = time.perf_counter()
+        draw()
+        frames.append(time.perf_counter() - t)
+    voxels = int(layer.data.size)
+    viewer.close()
+    return {"voxels": voxels, "to_3d_s": t_3d, "toggle3d_s": statistics.median(times),
+            "toggle3d_cpu_s": statistics.median(cpu), "frame3d_s": statistics.median(frames),
+            "slices_per_toggle": counts["slices"] / (2 * n), "renders_per_toggle": counts["renders"] / (2 * n),
+            "big": big}
+
+
 def child_layers(archive: str) -> dict:
     """The previous design, side by side: one cropped Labels layer per non-empty entry."""
     import psutil
@@ -327,7 +371,7 @@ def main(argv=None) -> int:
     if args.child:
         kind, path = args.child
         fn = {"archive": child, "warm": lambda p: child(p, warm=True), "nodock": child_nodock,
-              "layers": child_layers, "ct": child_big_ct}[kind]
+              "layers": child_layers, "ct": child_big_ct, "3d": child_3d}[kind]
         print("RESULT " + json.dumps(fn(path)))
         return 0
     if not os.environ.get("DISPLAY"):
