@@ -149,10 +149,24 @@ def image_contrast(array: np.ndarray) -> tuple[str, tuple[float, float]]:
     integral = array.dtype.kind in "iu" or bool(np.all(np.mod(sample[:: max(1, sample.size // 10000)], 1) == 0))
     if integral and lo <= -500 and hi >= 300 and lo >= -4000:
         return "ct", CT_WINDOW
-    p_lo, p_hi = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+    p_lo, p_hi = (float(v) for v in np.percentile(_body(sample), (1, 99)))
     if p_hi <= p_lo:
         p_lo, p_hi = lo, max(hi, lo + 1)
     return "mr", (p_lo, p_hi)
+
+
+def _body(sample: np.ndarray) -> np.ndarray:
+    """The voxels of an MR sample inside the body: above 10 % of its 2nd-98th percentile range.
+
+    An MR's window taken over the whole field of view starts in the air around the patient, which
+    greys every tissue out (fat near white); the window of the body alone spreads the tissues
+    over the grey scale. The threshold is FSL BET's robust one; when under 1 % of the voxels pass
+    it, the whole sample is used.
+    """
+    flat = sample.ravel()
+    r2, r98 = (float(v) for v in np.percentile(flat, (2, 98)))
+    body = flat[flat > r2 + 0.1 * (r98 - r2)]
+    return body if 0.01 * flat.size <= body.size else flat
 
 
 def image_layer_data(array: np.ndarray, space, *, name: str, path: str | None = None, frame=None) -> tuple:

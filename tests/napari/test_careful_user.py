@@ -33,3 +33,34 @@ def test_toggle_in_3d_recolours_without_sending_the_volume_again(make_napari_vie
     assert sent == []
     assert np.abs(before.astype(int) - hidden.astype(int)).sum() > 0  # the liver went away
     np.testing.assert_array_equal(before, again)
+
+
+def _mr_like(shape=(40, 96, 96)):
+    """A T1-like volume: noisy air around a body of muscle, liver and a fat rim, a few hot voxels."""
+    rng = np.random.default_rng(19)
+    z, y, x = np.ogrid[:shape[0], :shape[1], :shape[2]]
+    r = np.sqrt(((y - 48) / 40.0) ** 2 + ((x - 48) / 44.0) ** 2)
+    vol = rng.normal(15, 8, shape).clip(0)                       # air: noise
+    vol[:, r[0] < 1.0] = rng.normal(850, 40, (shape[0], int((r[0] < 1.0).sum())))   # subcutaneous fat
+    vol[:, r[0] < 0.85] = rng.normal(300, 25, (shape[0], int((r[0] < 0.85).sum())))  # muscle
+    vol[:, 30:60, 25:55] = rng.normal(480, 25, (shape[0], 30, 30))                    # liver
+    vol.flat[rng.choice(vol.size, vol.size // 400, replace=False)] = 3000             # flow artefacts
+    return vol.astype(np.int16)
+
+
+def test_mr_window_spreads_the_body_tissues_over_the_grey_scale(tmp_path):
+    """Air is black, muscle dark grey, liver mid grey, fat bright; hot voxels do not set the window."""
+    import nibabel as nib
+
+    from napari_medmask._reader import read_image_path
+
+    path = tmp_path / "t1.nii.gz"
+    nib.save(nib.Nifti1Image(np.transpose(_mr_like(), (2, 1, 0)), np.diag([1.5, 1.5, 3.0, 1.0])), str(path))
+    (data, kwargs, kind), = read_image_path(str(path))
+    assert kind == "image" and kwargs["metadata"]["medmask"]["modality"] == "mr"
+    lo, hi = kwargs["contrast_limits"]
+    grey = lambda v: (v - lo) / (hi - lo)  # noqa: E731
+    assert grey(40) <= 0.0                        # air (noise included) black
+    assert 0.0 <= grey(300) < 0.25                # muscle dark
+    assert 0.25 < grey(480) < 0.6                 # liver mid grey, apart from muscle
+    assert grey(850) > 0.85 and hi < 1500         # fat bright; the 3000 artefacts are clipped
