@@ -199,9 +199,20 @@ class ArchiveWidget(QWidget):
             self.archive_box.addItem(session.name, path)
             self.archive_box.blockSignals(False)
             self.archive_box.setVisible(self.archive_box.count() > 1)
-            self.links[path] = image_link(session.archive, path)
+            # the scan's header is checked once the organs are drawn (a first check imports nibabel)
+            QTimer.singleShot(0, lambda p=path: self._check_link(p))
         self.set_session(session)
         return session
+
+    def _check_link(self, path: str) -> None:
+        """Read what the archive at ``path`` records about its scan (header only) and show it."""
+        session = self.sessions.get(path)
+        if session is None:
+            return
+        if path not in self.links:
+            self.links[path] = image_link(session.archive, path)
+        if session is self.session:
+            self._update_image_row()
 
     def _adopt(self, layer) -> None:
         info = layer_info(layer)
