@@ -337,6 +337,43 @@ class ArchiveSession:
             self.viewer.layers.selection.active = layer
         return layer
 
+    def resync(self) -> None:
+        """List the archive as its handle now reads it (another program changed the file).
+
+        Entries renamed, added or removed there are shown as they are now and the composite is
+        rebuilt from the file; entries with their own layer keep it, edits included (the next
+        save writes them on top of the other program's changes).
+        """
+        from ._reader import composite_layer_data
+
+        old = self.model.entries
+        rows = entry_rows(self.archive.entries(), self.space)
+        for row in rows:
+            if row.name in old:
+                prev = old[row.name]
+                row.visible, row.loaded, row.dirty = prev.visible, prev.loaded, prev.dirty
+        rows += [old[n] for n in self.layers if n not in {r.name for r in rows}]  # edited, gone from the file
+        self.model.replace_entries(rows)
+        layer = self.composite_layer
+        if layer is None:
+            return
+        data, kwargs, _ = composite_layer_data(self.archive, self.path, frame=self.frame)
+        meta = kwargs["metadata"][META_KEY]
+        composite = Composite.from_meta(data, meta["composite"])
+        new = [n for n in composite.entries if n not in old]
+        self.composite = None  # no recolouring while the layer changes
+        layer.features = kwargs["features"]
+        layer.data = data
+        layer.metadata = {**layer.metadata, META_KEY: {**layer_info(layer), **meta}}
+        self.composite = composite
+        shown = set(meta.get("shown") or ())
+        self._syncing = True
+        try:
+            self.model.set_many({n: n in shown for n in new if n not in self.layers})
+        finally:
+            self._syncing = False
+        self._recolor()
+
     # saving ---------------------------------------------------------------------------------------
     def save(self, names: list[str] | None = None) -> list[str]:
         """Write edited entries back (atomically, one commit); returns the names written.

@@ -512,11 +512,11 @@ class ArchiveWidget(QWidget):
         if s is None:
             return
         m = s.model
-        if names is None:
-            entry_items = list(self._entry_items.items())
+        if names is None:  # rows of entries gone from the model (the file re-read) wait for rebuild()
+            entry_items = [(n, item) for n, item in self._entry_items.items() if n in m]
             group_keys = list(self._group_items)
         else:
-            entry_items = [(n, self._entry_items[n]) for n in names if n in self._entry_items]
+            entry_items = [(n, self._entry_items[n]) for n in names if n in self._entry_items and n in m]
             group_keys = [k for k in m.groups_of(names) if k in self._group_items]
         self._updating = True
         try:
@@ -643,14 +643,17 @@ class ArchiveWidget(QWidget):
 
         if self.session is None:
             return []
-        concurrent = getattr(errors, "ConcurrentModificationError", None)
         try:
             written = self.session.save()
         except Exception as exc:
-            if concurrent is not None and isinstance(exc, concurrent):
-                msg = (f"Not saved: {self.session.name} was changed on disk by someone else since it was "
-                       f"opened ({exc}). Your edits are still in the layers: save them as .msk "
-                       f"(File > Save Selected Layers), reopen the archive and merge them.")
+            if isinstance(exc, errors.ConcurrentModificationError):  # the handle now reads the file as it is
+                msg = (f"Not saved: {self.session.name} was changed on disk by another program: "
+                       f"Save again to apply your edits on top of its changes.")
+                try:
+                    self.session.resync()
+                except Exception as why:  # the list stays as it was; the save itself still works
+                    msg += f" (The list could not follow those changes: {why}.)"
+                self.rebuild()
             else:
                 msg = f"Save failed for {self.session.path}: {exc}. Your edits are still in the layers."
             self._message = msg

@@ -211,8 +211,19 @@ def test_save_after_someone_else_changed_the_archive_keeps_the_edits(make_napari
         other.rename("kidney_left", "kidney_l")
     theirs = small_archive.read_bytes()
     assert w.save() == []
-    assert len(errors) == 1 and "changed on disk" in errors[0] and "still in the layers" in errors[0]
+    assert errors == [f"Not saved: {small_archive.name} was changed on disk by another program: "
+                      f"Save again to apply your edits on top of its changes."]
     assert w.model["liver"].dirty and small_archive.read_bytes() == theirs
+    # the list follows the other program's rename; hiding the renamed entry still works
+    assert w.item_for("kidney_l") is not None and w.item_for("kidney_left") is None
+    assert _drawn(viewer, w, "kidney_l")
+    w.set_entry_visible("kidney_l", False)
+    assert not _drawn(viewer, w, "kidney_l") and _drawn(viewer, w, "kidney_right")
+    # Save again: the edit lands on top of the other program's change
+    assert w.save() == ["liver"] and not w.model["liver"].dirty
+    with MaskArchive(small_archive) as archive:
+        assert "kidney_l" in archive and "kidney_left" not in archive
+        assert sum(archive.load_segmask("liver").voxel_counts().values()) == int((np.asarray(layer.data) > 0).sum())
 
 
 def test_empty_entry_checked_gets_a_full_volume_to_paint(make_napari_viewer, small_archive):
