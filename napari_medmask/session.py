@@ -184,14 +184,14 @@ class ArchiveSession:
                 self._recolor()
         return lost
 
-    def _entry_of(self, layer) -> str | None:
+    def entry_of(self, layer) -> str | None:
         for name, lyr in self.layers.items():
             if same_layer(lyr, layer):
                 return name
         return None
 
     def _on_layer_visible(self, event) -> None:
-        name = self._entry_of(event.source)
+        name = self.entry_of(event.source)
         if name is not None:
             self._syncing = True
             try:
@@ -200,7 +200,7 @@ class ArchiveSession:
                 self._syncing = False
 
     def _on_layer_mode(self, event) -> None:
-        name = self._entry_of(event.source)
+        name = self.entry_of(event.source)
         if name is not None and str(getattr(event.source, "mode", "")) in EDIT_MODES:
             self.expand_layer(name)
 
@@ -237,7 +237,7 @@ class ArchiveSession:
     def _on_layer_edit(self, event=None) -> None:
         if self._expanding:
             return
-        name = self._entry_of(getattr(event, "source", None))
+        name = self.entry_of(getattr(event, "source", None))
         if name is not None:
             self.model.set_dirty(name, True)
 

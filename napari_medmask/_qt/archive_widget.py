@@ -12,11 +12,11 @@ import os
 import time
 
 import numpy as np
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                            QLabel, QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem,
-                            QVBoxLayout, QWidget)
+                            QLabel, QLineEdit, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QTreeWidget,
+                            QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from medmask.core.colors import color_for
 
@@ -37,6 +37,33 @@ DIRTY_COLOR = QColor(255, 170, 60)
 def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
     if item.text(column) != text:  # every setText emits itemChanged and repaints the row
         item.setText(column, text)
+
+
+def ask_unsaved(parent: QWidget, text: str) -> str:
+    """Save / Discard / Cancel, as every editor asks before unsaved edits go: "save", "discard" or "cancel"."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved edits")
+    box.setText(text)
+    buttons = QMessageBox.StandardButton
+    box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+    box.setDefaultButton(buttons.Save)
+    answer = box.exec()
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(buttons(answer), "cancel")
+
+
+class _CloseGuard(QObject):
+    """Event filter on napari's window: a close with unsaved edits asks first (the dock decides)."""
+
+    def __init__(self, widget: "ArchiveWidget"):
+        super().__init__(widget)
+        self._widget = widget
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Close and not self._widget.may_close():
+            event.ignore()
+            return True
+        return False
 
 
 def _fmt_ml(ml: float) -> str:
@@ -115,7 +142,7 @@ class ArchiveWidget(QWidget):
         self.edit_btn.clicked.connect(lambda: self._edit_item(self.tree.currentItem()))
         self.save_btn = QPushButton("Save to archive")
         self.save_btn.setToolTip("Write edited entries (marked \u25cf) back into the .mska file")
-        self.save_btn.clicked.connect(self.save)
+        self.save_btn.clicked.connect(lambda: self.save())
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -159,6 +186,11 @@ class ArchiveWidget(QWidget):
         self.viewer.dims.events.ndisplay.connect(self._on_view_change)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._removed_dirty: list[tuple] = []  # (session, entry, layer, index) removed with unsaved edits
+        self._ask_timer = QTimer(self)  # asks after the removal (napari is mid-removal now); dies with the dock
+        self._ask_timer.setSingleShot(True)
+        self._ask_timer.timeout.connect(self._ask_about_removed)
+        self._close_guard: _CloseGuard | None = None
         for layer in list(self.viewer.layers):
             self._adopt(layer)
         # fit the view once the dock has taken its room (a camera reset before that clips the body)
@@ -397,15 +429,83 @@ class ArchiveWidget(QWidget):
         self._adopt(event.value)
 
     def _on_layer_removed(self, event) -> None:
+        layer = event.value
         for session in self.sessions.values():
-            lost = session.forget_layer(event.value)
-            if lost:
-                from napari.utils.notifications import show_warning
+            name = session.entry_of(layer)
+            if name is not None and session.model[name].dirty:  # ask once napari has finished removing it
+                self._removed_dirty.append((session, name, layer, getattr(event, "index", None)))
+                self._ask_timer.start(0)
+                continue
+            session.forget_layer(layer)
+        if self.session is not None:
+            self._update_image_row()
 
+    def _ask_about_removed(self) -> None:
+        """An edited layer was closed: Save its edits into the archive, Discard them, or Cancel (it comes back)."""
+        from napari.utils.notifications import show_warning
+
+        pending, self._removed_dirty = self._removed_dirty, []
+        for session, name, layer, index in pending:
+            if not self._viewer_alive():  # napari itself is closing (Viewer.close()): nothing to ask
+                answer = "discard"
+            else:
+                answer = ask_unsaved(self, f"The layer {name} has edits not saved to {session.name}. "
+                                           f"Save them before closing it?")
+            if answer == "save":
+                self.set_session(session)
+                if name not in self.save([name]):
+                    answer = "cancel"  # not saved (the dock says why): the layer comes back with its edits
+            if answer == "cancel":
+                if not any(session.owns(lyr) and session.entry_of(lyr) == name for lyr in self.viewer.layers):
+                    at = len(self.viewer.layers) if index is None else min(int(index), len(self.viewer.layers))
+                    self.viewer.layers.insert(at, layer)
+                continue
+            lost = session.forget_layer(layer)
+            if lost and answer == "discard" and not self._viewer_alive():
                 show_warning(f"Unsaved edits of {', '.join(lost)} were discarded with the layer; "
                              f"{session.name} still holds the last saved version.")
         if self.session is not None:
+            self.refresh()
             self._update_image_row()
+
+    # closing napari with unsaved edits -----------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        window = self.parent()
+        while window is not None and not isinstance(window, QMainWindow):
+            window = window.parent()
+        if window is not None and self._close_guard is None:
+            self._close_guard = _CloseGuard(self)
+            window.installEventFilter(self._close_guard)
+
+    def _viewer_alive(self) -> bool:
+        """False once napari tears its window down (``Viewer.close()`` closes the canvas first)."""
+        window = self.parent()
+        while window is not None and not isinstance(window, QMainWindow):
+            window = window.parent()
+        central = window.centralWidget() if window is not None else None
+        if central is None:
+            return True
+        children = central.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        return any(not c.isHidden() for c in children) if children else True  # closed = hidden; unshown is not
+
+    def may_close(self) -> bool:
+        """Asked before napari's window closes: unsaved edits are saved, discarded, or the close cancelled."""
+        dirty = {s: s.model.dirty_names() for s in self.sessions.values()}
+        dirty = {s: names for s, names in dirty.items() if names}
+        if not dirty or not self._viewer_alive():
+            return True
+        what = "; ".join(f"{', '.join(names[:4])}{' ...' if len(names) > 4 else ''} in {s.name}"
+                         for s, names in dirty.items())
+        answer = ask_unsaved(self, f"Unsaved edits: {what}. Save them before closing napari?")
+        if answer == "save":
+            for session in dirty:
+                self.set_session(session)
+                self.save()
+                if session.model.dirty_names():  # not saved: the dock says why; napari stays open
+                    return False
+            return True
+        return answer == "discard"
 
     def _on_archive_chosen(self, index: int) -> None:
         path = self.archive_box.itemData(index)
@@ -635,8 +735,8 @@ class ArchiveWidget(QWidget):
         if item is not None and item.data(0, KIND_ROLE) == "entry":
             self._run(lambda: self.edit(item.data(0, KEY_ROLE)))
 
-    def save(self) -> list[str]:
-        """Write edited layers back into their archive entries; errors keep the edits."""
+    def save(self, names: list[str] | None = None) -> list[str]:
+        """Write edited layers back into their archive entries (``names``: all edited); errors keep the edits."""
         from napari.utils.notifications import show_error, show_info
 
         from medmask import errors
@@ -644,7 +744,7 @@ class ArchiveWidget(QWidget):
         if self.session is None:
             return []
         try:
-            written = self.session.save()
+            written = self.session.save(names)
         except Exception as exc:
             if isinstance(exc, errors.ConcurrentModificationError):  # the handle now reads the file as it is
                 msg = (f"Not saved: {self.session.name} was changed on disk by another program: "

@@ -64,3 +64,108 @@ def test_mr_window_spreads_the_body_tissues_over_the_grey_scale(tmp_path):
     assert 0.0 <= grey(300) < 0.25                # muscle dark
     assert 0.25 < grey(480) < 0.6                 # liver mid grey, apart from muscle
     assert grey(850) > 0.85 and hi < 1500         # fat bright; the 3000 artefacts are clipped
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """``answers.append("save" | "discard" | "cancel")`` is what the next Save/Discard/Cancel dialog gets."""
+    import napari_medmask._qt.archive_widget as archive_widget
+
+    class Answers(list):
+        asked: list[str]
+
+    queue = Answers()
+    queue.asked = []
+
+    def ask(parent, text):
+        queue.asked.append(text)
+        return queue.pop(0)
+
+    monkeypatch.setattr(archive_widget, "ask_unsaved", ask)
+    return queue
+
+
+def _edited(viewer, path, entry="liver"):
+    w = _open(viewer, path)
+    layer = w.edit(entry)
+    layer.paint(np.array([0, 0, 0]), 1, refresh=True)
+    assert w.model[entry].dirty
+    return w, layer
+
+
+def _voxels(path, entry):
+    with MaskArchive(path) as archive:
+        return sum(archive.load_segmask(entry).voxel_counts().values())
+
+
+def test_closing_an_edited_layer_asks_and_save_writes_its_edits(make_napari_viewer, small_archive, answers, qtbot):
+    viewer = make_napari_viewer()
+    w, layer = _edited(viewer, small_archive)
+    answers.append("save")
+    viewer.layers.remove(layer)
+    qtbot.waitUntil(lambda: not answers, timeout=5000)
+    assert "liver" in answers.asked[0] and "Save them" in answers.asked[0]
+    assert _voxels(small_archive, "liver") == int((np.asarray(layer.data) > 0).sum())
+    assert not w.model["liver"].dirty and "liver" not in viewer.layers
+
+
+def test_closing_an_edited_layer_cancelled_brings_it_back_with_its_edits(make_napari_viewer, small_archive, answers,
+                                                                         qtbot):
+    viewer = make_napari_viewer()
+    w, layer = _edited(viewer, small_archive)
+    edited = np.asarray(layer.data).copy()
+    before = small_archive.read_bytes()
+    answers.append("cancel")
+    viewer.layers.remove(layer)
+    qtbot.waitUntil(lambda: "liver" in viewer.layers, timeout=5000)
+    assert viewer.layers["liver"].unique_id == layer.unique_id  # the same layer (w.edit returns a proxy)
+    assert w.model["liver"].dirty
+    assert w.save_btn.isEnabled()
+    np.testing.assert_array_equal(layer.data, edited)
+    assert small_archive.read_bytes() == before
+    assert w.save() == ["liver"]  # still an edit layer of the archive
+
+
+def _close_event_passes(w) -> bool:
+    """What napari's window does with a close request: the dock's filter lets it through or stops it.
+
+    (A real close that goes through deletes napari's window under the test fixture's feet.)"""
+    from qtpy.QtGui import QCloseEvent
+
+    event = QCloseEvent()
+    stopped = w._close_guard.eventFilter(w.window(), event)
+    assert stopped != event.isAccepted()
+    return not stopped
+
+
+@pytest.mark.parametrize("answer", ["save", "discard", "cancel"])
+def test_closing_napari_with_unsaved_edits_asks_first(make_napari_viewer, small_archive, answers, answer):
+    viewer = make_napari_viewer(show=True)
+    w, layer = _edited(viewer, small_archive)
+    before = small_archive.read_bytes()
+    answers.append(answer)
+    assert _close_event_passes(w) == (answer != "cancel")
+    assert "liver" in answers.asked[0] and "small.mska" in answers.asked[0]
+    if answer == "save":
+        assert _voxels(small_archive, "liver") == int((np.asarray(layer.data) > 0).sum())
+        assert not w.model["liver"].dirty
+    else:
+        assert small_archive.read_bytes() == before
+
+
+def test_cancel_keeps_napari_open(make_napari_viewer, small_archive, answers):
+    viewer = make_napari_viewer(show=True)
+    w, _ = _edited(viewer, small_archive)
+    answers.append("cancel")
+    w.window().close()  # what the title bar's close button and File > Close Window do
+    assert answers.asked and w.window().isVisible() and w.model["liver"].dirty
+
+
+def test_closing_napari_without_edits_or_from_a_script_never_asks(make_napari_viewer, small_archive, answers):
+    viewer = make_napari_viewer(show=True)
+    w = _open(viewer, small_archive)
+    assert _close_event_passes(w)  # nothing edited
+    w.edit("kidney_left").paint(np.array([0, 0, 0]), 1, refresh=True)
+    assert w.model["kidney_left"].dirty
+    viewer.close()  # a script's Viewer.close(): napari tears the window down, nobody to ask
+    assert answers.asked == []

@@ -248,20 +248,23 @@ def test_empty_entry_checked_gets_a_full_volume_to_paint(make_napari_viewer, sma
     assert all(a <= v < b for v, (a, b) in zip(where, info.bbox)) and info.mapping == {"tumour": 1}
 
 
-def test_deleting_an_edited_layer_warns(make_napari_viewer, small_archive, monkeypatch):
-    import napari.utils.notifications as notifications
+def test_deleting_an_edited_layer_asks_and_discard_forgets_the_edits(make_napari_viewer, small_archive, monkeypatch,
+                                                                    qtbot):
+    import napari_medmask._qt.archive_widget as archive_widget
 
-    warnings_seen = []
-    monkeypatch.setattr(notifications, "show_warning", lambda msg: warnings_seen.append(msg))
+    asked = []
+    monkeypatch.setattr(archive_widget, "ask_unsaved", lambda parent, text: asked.append(text) or "discard")
     viewer = make_napari_viewer()
     w = _open(viewer, small_archive)
     layer = w.edit("kidney_left")
     layer.paint(np.array([0, 0, 0]), 1, refresh=True)
     assert w.model["kidney_left"].dirty
+    before = small_archive.read_bytes()
     viewer.layers.remove(layer)
-    assert len(warnings_seen) == 1 and "kidney_left" in warnings_seen[0]
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert "kidney_left" in asked[0] and "small.mska" in asked[0]
     assert not w.model["kidney_left"].dirty and not w.model["kidney_left"].loaded
-    assert not w.save_btn.isEnabled()
+    assert not w.save_btn.isEnabled() and small_archive.read_bytes() == before
 
 
 def test_one_archive_handle_per_session(make_napari_viewer, phantom_path, monkeypatch):
