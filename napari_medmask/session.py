@@ -26,6 +26,9 @@ __all__ = ["ArchiveSession", "layer_info", "layer_archive", "entry_rows", "same_
 
 # Labels modes that change voxels: a cropped layer is grown to the full volume first
 EDIT_MODES = frozenset({"paint", "fill", "erase", "polygon"})
+# status-bar hint while the composite layer is selected: it cannot be painted, an entry's own layer can
+COMPOSITE_HELP = ("MedMask organs (display only): to paint one, double-click it in the MedMask dock, "
+                  "or select it there and click Edit")
 # composite colormaps kept (per set of hidden entries): a toggle back reuses napari's validated colormap
 COLORMAP_CACHE = 8
 
@@ -142,7 +145,8 @@ class ArchiveSession:
         self.composite_layer = layer
         self.composite = Composite.from_meta(layer.data, info.get("composite") or {})
         try:
-            layer.editable = False  # display only: paint an entry in its own layer (edit)
+            layer.editable = False  # display only (napari greys its paint tools): paint an entry in its own layer
+            layer.help = COMPOSITE_HELP  # the status bar's hint, instead of napari's "use <2> for the paint brush"
         except Exception:
             pass
         drawn = set(self.composite.entries)

@@ -266,6 +266,9 @@ class ArchiveWidget(QWidget):
                 self.status.setText(f"Cannot list {os.path.basename(path)}: {exc}")
                 return
         self.sessions[path].adopt_layer(layer)
+        active = self.viewer.layers.selection.active
+        if active is not None and active.unique_id == layer.unique_id and layer.help:
+            self.viewer.help = layer.help  # napari copies a layer's hint only when it becomes active
         if first:
             self.fit_view()
             if self.auto_image_box.isChecked():
@@ -586,7 +589,8 @@ class ArchiveWidget(QWidget):
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setIcon(0, self._swatch(row.colors[0] if row.colors else color_for(name)))
         labels = ", ".join(f"{k}={v}" for k, v in row.labels.items())
-        item.setToolTip(0, f"{name}\nlabels: {labels}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml")
+        item.setToolTip(0, f"{name}\nlabels: {labels}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml\n"
+                           f"Double-click to edit (paint) it in its own layer")
         self._entry_items[name] = item
         return item
 
@@ -664,6 +668,8 @@ class ArchiveWidget(QWidget):
         dirty = m.dirty_names()
         self.save_btn.setEnabled(bool(dirty))
         msg = f"{sum(r.visible for r in m)} of {len(m)} shown"
+        if not dirty and not s.layers:
+            msg += " \u2014 double-click an entry to paint it"
         if dirty:
             msg += f"; \u25cf unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
         if self._message:

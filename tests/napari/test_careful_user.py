@@ -169,3 +169,17 @@ def test_closing_napari_without_edits_or_from_a_script_never_asks(make_napari_vi
     assert w.model["kidney_left"].dirty
     viewer.close()  # a script's Viewer.close(): napari tears the window down, nobody to ask
     assert answers.asked == []
+
+
+def test_composite_does_not_look_paintable_and_edit_is_discoverable(make_napari_viewer, small_archive, qtbot):
+    viewer = make_napari_viewer()
+    w = _open(viewer, small_archive)
+    comp = w.session.composite_layer
+    viewer.layers.selection.active = comp
+    assert not comp.editable and comp.mode == "pan_zoom"
+    assert "display only" in viewer.help and "double-click" in viewer.help and "<2>" not in viewer.help
+    assert "Double-click to edit" in w.item_for("liver").toolTip(0)
+    assert "double-click an entry to paint it" in w.status.text()
+    w.tree.itemDoubleClicked.emit(w.item_for("liver"), 0)  # what a double-click on the row does
+    assert "liver" in viewer.layers and viewer.layers["liver"].editable
+    assert "double-click" not in w.status.text()
