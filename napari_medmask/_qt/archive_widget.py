@@ -474,18 +474,50 @@ class ArchiveWidget(QWidget):
     # closing napari with unsaved edits -----------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        window = self.parent()
-        while window is not None and not isinstance(window, QMainWindow):
-            window = window.parent()
+        window = self._main_window()
         if window is not None and self._close_guard is None:
             self._close_guard = _CloseGuard(self)
             window.installEventFilter(self._close_guard)
+            QTimer.singleShot(0, self.fit_window)  # once napari has laid the dock out
 
-    def _viewer_alive(self) -> bool:
-        """False once napari tears its window down (``Viewer.close()`` closes the canvas first)."""
+    def _main_window(self) -> QMainWindow | None:
         window = self.parent()
         while window is not None and not isinstance(window, QMainWindow):
             window = window.parent()
+        return window
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        """The dock's starting width: room for long organ names, not more than a quarter of the screen."""
+        hint = super().sizeHint()
+        screen = self.screen()
+        if screen is not None:
+            hint.setWidth(max(self.minimumWidth(), min(hint.width(), 420, screen.availableGeometry().width() // 4)))
+        return hint
+
+    def fit_window(self) -> bool:
+        """Shrink napari's window onto the screen when it is larger (the dock was cut off at its right edge).
+
+        Returns whether the window was moved or resized. A maximised or full-screen window is left alone.
+        """
+        window = self._main_window()
+        if window is None or window.isMaximized() or window.isFullScreen() or window.screen() is None:
+            return False
+        avail = window.screen().availableGeometry()
+        frame, inner = window.frameGeometry(), window.geometry()
+        border_w, border_h = frame.width() - inner.width(), frame.height() - inner.height()
+        width = min(inner.width(), avail.width() - border_w)
+        height = min(inner.height(), avail.height() - border_h)
+        x = min(max(frame.x(), avail.x()), avail.x() + avail.width() - width - border_w)
+        y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - height - border_h)
+        if (width, height, x, y) == (inner.width(), inner.height(), frame.x(), frame.y()):
+            return False
+        window.resize(width, height)
+        window.move(x, y)
+        return True
+
+    def _viewer_alive(self) -> bool:
+        """False once napari tears its window down (``Viewer.close()`` closes the canvas first)."""
+        window = self._main_window()
         central = window.centralWidget() if window is not None else None
         if central is None:
             return True

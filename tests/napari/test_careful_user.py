@@ -183,3 +183,18 @@ def test_composite_does_not_look_paintable_and_edit_is_discoverable(make_napari_
     w.tree.itemDoubleClicked.emit(w.item_for("liver"), 0)  # what a double-click on the row does
     assert "liver" in viewer.layers and viewer.layers["liver"].editable
     assert "double-click" not in w.status.text()
+
+
+def test_window_wider_than_the_screen_is_fitted_so_the_dock_shows_whole(make_napari_viewer, small_archive, qtbot):
+    """``napari ct.nii.gz organs.mska --plugin medmask -w ...`` on a 1400x900 screen cut the dock off."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1900, 1000)  # larger than the Xvfb screen the tests run on
+    w = _open(viewer, small_archive)
+    window = w.window()
+    avail = window.screen().availableGeometry()
+    qtbot.waitUntil(lambda: window.frameGeometry().width() <= avail.width(), timeout=5000)
+    frame = window.frameGeometry()
+    assert avail.contains(frame), (frame, avail)
+    right = w.mapToGlobal(w.rect().topRight()).x()
+    assert right <= avail.right() and w.width() >= w.minimumWidth()
+    assert w.width() <= max(w.minimumWidth(), avail.width() // 4) + 40  # the canvas keeps most of the room
