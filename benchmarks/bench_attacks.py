@@ -1,7 +1,7 @@
-"""The attacks of issue 12, each run in a fresh process: time, peak RSS above the process's peak
-after imports, and outcome. Not run in CI.
+"""The attacks of issue 12 (and the lying servers of issue 20.6), each run in a fresh process: time,
+peak RSS above the process's peak after imports, and outcome. Not run in CI.
 
-    python benchmarks/bench_attacks.py [--tree /path/to/other/checkout] [--limit-gb 3]
+    python benchmarks/bench_attacks.py [--tree /path/to/other/checkout] [--limit-gb 3] [--only 20.6]
 
 Hostile files are made by this checkout's tests/reliability/hostile.py; the reads and
 edits run against ``--tree`` (default: this checkout), so the same table can be printed
@@ -12,6 +12,7 @@ up as a MemoryError there instead of taking the shared machine's memory.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -186,6 +187,16 @@ except Exception as exc:
     done(name(exc))
 """
 
+READ_URL_1S = """
+try:
+    a = MaskArchive(path, storage_options={"read_timeout": 1})
+    for n in a.names:
+        a.load_segmask(n).data
+    done("read")
+except BaseException as exc:
+    done(name(exc))
+"""
+
 VERIFY_DEEP = """
 from medmask.cli import main
 import io, contextlib
@@ -239,16 +250,37 @@ def attacks(d: str):
             yield "7 ... and `verify --deep`", VERIFY_DEEP, p
 
 
-def run(tree: str, snippet: str, path: str, limit_gb: float) -> dict:
+def remote_attacks(d: str):
+    """Issue 20.6: servers started here (tests/storage/remote_servers.py) for the rows' lifetime."""
+    from tests.conftest import organ_masks
+    from tests.storage.remote_servers import EndlessHTTPServer, RangeIgnoringHTTPServer, SilentServer
+
+    from medmask import MaskArchive
+
+    www = os.path.join(d, "www")
+    os.makedirs(www, exist_ok=True)
+    masks = organ_masks((60, 120, 120))
+    with MaskArchive(os.path.join(www, "case.mska"), "w", space=masks["liver"].space) as a:
+        a.add_segmasks(masks)
+    with RangeIgnoringHTTPServer(www) as server:
+        yield "20.6 http.server (ignores Range)", READ, f"{server.url}/case.mska"
+    with EndlessHTTPServer(b"MSKA\x02\x02") as server:
+        yield "20.6 Range ignored, endless body", READ, f"{server.url}/case.mska"
+    with SilentServer() as server:
+        yield "20.6 server never answers", READ, f"{server.url}/case.mska"
+        yield "20.6 ... read_timeout=1 in storage_options", READ_URL_1S, f"{server.url}/case.mska"
+
+
+def run(tree: str, snippet: str, path: str, limit_gb: float, timeout: float = 300) -> dict:
     code = PRELUDE + textwrap.dedent(snippet)
     env = dict(os.environ, PYTHONPATH=tree)
     limit = int(limit_gb * 2**30)
     pre = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
     try:
         out = subprocess.run([sys.executable, "-c", pre + code, path], env=env, capture_output=True, text=True,
-                             timeout=300, cwd=tree)
+                             timeout=timeout, cwd=tree)
     except subprocess.TimeoutExpired:
-        return {"outcome": "timeout (300 s)"}
+        return {"outcome": f"still running after {timeout:g} s (killed)"}
     lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
     if not lines:
         return {"outcome": f"crashed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1:]}"}
@@ -260,11 +292,15 @@ def main() -> int:
     ap.add_argument("--tree", default=ROOT)
     ap.add_argument("--limit-gb", type=float, default=3.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds before an attack counts as a hang")
+    ap.add_argument("--only", metavar="PREFIX", help="only the attacks whose label starts with PREFIX (e.g. 20.6)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for label, snippet, path in attacks(d):
-            r = run(os.path.abspath(args.tree), snippet, path, args.limit_gb)
+        for label, snippet, path in itertools.chain(attacks(d), remote_attacks(d)):
+            if args.only and not label.startswith(args.only):
+                continue
+            r = run(os.path.abspath(args.tree), snippet, path, args.limit_gb, args.timeout)
             rows.append({"attack": label, **r})
             if not args.json:
                 print(f"{label:52s} {r.get('seconds', ''):>7} s {r.get('peak_mib', ''):>8} MiB  {r['outcome']}", flush=True)

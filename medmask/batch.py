@@ -125,7 +125,12 @@ def _has_nifti(folder: Path) -> bool:
 def find_cases(src_root: str | os.PathLike) -> list[tuple[str, Path]]:
     """(case name, folder of masks) for every case under ``src_root``."""
     from .errors import ConversionError
+    from .storage.bytesource import is_url
 
+    if is_url(os.fspath(src_root)):  # NIfTI cases are read from local folders; archives are read by URL
+        raise ConversionError("batch converts a local dataset folder; download the dataset first (URLs are "
+                              "read by info, verify, convert, extract, stats and compare, for .mska/.msk)",
+                              os.fspath(src_root))
     root = Path(src_root)
     if not root.is_dir():
         raise ConversionError("no such folder" if not root.exists() else "not a folder", root)
@@ -269,8 +274,10 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
     :class:`BatchInterrupted` carrying the summary so far, within about a second. A second
     Ctrl-C during that stop kills the workers at once.
     """
+    from .storage.bytesource import writable_path
+
     start = time.perf_counter()
-    dst_root = Path(dst_root)
+    dst_root = Path(writable_path(dst_root, "batch output to"))  # a URL: refused before anything is read
     require("nibabel")  # every case needs it: say so once, not once per case
     found = find_cases(src_root)  # before creating anything: a wrong source leaves no empty folder
     dst_root.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,10 @@
 ``MAX_VOXELS`` bounds a declared volume (default 2**31 voxels, e.g. 1024 x 1024 x 2048);
 set ``MEDMASK_MAX_VOXELS`` or assign ``medmask.limits.MAX_VOXELS`` for bigger data.
 
+Remote reads wait ``REMOTE_CONNECT_TIMEOUT`` / ``REMOTE_READ_TIMEOUT`` seconds at most, and read
+at most ``MAX_REMOTE_DOWNLOAD`` bytes (``MEDMASK_MAX_REMOTE_DOWNLOAD``) from a server that ignores
+HTTP Range requests (see ``medmask.storage.remote``).
+
 ``MEMORY_BUDGET`` bounds every allocation a read makes (a decoded crop, a full volume,
 an index parse): asking for more raises ``LimitError`` naming the file and the bytes,
 before anything is allocated. Default: half of the memory this process can have (the
@@ -62,6 +66,13 @@ def default_budget() -> int:
 
 
 MEMORY_BUDGET: int = default_budget()
+
+# remote reads (URLs): a request waits at most this long for a connection, and for the next bytes
+# of an answer (override per call with storage_options={"connect_timeout": s, "read_timeout": s})
+REMOTE_CONNECT_TIMEOUT: float = 10.0
+REMOTE_READ_TIMEOUT: float = 20.0
+# a server that ignores HTTP Range sends the whole file for every read: medmask reads it once, up to this
+MAX_REMOTE_DOWNLOAD: int = parse_size(os.environ.get("MEDMASK_MAX_REMOTE_DOWNLOAD", "128M"))
 
 
 def human(n: int) -> str:

@@ -25,6 +25,7 @@ examples:
   medmask convert seg.seg.nrrd seg.mska               # Slicer -> archive (one entry per segment)
   medmask convert ml.nii.gz ml.msk --labels total     # TotalSegmentator --ml output -> .msk
   medmask info s0000.mska
+  medmask info https://example.org/s0000.mska          # URLs wherever a .mska/.msk is read
   medmask extract s0000.mska liver spleen -o organs.seg.nrrd
   medmask verify data/*.mska                          # --deep: also recount voxels, check boxes
   medmask upgrade old/*.mska                          # older formats -> v2.2 (v1 gains checksums)
@@ -79,6 +80,26 @@ def _one_line_warnings() -> None:
         logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # header "fixes" it logs on load
 
 
+class _InfoLines(logging.Handler):
+    """medmask's info messages (logger ``medmask``: e.g. a server that ignores Range requests, masks
+    reordered exactly onto a series) as one ``medmask: info:`` line each on stderr (looked up at each
+    message: tests replace sys.stderr). ``--quiet`` hides them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{PROG}: info: {' '.join(record.getMessage().split())}", file=sys.stderr)
+
+
+def _info_lines(quiet: bool = False) -> None:
+    logger = logging.getLogger("medmask")
+    handler = next((h for h in logger.handlers if isinstance(h, _InfoLines)), None)
+    if handler is None:
+        handler = _InfoLines(logging.INFO)
+        logger.addHandler(handler)
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage error)."""
     from ..errors import MedMaskError
@@ -92,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _one_line_warnings()
+    _info_lines(bool(getattr(args, "quiet", False)))
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

@@ -37,3 +37,26 @@ def add_overwrite_flags(sp: argparse.ArgumentParser) -> None:
                    help="replace an existing output file (or write into an existing non-empty folder)")
     g.add_argument("--no-overwrite", dest="overwrite", action="store_false",
                    help="refuse to replace an existing output (the default)")
+
+
+def add_storage_options_flag(sp: argparse.ArgumentParser) -> None:
+    """``--storage-options JSON`` for every command that reads URLs."""
+    from ..limits import REMOTE_CONNECT_TIMEOUT, REMOTE_READ_TIMEOUT
+
+    sp.add_argument("--storage-options", metavar="JSON", type=_json_object, default=None,
+                    help="options for reading https:// and s3:// URLs, as a JSON object: fsspec's (e.g. "
+                         "'{\"anon\": true}', '{\"client_kwargs\": {\"endpoint_url\": \"http://minio:9000\"}}') "
+                         f"and medmask's connect_timeout / read_timeout in seconds (default {REMOTE_CONNECT_TIMEOUT:g} / "
+                         f"{REMOTE_READ_TIMEOUT:g})")
+
+
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object ({{...}}), got {text!r}")
+    return value

@@ -5,7 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import UsageError, add_overwrite_flags, add_progress_flags, human, progress_enabled
+from ._common import (UsageError, add_overwrite_flags, add_progress_flags, add_storage_options_flag, human,
+                      progress_enabled)
 from .dicom_flags import add_dicom_flags, dicom_options
 from .names import resolve_names
 
@@ -24,7 +25,8 @@ def cmd_convert(args) -> int:
     image = False if args.no_image else args.image
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
                   overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
-                  image=image, force_image=args.force_image, series=args.series, **dicom_options(args))
+                  image=image, force_image=args.force_image, series=args.series,
+                  storage_options=args.storage_options, **dicom_options(args))
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
         if str(dst).lower().endswith(".mska"):
@@ -56,22 +58,23 @@ def _select_labels(mask, names):
 
 def cmd_extract(args) -> int:
     from .. import MaskArchive, load_mask
-    from ..convert.api import _stem, check_output, path_kind, write_items
+    from ..convert.api import _stem, check_output, path_kind, source_kind, write_items
     from ..errors import ConversionError
+    from ..storage.bytesource import is_url
 
     src = str(args.archive)
     low = src.lower()
     if not low.endswith((".mska", ".msk")):
         raise ConversionError("extract reads a .mska archive or a .msk mask", src)
-    if not os.path.exists(src):
-        raise ConversionError("no such file", src)
+    source_kind(src)  # there, or a URL
+    remote = {"storage_options": args.storage_options}
     kind = path_kind(args.output, output=True)
     if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(src):
         raise ConversionError("source and destination are the same file; extract to a new path", src)
     check_output(args.output, overwrite=args.overwrite, folder=kind == "niftidir")
     ref = None
     if low.endswith(".mska"):
-        with MaskArchive(src, mode="r") as archive:
+        with MaskArchive(src, mode="r", **remote) as archive:
             names = resolve_names(args.names, list(archive.all_names()), what="entry", path=src)
             items = [(n, archive.load_segmask(n)) for n in names]
             space = archive.space
@@ -80,13 +83,13 @@ def cmd_extract(args) -> int:
             items = [(None, items[0][1])]
         default = names[0]
     else:  # a .msk: its "entries" are its labels
-        mask = load_mask(src)
+        mask = load_mask(src, **remote)
         names = resolve_names(args.names, list(mask.mapping), what="label", path=src)
         items = [(None, _select_labels(mask, names))]
         space = mask.space
         default = _stem(src)
     if ref is not None and kind == "mska":  # the extract still knows its scan, from where it is written
-        ref = ref.relocated(src, args.output)
+        ref = ref if is_url(src) else ref.relocated(src, args.output)  # (a remote scan's path: as recorded)
     else:
         ref = None
     write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
@@ -121,7 +124,8 @@ def register(sub) -> None:
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
                               "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
-                              "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n\n"
+                              "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n"
+                              "  medmask convert s3://bucket/s0000.mska s0000_nifti/ --storage-options '{\"anon\": true}'\n\n"
                               "A .mska records the scan its masks belong to (path relative to the archive + "
                               "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
                               "when SRC is <case>/segmentations.\n")
@@ -153,6 +157,7 @@ def register(sub) -> None:
     c.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(c)
     add_dicom_flags(c)
+    add_storage_options_flag(c)
     c.set_defaults(func=cmd_convert)
 
     e = sub.add_parser("extract", formatter_class=fmt, help="copy some entries (or labels) to a new file",
@@ -163,7 +168,8 @@ def register(sub) -> None:
                               "  medmask extract s0000.mska liver spleen -o organs.mska\n"
                               "  medmask extract s0000.mska liver -o liver.nii.gz\n"
                               "  medmask extract s0000.mska 'rib_left_*' -o ribs.seg.nrrd\n"
-                              "  medmask extract organs.msk liver -o liver.msk\n")
+                              "  medmask extract organs.msk liver -o liver.msk\n"
+                              "  medmask extract https://example.org/s0000.mska liver -o liver.nii.gz\n")
     e.add_argument("archive", metavar="SOURCE")
     e.add_argument("names", metavar="NAME", nargs="+")
     e.add_argument("-o", "--output", metavar="OUT", required=True)
@@ -174,4 +180,5 @@ def register(sub) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)
     add_dicom_flags(e)
+    add_storage_options_flag(e)
     e.set_defaults(func=cmd_extract)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import human
+from ._common import add_storage_options_flag, human
 from ._errors import error_text
 
 
@@ -20,12 +20,12 @@ def _codec_name(codec) -> str:
     return str(codec)
 
 
-def _info_dict(path: str) -> dict:
+def _info_dict(path: str, storage_options: dict | None = None) -> dict:
     from ..core.geometry import space_to_dict
     from ..errors import FormatError
     from ..storage.reader import ContainerReader
 
-    reader = ContainerReader(path)
+    reader = ContainerReader(path, storage_options)
     try:
         entries = []
         for name in reader.names:
@@ -54,7 +54,11 @@ def _image_dict(ref, path: str) -> dict | None:
     if ref is None:
         return None
     from ..convert.image_link import check_image
+    from ..storage.bytesource import is_url
 
+    if is_url(path):  # the scan lies next to the remote archive: not fetched to be checked
+        return {**ref.to_json(), "resolved": None, "ok": False,
+                "problem": "not checked: the archive is remote (the scan's path is relative to its URL)"}
     check = check_image(ref, path)
     return {**ref.to_json(), "resolved": str(check.path), "ok": check.ok, "problem": check.problem}
 
@@ -62,7 +66,7 @@ def _image_dict(ref, path: str) -> dict | None:
 def cmd_info(args) -> int:
     status = False  # any entry whose index record is damaged: exit status 1
     for n, path in enumerate(args.files):
-        d = _info_dict(path)
+        d = _info_dict(path, args.storage_options)
         if args.json:
             print(json.dumps(d, indent=1))
             status = status or any("error" in e for e in d["entries"])
@@ -117,7 +121,7 @@ def cmd_verify(args) -> int:
     bad = old = 0
     for path in args.files:
         try:
-            result = verify_file(path, deep=args.deep)
+            result = verify_file(path, deep=args.deep, storage_options=args.storage_options)
         except MemoryError:  # the budget should prevent it; a verify run must go on anyway
             bad += 1
             print(f"FAIL  {path}: out of memory")
@@ -185,6 +189,7 @@ def register(sub) -> None:
                        epilog="examples:\n  medmask info s0000.mska\n  medmask info --json liver.msk\n")
     i.add_argument("files", metavar="FILE", nargs="+")
     i.add_argument("--json", action="store_true", help="machine-readable output")
+    add_storage_options_flag(i)
     i.set_defaults(func=cmd_info)
 
     v = sub.add_parser("verify", formatter_class=fmt, help="check the checksums of .msk/.mska files",
@@ -195,6 +200,7 @@ def register(sub) -> None:
     v.add_argument("--deep", action="store_true",
                    help="also recount every entry's voxels and check its bounding box is tight "
                         "(catches forged files whose checksums were recomputed)")
+    add_storage_options_flag(v)
     v.set_defaults(func=cmd_verify)
 
     u = sub.add_parser("upgrade", formatter_class=fmt, help="rewrite older files in the current format (v1 -> v2 with checksums; "

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._common import add_storage_options_flag
+
 
 def cmd_stats(args) -> int:
     from ..stats.api import compute_stats, no_gc_pauses
@@ -11,7 +13,7 @@ def cmd_stats(args) -> int:
 
     with no_gc_pauses():  # 100,000s of fresh row dicts: a full collection would rescan them all
         rows = compute_stats(args.inputs, entries=args.entries, centroid=args.centroid,
-                             intensity=args.intensity, image=args.image)
+                             intensity=args.intensity, image=args.image, storage_options=args.storage_options)
         if args.nonempty:
             rows = [r for r in rows if r["voxels"]]
         kind = write_rows(rows, args.output, args.format)
@@ -24,7 +26,8 @@ def cmd_compare(args) -> int:
     from ..stats.compare import compare
     from ..stats.output import write_rows
 
-    rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface)
+    rows = compare(args.a, args.b, entries=args.entries, surface=not args.no_surface,
+                   storage_options=args.storage_options)
     if args.nonempty:
         rows = [r for r in rows if r["status"] not in ("empty_in_both",)]
     if args.plot:
@@ -53,8 +56,10 @@ def register(sub) -> None:
                "  medmask stats 'archives/*.mska' --entries liver spleen --nonempty\n"
                "  medmask stats s0000.mska --image s0000/ct.nii.gz --centroid -o s0000.json\n"
                "  medmask stats archives/ --image 'dataset/{case}/ct.nii.gz' -o hu.parquet\n"
-               "  medmask stats archives/ --intensity          # the scan each archive records\n")
-    s.add_argument("inputs", metavar="INPUT", nargs="+", help=".mska/.msk files, folders or glob patterns")
+               "  medmask stats archives/ --intensity          # the scan each archive records\n"
+               "  medmask stats 's3://bucket/archives/*.mska' --storage-options '{\"anon\": true}'\n")
+    s.add_argument("inputs", metavar="INPUT", nargs="+",
+                   help=".mska/.msk files, folders or glob patterns; URLs too (s3://bucket/*.mska, https://...)")
     s.add_argument("-o", "--output", metavar="OUT", help="output file (default: CSV on stdout)")
     s.add_argument("--format", choices=("csv", "json", "parquet"), help="default: from OUT's suffix, else csv")
     s.add_argument("--entries", metavar="NAME", nargs="+", help="only these entries")
@@ -63,6 +68,7 @@ def register(sub) -> None:
                    help="the scan (NIfTI) for intensities; with many cases a template like 'data/{case}/ct.nii.gz'")
     s.add_argument("--intensity", action="store_true", help="intensities from the scan each archive records")
     s.add_argument("--nonempty", action="store_true", help="leave out labels without voxels")
+    add_storage_options_flag(s)
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_stats)
 
@@ -85,5 +91,6 @@ def register(sub) -> None:
     c.add_argument("--no-surface", action="store_true", help="skip surface distances (Dice and volumes only)")
     c.add_argument("--nonempty", action="store_true", help="leave out labels empty in both")
     c.add_argument("--plot", metavar="PNG", help="draw Dice and volume change per organ (needs matplotlib)")
+    add_storage_options_flag(c)
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(func=cmd_compare)

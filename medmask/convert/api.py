@@ -15,6 +15,7 @@ from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
+from ..storage.bytesource import is_url
 from . import nifti as nii
 from . import nifti_folder
 from . import seg_nrrd as seg
@@ -51,6 +52,19 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
 # reading any source as (space, [(name, mask)])
 
 
+def source_kind(src: Any) -> str:
+    """What ``src`` holds (see :func:`path_kind`); a clear error when it is missing, or a URL of a
+    format read from local files only (URLs are read for ``.mska`` and ``.msk``, by range requests)."""
+    kind = path_kind(src)
+    if is_url(src):
+        if kind not in ("mska", "msk"):
+            raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
+                                  f"and .msk); download it first", str(src))
+    elif not Path(src).exists():
+        raise ConversionError("no such file or folder", src)
+    return kind
+
+
 def _stem(path: str | os.PathLike) -> str:
     name = Path(path).name
     for suf in (".seg.nrrd", ".nrrd", ".nii.gz", ".nii", ".mska", ".msk", ".seg.dcm", ".dcm"):
@@ -60,17 +74,16 @@ def _stem(path: str | os.PathLike) -> str:
 
 
 def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = False, force: bool = False,
-               skip_bad: bool = False, series: Any = None) -> tuple[Space, list[tuple[str | None, Any]], str]:
+               skip_bad: bool = False, series: Any = None,
+               storage_options: dict | None = None) -> tuple[Space, list[tuple[str | None, Any]], str]:
     """(space, [(entry name or None, mask)], kind) of any supported source.
 
     A single mask (``.msk``, ``.nii.gz``) gives one item named None. ``force`` and
-    ``skip_bad``: see :func:`convert`.
+    ``skip_bad``: see :func:`convert`; ``storage_options``: for a ``.mska``/``.msk`` URL.
     """
     from .. import MaskArchive, load_mask
 
-    kind = path_kind(src)
-    if not Path(src).exists():
-        raise ConversionError("no such file or folder", src)
+    kind = source_kind(src)
     if kind == "niftidir":
         space, items = nifti_folder.read_nifti_folder(src, progress=progress, skip_bad=skip_bad, force=force)
         return space, list(items), kind
@@ -81,14 +94,14 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
         s = seg.read_seg_nrrd(src)
         return s.space, seg.seg_to_masks(s, path=src), kind
     if kind == "msk":
-        mask = load_mask(src)
+        mask = load_mask(src, storage_options=storage_options)
         return mask.space, [(None, mask)], kind
     if kind == "dicomseg":  # on the grid of ``series`` (a DICOM series folder or file) when given
         from .dicom_seg import read_dicom_seg
 
         space, items = read_dicom_seg(src, series=series)
         return space, items, kind
-    with MaskArchive(src, mode="r") as archive:
+    with MaskArchive(src, mode="r", storage_options=storage_options) as archive:
         return archive.space, [(n, archive.load_segmask(n)) for n in archive.all_names()], kind
 
 
@@ -193,8 +206,16 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 # writing
 
 
+def refuse_remote_output(dst: str | os.PathLike) -> None:
+    """A URL as an output is refused before anything is read (a ``Path`` of it would write ``./s3:/...``)."""
+    if is_url(os.fspath(dst)):
+        raise ConversionError("writing remote files is not supported (reading is): write a local file, then "
+                              "upload it", os.fspath(dst))
+
+
 def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> None:
     """Refuse to replace an existing output unless ``overwrite``: one rule and one wording for every command."""
+    refuse_remote_output(dst)
     dst = Path(dst)
     if folder:
         if dst.exists() and not dst.is_dir():
@@ -211,7 +232,7 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
             orthonormalize: bool = False, image: Any = None, force_image: bool = False, series: Any = None,
-            **dicom: Any) -> Path:
+            storage_options: dict | None = None, **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -236,15 +257,18 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     ``dicom`` are the options of :func:`medmask.convert.dicom_seg.write_dicom_seg`
     (segmentation_type, series_description, algorithm, manual). A ``.dcm`` SRC is read onto
     ``series``' grid when given (and a ``.mska`` DST records that series as its scan).
+
+    A ``.mska``/``.msk`` SRC may be a URL (``https://``, ``s3://``, any fsspec URL), read by
+    range requests with ``storage_options`` (credentials, endpoint, ``connect_timeout``,
+    ``read_timeout``; see :mod:`medmask.storage.remote`).
     """
+    refuse_remote_output(dst)
     if dicom and path_kind(dst, output=True) != "dicomseg":
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
-    if not Path(src).exists():
-        raise ConversionError("no such file or folder", src)
-    src_kind = path_kind(src)
+    src_kind = source_kind(src)
     dst_kind = path_kind(dst, output=True)
     dst = Path(dst)
-    if Path(src).resolve() == dst.resolve():
+    if not is_url(src) and Path(src).resolve() == dst.resolve():
         raise ConversionError("source and destination are the same path", dst)
     check_output(dst, overwrite=overwrite, folder=dst_kind == "niftidir")
     if image not in (None, False) and dst_kind != "mska":
@@ -255,12 +279,14 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force,
                                                     image=image, force_image=force_image)
     if src_kind == "mska" and dst_kind == "niftidir":
-        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize)
+        nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize,
+                                             storage_options=storage_options)
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
-                                 skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None)
+                                 skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None,
+                                 storage_options=storage_options)
     ref = None
     if src_kind == "dicomseg" and series is not None and image is None:
         image = series  # the SEG's masks now lie on that series: it is their scan

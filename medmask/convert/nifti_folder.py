@@ -225,13 +225,15 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
 
 
 def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, *, names: Iterable[str] | None = None,
-                            progress: bool = False, suffix: str = ".nii.gz", orthonormalize: bool = False) -> list[Path]:
-    """Every entry (or those in ``names``) of a ``.mska`` -> ``dst_dir/<entry>.nii.gz``."""
+                            progress: bool = False, suffix: str = ".nii.gz", orthonormalize: bool = False,
+                            storage_options: dict | None = None) -> list[Path]:
+    """Every entry (or those in ``names``) of a ``.mska`` (a path, or a URL read with ``storage_options``)
+    -> ``dst_dir/<entry>.nii.gz``."""
     from .. import MaskArchive
 
     dst_dir = Path(dst_dir)
     names_out: list[str] = []
-    with MaskArchive(src, mode="r") as archive, atomic_folder(dst_dir) as tmp:
+    with MaskArchive(src, mode="r", storage_options=storage_options) as archive, atomic_folder(dst_dir) as tmp:
         wanted = list(names) if names is not None else list(archive.all_names())
         used: set[str] = set()
         for name in progress_bar(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):

@@ -17,10 +17,11 @@ from .volumes import source_rows
 
 def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, entries: Iterable[str] | None = None,
                   centroid: bool = False, intensity: bool = False, image: Any = None,
-                  frame: bool = False):
+                  frame: bool = False, storage_options: dict | None = None):
     """One record per (case, entry, label) of every archive in ``inputs``.
 
-    ``inputs``: ``.mska``/``.msk`` files, folders (searched recursively) or glob patterns.
+    ``inputs``: ``.mska``/``.msk`` files, folders (searched recursively) or glob patterns, local
+    or URLs (``s3://bucket/cases/*.mska``; read with ``storage_options``).
     Columns: case, entry, label, value, voxels, volume_ml, the index bbox (``bbox_start_*``,
     ``bbox_stop_*``, array axes 0..2), its length in mm along each axis (``extent_mm_*``)
     and the LPS box it covers (``bbox_lps_min_*``/``max_*``); with ``centroid=True`` the
@@ -30,7 +31,7 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     p5, p95 inside each label. Returns a list of dicts, or a pandas DataFrame with
     ``frame=True``.
     """
-    cases = expand_inputs(inputs)
+    cases = expand_inputs(inputs, storage_options=storage_options)
     wanted = None if entries is None else list(dict.fromkeys([entries] if isinstance(entries, str) else entries))
     with_images = intensity or image is not None
     rows: list[dict[str, Any]] = []

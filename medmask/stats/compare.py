@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import GeometryError, MedMaskError
 from ..format.records import EntryInfo
+from ..storage.bytesource import is_url
 from .inputs import expand_inputs
 from .source import MaskSource
 from .surface import surface_distances, surface_points_mm
@@ -146,16 +147,24 @@ def compare_sources(a: MaskSource, b: MaskSource, *, entries: Iterable[str] | No
     return rows
 
 
-def pair_cases(a, b) -> list[tuple[str, Any, Any]]:
-    """(case, path_a | None, path_b | None): two files pair as they are; otherwise by case name."""
-    ca, cb = expand_inputs(a), expand_inputs(b)
-    if len(ca) == 1 and len(cb) == 1 and not (os.path.isdir(os.fspath(a)) or os.path.isdir(os.fspath(b))):
+def _is_folder(x) -> bool:
+    text = os.fspath(x)
+    return os.path.isdir(text) or (is_url(text) and text.endswith("/"))
+
+
+def pair_cases(a, b, storage_options: dict | None = None) -> list[tuple[str, Any, Any]]:
+    """(case, path_a | None, path_b | None): two files pair as they are; otherwise by case name.
+    Either side may be a URL (file, folder URL ending in ``/`` or glob), read with ``storage_options``."""
+    ca = expand_inputs(a, storage_options=storage_options)
+    cb = expand_inputs(b, storage_options=storage_options)
+    if len(ca) == 1 and len(cb) == 1 and not (_is_folder(a) or _is_folder(b)):
         return [(ca[0][0], ca[0][1], cb[0][1])]
     da, db = dict(ca), dict(cb)
     return [(c, da.get(c), db.get(c)) for c in dict.fromkeys([*da, *db])]
 
 
-def compare(a, b, *, entries: Iterable[str] | None = None, surface: bool = True, frame: bool = False):
+def compare(a, b, *, entries: Iterable[str] | None = None, surface: bool = True, frame: bool = False,
+            storage_options: dict | None = None):
     """Agreement of ``a`` with ``b`` (two files, or two folders/globs of cases paired by name).
 
     One record per (case, entry, label) present in either; see ``COLUMNS`` and the
@@ -163,12 +172,13 @@ def compare(a, b, *, entries: Iterable[str] | None = None, surface: bool = True,
     2|A∩B|/(|A|+|B|); ``hd95_mm`` the symmetric 95th-percentile surface distance,
     ``hd_mm`` the Hausdorff distance, ``assd_mm`` the average symmetric surface
     distance. ``surface=False`` skips the distances. ``frame=True`` returns a DataFrame.
+    ``storage_options``: for URLs among ``a`` and ``b``.
     """
     from .output import to_frame
 
     wanted = None if entries is None else list(dict.fromkeys([entries] if isinstance(entries, str) else entries))
     rows: list[dict[str, Any]] = []
-    for case, pa, pb in pair_cases(a, b):
+    for case, pa, pb in pair_cases(a, b, storage_options):
         if pa is None or pb is None:
             row = dict.fromkeys(COLUMNS)
             row.update(case=case, status=CASE_ONLY_B if pa is None else CASE_ONLY_A)

@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from ..format.records import EntryInfo
+from ..storage.bytesource import RemoteFile
 from ..storage.reader import ContainerReader
 
 
 class MaskSource:
     """Header and index of one file, held open; an entry's crop is decoded only when asked for."""
 
-    def __init__(self, path: str | os.PathLike, case: str | None = None):
+    def __init__(self, path: str | os.PathLike | RemoteFile, case: str | None = None):
         from .inputs import case_name
 
-        self.path = Path(path)
+        self.path = path if isinstance(path, RemoteFile) else Path(path)  # a URL is not a Path
         self.case = case if case is not None else case_name(self.path)
         self._reader = ContainerReader(self.path)
         self.space = self._reader.space

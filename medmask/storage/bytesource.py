@@ -2,8 +2,8 @@
 
 Readers only ever ask for ``(offset, length)`` ranges, so one container implementation
 reads a local path, an open binary file object, bytes in memory, or a remote object
-through fsspec (``s3://``, ``https://``, ``memory://``, ...). Remote objects cost one
-range request per read: header, index, then one per entry asked for.
+through fsspec (``s3://``, ``https://``, ``memory://``, ...; :mod:`.remote`). Remote objects
+cost one range request per read: header, index, then one per entry asked for.
 """
 from __future__ import annotations
 
@@ -17,37 +17,13 @@ from typing import Any, BinaryIO, Union
 from ..errors import ArchiveModeError, MedMaskError
 from .locking import FileIdentity
 from .pread import pread
+from .remote import RemoteSource
+from .source_types import ByteSource, RemoteFile
 
-Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
-class ByteSource:
-    """Read-only, random-access bytes.
-
-    ``size`` is the total size; ``known_size`` is the size when it costs nothing to know
-    (remote sources learn theirs only if asked, which costs a request).
-    """
-
-    name: str | None
-    known_size: int | None = None
-
-    @property
-    def size(self) -> int:
-        assert self.known_size is not None
-        return self.known_size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Up to ``length`` bytes from ``offset`` (fewer only at the end of the data)."""
-        raise NotImplementedError
-
-    def identity(self) -> FileIdentity | None:
-        """What tells a later look whether someone replaced the file; None where that cannot
-        be known (bytes, file objects, URLs: all read-only, so never committed to)."""
-        return None
-
-    def close(self) -> None:
-        pass
+Source = Union[str, os.PathLike, RemoteFile, bytes, bytearray, memoryview, BinaryIO]
 
 
 class FileSource(ByteSource):
@@ -138,49 +114,10 @@ class FileObjectSource(ByteSource):
                 self._f.seek(pos)
 
 
-class FsspecSource(ByteSource):
-    """An object reached through fsspec; each read is one ``cat_file`` range request."""
-
-    def __init__(self, url: str, storage_options: dict | None = None):
-        self.name = url
-        try:
-            import fsspec  # optional: pip install 'medmask[remote]'
-        except ImportError:
-            raise MedMaskError("reading URLs needs fsspec: pip install 'medmask[remote]'", url) from None
-        try:
-            self._fs, self._path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-        except ImportError as exc:  # fsspec names the missing backend package (s3fs, aiohttp, ...)
-            extra = "s3" if url.lower().startswith(("s3://", "s3a://")) else "remote"
-            raise MedMaskError(f"cannot open this URL ({exc}); pip install 'medmask[{extra}]'", url) from None
-        except ValueError as exc:
-            raise MedMaskError(f"not a URL fsspec knows: {exc}", url) from None
-        self._size: int | None = None
-
-    @property
-    def size(self) -> int:
-        if self._size is None:
-            try:
-                self._size = int(self._fs.size(self._path))
-            except FileNotFoundError:
-                raise MedMaskError("no such file", self.name) from None
-            except OSError as exc:
-                raise MedMaskError(f"cannot read: {exc}", self.name) from None
-        return self._size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        if length <= 0:
-            return b""
-        try:
-            return bytes(self._fs.cat_file(self._path, start=offset, end=offset + length))
-        except FileNotFoundError:
-            raise MedMaskError("no such file", self.name) from None
-        except Exception as exc:  # a range past the end is an error to some servers (HTTP 416)
-            if offset >= self.size:
-                return b""
-            raise MedMaskError(f"cannot read bytes {offset}..{offset + length}: {exc}", self.name) from None
-
-
 def is_url(source: Any) -> bool:
+    """A URL string (not a local file that happens to look like one) or a :class:`RemoteFile`."""
+    if isinstance(source, RemoteFile):
+        return True
     return isinstance(source, str) and bool(_URL.match(source)) and not os.path.exists(source)
 
 
@@ -188,8 +125,10 @@ def open_source(source: Source, storage_options: dict | None = None) -> ByteSour
     """A :class:`ByteSource` for a path, URL, bytes-like object or binary file object."""
     if isinstance(source, ByteSource):
         return source
+    if isinstance(source, RemoteFile):
+        return RemoteSource(source.url, {**(source.storage_options or {}), **(storage_options or {})})
     if is_url(source):
-        return FsspecSource(source, storage_options)  # type: ignore[arg-type]
+        return RemoteSource(source, storage_options)  # type: ignore[arg-type]
     if isinstance(source, (str, os.PathLike)):
         return FileSource(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -213,6 +152,8 @@ def writable_path(target: Any, what: str = "writing") -> str:
 
 def source_name(source: Any) -> str | None:
     """What error messages call ``source``."""
+    if isinstance(source, RemoteFile):
+        return source.url
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
     name = getattr(source, "name", None)

@@ -38,15 +38,16 @@ class Verification:
         return not self.problems
 
 
-def _open(path: str):
+def _open(path: str, storage_options: dict | None = None):
     from .reader import open_container
-    return open_container(path)
+    return open_container(path, storage_options)
 
 
-def verify_file(path: str | os.PathLike, deep: bool = False) -> Verification:
-    """Check one .msk/.mska file; a file that does not read raises its MedMaskError."""
+def verify_file(path: str | os.PathLike, deep: bool = False, storage_options: dict | None = None) -> Verification:
+    """Check one .msk/.mska file (a path or a URL read with ``storage_options``); a file that does not
+    read raises its MedMaskError."""
     path = os.fspath(path)
-    container = _open(path)
+    container = _open(path, storage_options)
     try:
         result = Verification(path, container.version, container.kind, minor=container.minor)
         for name in container.names:

@@ -1,4 +1,5 @@
-"""Servers the remote-read tests start: HTTP with Range support, and S3 (moto), both on 127.0.0.1.
+"""Servers the remote-read tests start on 127.0.0.1: HTTP with Range support, S3 (moto), and the
+badly behaved: http.server (ignores Range), an endless body, a server that never answers.
 
 Each counts the requests it serves, so tests can hold the reader to its request budget.
 """
@@ -121,3 +122,86 @@ class MotoS3Server(_LocalServer):
         return {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": self.endpoint,
                                                                          "region_name": "us-east-1"},
                 "skip_instance_cache": True}
+
+
+class RangeIgnoringHTTPServer(_LocalServer):
+    """Python's own ``http.server`` serving ``folder``: whole files with status 200 whatever the Range
+    header asks (many static hosts do the same), and HTML listings of folders; logs (method, Range)."""
+
+    def __init__(self, folder):
+        from functools import partial
+        from http.server import SimpleHTTPRequestHandler
+
+        self.log: list[tuple[str, str | None]] = []
+        owner = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def send_head(self):
+                owner.log.append((self.command, self.headers.get("Range")))
+                del self.headers["Range"]  # ignored, even by a Python whose http.server learns ranges
+                return super().send_head()
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+        server.daemon_threads = True
+        super().__init__(server)
+
+
+class EndlessHTTPServer(_LocalServer):
+    """Answers every GET with ``prefix`` followed by zeros that never end (no Content-Length: the body
+    ends when the connection does, which it never does). ``status=206`` also sends a Content-Range
+    for the bytes asked, as a server that honours Range but then keeps sending would."""
+
+    def __init__(self, prefix: bytes = b"", status: int = 200):
+        self.sent = [0]  # bytes written, over all requests
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(status)
+                m = _RANGE.match(self.headers.get("Range") or "")
+                start = int(m.group(1)) if m and m.group(1) else 0
+                if status == 206 and m:
+                    self.send_header("Content-Range", f"bytes {start}-{m.group(2) or ''}/*")
+                self.end_headers()
+                block = b"\0" * (1 << 16)
+                try:
+                    self.wfile.write(prefix[start:])
+                    while True:
+                        self.wfile.write(block)
+                        owner.sent[0] += len(block)
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    pass  # the reader hung up: good
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        super().__init__(server)
+
+
+class SilentServer:
+    """A TCP port that accepts connections (the kernel does) and never answers a byte."""
+
+    def __init__(self):
+        import socket
+
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+
+    @property
+    def url(self) -> str:
+        host, port = self._sock.getsockname()
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._sock.close()
