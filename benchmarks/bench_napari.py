@@ -407,6 +407,9 @@ def main(argv=None) -> int:
                              "3d (s0000 upsampled, see --scales)")
     parser.add_argument("--skip-old-design", action="store_true",
                         help="do not re-measure the previous design (one Labels layer per organ; a minute per run)")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="scan case: also measure the plugin of another source tree (e.g. a checkout of main) "
+                             "in the same loop, in turns")
     parser.add_argument("--scales", default="1,2,3",
                         help="3d case: upsampling factors of s0000 (3 = 273 M voxels; cached in benchmarks/.cache)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -450,7 +453,7 @@ def main(argv=None) -> int:
             results[name] = _median(runs)
         if "scan" in wanted:
             if AORTA.is_dir():
-                results["scan"] = _scan_case(Path(tmp), args.runs)
+                results["scan"] = _scan_case(Path(tmp), args.runs, args.baseline)
             else:
                 print(f"skipping scan: {AORTA} not found")
         if "3d" in wanted:
@@ -466,25 +469,32 @@ def main(argv=None) -> int:
     return 0
 
 
-def _scan_case(tmp: Path, runs: int) -> dict:
+def _scan_case(tmp: Path, runs: int, baseline: str | None = None) -> dict:
     """The aorta case's 18 masks as two archives, one recording ct.nii.gz and one not; opened in
-    turns in the same loop: no scan, scan recorded but "Open scan" off, scan opened with the organs."""
+    turns in the same loop: no scan, scan recorded but "Open scan" off, scan opened with the organs
+    (and the same with the ``baseline`` tree's plugin)."""
     with_scan, without = tmp / "aorta_scan.mska", tmp / "aorta_noscan.mska"
     for out, extra in ((with_scan, ["--image", str(AORTA / "ct.nii.gz")]), (without, ["--no-image"])):
         subprocess.run([sys.executable, "-m", "medmask", "convert", str(AORTA / "segmentations"), str(out), *extra],
                        check=True, capture_output=True, text=True)
-    out = {"noscan": [], "scan_off": [], "scan_on": [], "read_scan": []}
+    trees = {"": {}}
+    if baseline:
+        trees["baseline_"] = {"PYTHONPATH": os.path.abspath(baseline)}
+    out: dict[str, list] = {}
     for i in range(runs):
-        out["noscan"].append(_run_child(["--child", "open", str(without)])["open_s"])
-        out["scan_off"].append(_run_child(["--child", "open", str(with_scan)], NAPARI_MEDMASK_OPEN_IMAGE="0")["open_s"])
-        r = _run_child(["--child", "open", str(with_scan)], NAPARI_MEDMASK_OPEN_IMAGE="1")
-        if r["layers"] != 2:
-            raise RuntimeError(f"the scan did not open with {with_scan}: {r}")
-        out["scan_on"].append(r["open_s"])
-        out["read_scan"].append(r["read_scan_s"])
-        print(f"scan run {i + 1}/{runs}: no scan {out['noscan'][-1]:.2f} s, scan recorded not opened "
-              f"{out['scan_off'][-1]:.2f} s, scan opened {out['scan_on'][-1]:.2f} s "
-              f"(its voxels alone {out['read_scan'][-1]:.2f} s)", flush=True)
+        for prefix, env in trees.items():
+            res = {"noscan": _run_child(["--child", "open", str(without)], **env)["open_s"],
+                   "scan_off": _run_child(["--child", "open", str(with_scan)], NAPARI_MEDMASK_OPEN_IMAGE="0",
+                                          **env)["open_s"]}
+            r = _run_child(["--child", "open", str(with_scan)], NAPARI_MEDMASK_OPEN_IMAGE="1", **env)
+            if r["layers"] != 2:
+                raise RuntimeError(f"the scan did not open with {with_scan}: {r}")
+            res.update(scan_on=r["open_s"], read_scan=r["read_scan_s"])
+            for k, v in res.items():
+                out.setdefault(prefix + k, []).append(v)
+            print(f"scan run {i + 1}/{runs}{' ' + baseline if prefix else ''}: no scan {res['noscan']:.2f} s, "
+                  f"scan recorded not opened {res['scan_off']:.2f} s, scan opened {res['scan_on']:.2f} s "
+                  f"(its voxels alone {res['read_scan']:.2f} s)", flush=True)
     return {k: statistics.median(v) for k, v in out.items()}
 
 
@@ -555,11 +565,14 @@ def _print(results: dict, runs: int) -> None:
             print(f"  {a:<{w0}}  {b:>{w1}}  {c}")
     if "scan" in results:
         c = results["scan"]
-        print(f"\naorta case (18 masks, ct.nii.gz 164x126x120), open -> all drawn, dock open; median of {runs} runs:"
-              f"\n  no scan recorded                 {c['noscan']:.2f} s"
-              f"\n  scan recorded, 'Open scan' off   {c['scan_off']:.2f} s  ({c['scan_off'] / c['noscan']:.2f}x)"
-              f"\n  scan recorded and opened         {c['scan_on']:.2f} s  ({c['scan_on'] / c['noscan']:.2f}x); "
-              f"no scan + reading its voxels: {c['noscan'] + c['read_scan']:.2f} s")
+        print(f"\naorta case (18 masks, ct.nii.gz 164x126x120), open -> all drawn, dock open; median of {runs} runs:")
+        for prefix, label in (("", "this tree"), ("baseline_", "baseline")):
+            if prefix + "noscan" not in c:
+                continue
+            no, off, on, read = (c[prefix + k] for k in ("noscan", "scan_off", "scan_on", "read_scan"))
+            print(f"  {label}: no scan recorded {no:.2f} s; scan recorded, 'Open scan' off {off:.2f} s "
+                  f"({off / no:.2f}x); scan opened {on:.2f} s ({on / no:.2f}x; no scan + reading its voxels: "
+                  f"{no + read:.2f} s)")
     if "3d" in results:
         print("\n3D (s0000 upsampled k times, dock open): switch to 3D, then hide/show the largest organ, to "
               "the end of the event-loop turn and a forced render; one frame = a forced render, nothing changed")
