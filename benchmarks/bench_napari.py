@@ -574,8 +574,9 @@ def _print(results: dict, runs: int) -> None:
                   f"({off / no:.2f}x); scan opened {on:.2f} s ({on / no:.2f}x; no scan + reading its voxels: "
                   f"{no + read:.2f} s)")
     if "3d" in results:
-        print("\n3D (s0000 upsampled k times, dock open): switch to 3D, then hide/show the largest organ, to "
-              "the end of the event-loop turn and a forced render; one frame = a forced render, nothing changed")
+        print("\n3D (s0000 upsampled k times, dock open): switch to 3D, then hide/show the largest organ, each "
+              "through one event-loop turn (the window's repaint after a click); one frame = the same turn after "
+              "a 0.2 degree camera turn")
         for k, r in results["3d"].items():
             print(f"  x{k}: {r['voxels'] / 1e6:5.0f} M voxels  to 3D {r['to_3d_s']:5.1f} s  toggle "
                   f"{r['toggle3d_s']:5.1f} s (CPU {r['toggle3d_cpu_s']:.1f} s) = {r['toggle3d_s'] / r['frame3d_s']:.2f} "

@@ -9,6 +9,7 @@ opens the scan an archive records, and writes edits back.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -231,8 +232,10 @@ class ArchiveWidget(QWidget):
             self.archive_box.addItem(session.name, path)
             self.archive_box.blockSignals(False)
             self.archive_box.setVisible(self.archive_box.count() > 1)
-            # the scan's header is checked once the organs are drawn (a first check imports nibabel)
-            QTimer.singleShot(0, lambda p=path: self._check_link(p))
+            if "nibabel" in sys.modules:  # reading the scan's header costs ~1 ms
+                self._check_link(path)
+            else:  # a first check imports nibabel (0.3-1 s): once the organs are drawn
+                QTimer.singleShot(0, lambda p=path: self._check_link(p))
         self.set_session(session)
         return session
 
