@@ -114,7 +114,7 @@ def _viewer(dock: bool = True):
 
     draw()
     t0 = time.perf_counter()
-    while widget is not None and not getattr(widget, "warm_up_done", True) and time.perf_counter() - t0 < 10:
+    while widget is not None and not getattr(widget, "warm_up_done", True) and time.perf_counter() - t0 < 60:
         _turn()
         time.sleep(0.002)
     steps = getattr(widget, "warm_up_times", [])  # an older dock has no warm-up
