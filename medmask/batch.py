@@ -204,7 +204,7 @@ def process_pool(workers: int) -> cf.ProcessPoolExecutor:
 
 
 def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathLike, *,
-                 voxel_tolerance: float = 0.1, skip_bad: bool = False) -> CaseResult:
+                 voxel_tolerance: float = 0.1, skip_bad: bool = False, threads: int | None = None) -> CaseResult:
     """Convert one case; never raises for a bad case (the error goes in the result).
 
     A module-level function with plain arguments, so any executor (process pool, dask)
@@ -213,12 +213,14 @@ def convert_case(case: str, src_dir: str | os.PathLike, dst_path: str | os.PathL
     global _CURRENT_OUTPUT
     _CURRENT_OUTPUT = Path(dst_path)
     try:
-        return _convert_case(case, src_dir, dst_path, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+        return _convert_case(case, src_dir, dst_path, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad,
+                             threads=threads)
     finally:
         _CURRENT_OUTPUT = None
 
 
-def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_bad: bool) -> CaseResult:
+def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_bad: bool,
+                  threads: int | None) -> CaseResult:
     import warnings
 
     from .convert.image_link import ImageNotRecordedWarning
@@ -235,7 +237,7 @@ def _convert_case(case: str, src_dir, dst_path, *, voxel_tolerance: float, skip_
             warnings.simplefilter("always", SkippedFileWarning)
             warnings.simplefilter("always", ImageNotRecordedWarning)
             nifti_folder_to_archive(src_dir, dst_path, voxel_tolerance=voxel_tolerance,  # records <case>/ct.nii.gz
-                                    skip_bad=skip_bad)
+                                    skip_bad=skip_bad, threads=threads)
         skipped = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, SkippedFileWarning)]
         note = "; ".join(str(w.message) for w in caught if issubclass(w.category, ImageNotRecordedWarning)) or None
         for w in caught:
@@ -324,7 +326,8 @@ def convert_dataset(src_root: str | os.PathLike, dst_root: str | os.PathLike,
             for case, folder, dst in todo:
                 record(convert_case(case, str(folder), str(dst), voxel_tolerance=voxel_tolerance, skip_bad=skip_bad))
         else:
-            futures = _submit_all(executor, todo, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+            # cases already run in parallel: one file at a time in each, or threads would fight over the cores
+            futures = _submit_all(executor, todo, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad, threads=1)
             for fut in cf.as_completed(futures):
                 case = futures[fut]
                 try:

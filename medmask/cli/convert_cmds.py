@@ -25,7 +25,7 @@ def cmd_convert(args) -> int:
     image = False if args.no_image else args.image
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
                   overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
-                  image=image, force_image=args.force_image, series=args.series,
+                  image=image, force_image=args.force_image, series=args.series, split=args.split,
                   storage_options=args.storage_options, **dicom_options(args))
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
@@ -120,6 +120,7 @@ def register(sub) -> None:
                               "  medmask convert s0000.mska out_folder/\n"
                               "  medmask convert s0000.mska s0000.seg.nrrd\n"
                               "  medmask convert ml.nii.gz ml.msk --labels total\n"
+                              "  medmask convert seg.nii.gz organs.mska --split      # one entry per organ\n"
                               "  medmask convert mr_ml.nii.gz ml.msk --labels total_mr\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
@@ -136,6 +137,10 @@ def register(sub) -> None:
                         "{label: name}, .csv (label,name) or .txt (one name per line) file. For a NIfTI "
                         "source it names the labels its own label table does not (a contradiction is an error); "
                         "when many masks become one label map it sets their values")
+    c.add_argument("--split", action="store_true",
+                   help="a label map (multi-label .nii.gz such as TotalSegmentator --ml, or .msk) to .mska: one "
+                        "entry per label name (empty entries for names without voxels) instead of one multi-label "
+                        "entry")
     c.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise",
                    help="when masks are merged into one label map: what to do with voxels two masks claim "
                         "(default: raise an error)")

@@ -55,13 +55,12 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
 def source_kind(src: Any) -> str:
     """What ``src`` holds (see :func:`path_kind`); a clear error when it is missing, or a URL of a
     format read from local files only (URLs are read for ``.mska`` and ``.msk``, by range requests)."""
-    kind = path_kind(src)
-    if is_url(src):
-        if kind not in ("mska", "msk"):
-            raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
-                                  f"and .msk); download it first", str(src))
-    elif not Path(src).exists():
+    if not is_url(src) and not Path(src).exists():  # before guessing a format from a name that is not there
         raise ConversionError("no such file or folder", src)
+    kind = path_kind(src)
+    if is_url(src) and kind not in ("mska", "msk"):
+        raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
+                              f"and .msk); download it first", str(src))
     return kind
 
 
@@ -232,7 +231,7 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
             orthonormalize: bool = False, image: Any = None, force_image: bool = False, series: Any = None,
-            storage_options: dict | None = None, **dicom: Any) -> Path:
+            storage_options: dict | None = None, split: bool = False, **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -261,6 +260,10 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     A ``.mska``/``.msk`` SRC may be a URL (``https://``, ``s3://``, any fsspec URL), read by
     range requests with ``storage_options`` (credentials, endpoint, ``connect_timeout``,
     ``read_timeout``; see :mod:`medmask.storage.remote`).
+
+    ``split`` (label map source, ``.mska`` DST): one entry per label name, written by
+    :meth:`~medmask.MaskArchive.add_labelmap` (absent names become empty entries), instead of
+    one multi-label entry.
     """
     refuse_remote_output(dst)
     if dicom and path_kind(dst, output=True) != "dicomseg":
@@ -284,6 +287,9 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
+    if split and (src_kind not in ("nifti", "msk") or dst_kind != "mska"):
+        raise ConversionError(f"split makes one .mska entry per label of a label map (.nii.gz or .msk); "
+                              f"here {KIND_NAMES[src_kind]} -> {KIND_NAMES[dst_kind]}", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
                                  skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None,
                                  storage_options=storage_options)
@@ -294,9 +300,24 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         from .image_link import conversion_image_reference
 
         ref = conversion_image_reference(image, src, dst, space, force=force_image)
+    if split:
+        write_labelmap_archive(dst, items[0][1], image=ref)
+        return dst
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
                 overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref,
                 series=series, **dicom)
+    return dst
+
+
+def write_labelmap_archive(dst: str | os.PathLike, mask, *, image=None) -> Path:
+    """A label map (SegmentationMask) -> a fresh ``.mska`` with one entry per label name, one atomic write."""
+    from .. import MaskArchive
+
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with MaskArchive(dst, mode="w", space=mask.space) as archive:
+        archive.image_reference = image
+        archive.add_labelmap(mask)
     return dst
 
 

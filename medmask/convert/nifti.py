@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 from spacetransformer import Space
 
+from ..core.colors import color_for
 from ..core.dtypes import smallest_label_dtype
 from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning
 from ..optional import LazyModule, require
@@ -475,7 +476,8 @@ def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False, orthonor
         img.header.set_xyzt_units("mm")
     if label_names and len(mask.mapping):
         names = {int(label): n for n, label in mask.mapping.items()}
-        colors = {int(mask.mapping[n]): c for n, c in mask.colors.items() if n in mask.mapping}
+        # a label without a colour of its own gets its organ colour, not the table's white
+        colors = {int(label): mask.colors.get(n) or color_for(n) for n, label in mask.mapping.items()}
         img.header.extensions.append(label_table_extension(names, colors, date=date))
     return img
 

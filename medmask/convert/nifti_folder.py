@@ -6,6 +6,7 @@ headers are read to check the folder; then one file at a time is in memory.
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from collections import Counter
@@ -102,25 +103,28 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     return ref, kept
 
 
-def _fast_bbox(data: np.ndarray):
-    """Half-open bbox of the non-zero voxels (None if empty): one pass over the volume, then the slab between.
+def _mask_crop(path: Path, space: Space):
+    """(bbox, crop or None, header record) of one mask file on ``space``: streamed when the file allows
+    (only the organ's box is ever held whole, see :mod:`.nifti_stream`), else read whole."""
+    from ..core.geometry import bbox_slices, compute_bbox
+    from .nifti import _as_labels, header_record
+    from .nifti_stream import read_label_crop
 
-    The first pass reads each slice as one contiguous row (the fastest reduction numpy
-    has); only the slices holding the organ are read again. No full-size temporary.
-    """
-    from ..core.geometry import compute_bbox
-
-    if data.dtype.kind not in "bu" or data.ndim != 3 or not data.flags.c_contiguous:
-        return compute_bbox(data)
-    if data.size == 0:
-        return None
-    z = np.flatnonzero(data.reshape(data.shape[0], -1).max(axis=1))
-    if z.size == 0:
-        return None
-    z0, z1 = int(z[0]), int(z[-1]) + 1
-    yx = data[z0:z1].max(axis=0)
-    y, x = np.flatnonzero(yx.max(axis=1)), np.flatnonzero(yx.max(axis=0))
-    return (z0, z1), (int(y[0]), int(y[-1]) + 1), (int(x[0]), int(x[-1]) + 1)
+    streamed = read_label_crop(path)
+    if streamed is None:
+        data, rec, _hdr = read_nifti_labels(path)
+        shape = data.shape
+        bbox = compute_bbox(data)
+        crop = None if bbox is None else np.ascontiguousarray(data[bbox_slices(bbox)])
+    else:
+        hdr, bbox, crop = streamed
+        rec = header_record(hdr)
+        shape = tuple(int(v) for v in reversed(hdr.get_data_shape()[:3]))
+        if crop is not None:
+            crop = _as_labels(crop, path)  # the general path checks the whole volume; every non-zero voxel is here
+    if tuple(shape) != tuple(space.shape):
+        raise ConversionError(f"shape {tuple(reversed(shape))} differs from {nifti_shape(space)}", path)
+    return bbox, crop, rec
 
 
 def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = False):
@@ -130,16 +134,11 @@ def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = Fal
     holding several values gets ``<name>_<v>`` names. Only the bounding-box crop is kept.
     A file that looks like an image (a ``ct.nii.gz`` among the masks) is refused unless ``force``.
     """
-    from ..core.geometry import bbox_slices, compute_bbox
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
     name = nifti_stem(path)
-    data, rec, _hdr = read_nifti_labels(path)
-    if tuple(data.shape) != tuple(space.shape):
-        raise ConversionError(f"shape {tuple(reversed(data.shape))} differs from {nifti_shape(space)}", path)
-    bbox = _fast_bbox(data)
-    crop = np.ascontiguousarray(data[bbox_slices(bbox)]) if bbox is not None else None
+    bbox, crop, rec = _mask_crop(path, space)
     present: list[int] = []
     if crop is not None:
         if crop.dtype == bool or int(crop.max()) <= 1:
@@ -149,7 +148,7 @@ def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = Fal
         else:
             present = [int(v) for v in np.unique(crop) if v]
         if len(present) > 1:
-            refuse_image(crop, len(present) + 1, path, force=force, n_voxels=data.size)
+            refuse_image(crop, len(present) + 1, path, force=force, n_voxels=math.prod(space.shape))
     if present in ([], [1]):
         mapping, dtype = {name: 1}, np.dtype(bool)
     elif len(present) == 1:
@@ -166,32 +165,78 @@ def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = Fal
         raise ConversionError(exc.problem, path) from None
 
 
-def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
-                      skip_bad: bool = False, force: bool = False):
-    """(space, iterator of (entry name, mask)) for a folder of binary masks; one file in memory at a time.
+def default_threads() -> int:
+    """Files of one case read at once: the cores this process may use (capped; each holds ~1 MB plus an organ)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
 
-    A file that is not a mask is an error naming it, or with ``skip_bad`` a
-    :class:`SkippedFileWarning` and left out.
+
+def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
+                      skip_bad: bool = False, force: bool = False, threads: int | None = None):
+    """(space, iterator of (entry name, mask)) for a folder of binary masks, in file order.
+
+    ``threads`` files are read at once (default: one per core; inflating and scanning release
+    the GIL), a few ahead of the consumer; each holds only its organ's box. A file that is not
+    a mask is an error naming it, or with ``skip_bad`` a :class:`SkippedFileWarning` and left out.
     """
     space, files = scan_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+    threads = default_threads() if threads is None else max(1, int(threads))
+
+    def read(f):
+        return binary_file_mask(f, space, force=force)
+
+    def results():
+        if threads == 1 or len(files) < 2:
+            for f in files:
+                try:
+                    yield read(f)
+                except ConversionError as exc:
+                    yield exc
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads, thread_name_prefix="medmask-read") as pool:
+            pending: deque = deque()
+            todo = iter(files)
+            try:
+                for f in todo:  # a window of 2 files a thread: enough to keep them busy, little held
+                    pending.append(pool.submit(read, f))
+                    if len(pending) >= 2 * threads:
+                        break
+                while pending:
+                    future = pending.popleft()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.append(pool.submit(read, nxt))
+                    try:
+                        yield future.result()
+                    except ConversionError as exc:
+                        yield exc
+            finally:
+                for future in pending:  # the consumer stopped early (an error, Ctrl-C): do not read on
+                    future.cancel()
 
     def gen():
-        for f in progress_bar(files, progress, f"{Path(src_dir).name}", total=len(files)):
-            try:
-                yield binary_file_mask(f, space, force=force)
-            except ConversionError as exc:
+        for item in progress_bar(results(), progress, f"{Path(src_dir).name}", total=len(files)):
+            if isinstance(item, ConversionError):
                 if not skip_bad:
-                    raise
-                skip_file(exc)
+                    raise item
+                skip_file(item)
+                continue
+            yield item
 
     return space, gen()
 
 
 def read_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
-                      skip_bad: bool = False, force: bool = False):
+                      skip_bad: bool = False, force: bool = False, threads: int | None = None):
     """(space, [(entry name, mask)]) of a folder of binary masks (see :func:`scan_nifti_folder`)."""
     space, it = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
-                                  force=force)
+                                  force=force, threads=threads)
     return space, list(it)
 
 
@@ -204,13 +249,14 @@ def _space_key(space: Space) -> list:
 
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
                             voxel_tolerance: float = 0.1, progress: bool = False, skip_bad: bool = False,
-                            force: bool = False, image=None, force_image: bool = False) -> Path:
+                            force: bool = False, image=None, force_image: bool = False,
+                            threads: int | None = None) -> Path:
     """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
 
     ``image``: the scan to record (path), None to record TotalSegmentator's
     ``<case>/ct.nii.gz`` when present, False for none (see
     :func:`medmask.convert.image_link.conversion_image_reference`). ``skip_bad``, ``force``:
-    see :func:`iter_nifti_folder`.
+    see :func:`iter_nifti_folder`; ``threads``: files read at once (default one per core).
     """
     from .image_link import conversion_image_reference
 
@@ -218,7 +264,7 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
     if dst.exists() and not overwrite:
         raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
     space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
-                                     force=force)
+                                     force=force, threads=threads)
     ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
     write_archive(dst, space, masks, image=ref)
     return dst

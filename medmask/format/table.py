@@ -41,7 +41,7 @@ MAPPING_SELF = 2                  # mapping is {name: 1} (a binary mask named af
 COUNT_ONE = 4                     # counts is {1: voxels}
 KNOWN_FLAGS = HAS_BBOX | MAPPING_SELF | COUNT_ONE
 DTYPE_CODES = ("bool", "uint8", "uint16", "uint32")  # dtype byte -> dtype; never reordered
-HEAD_KEYS = {"kind", "writer", "space", "image", "attributes", "codecs", "metadata", "names"}
+HEAD_KEYS = {"kind", "writer", "space", "image", "attributes", "codecs", "metadata", "names", "review", "history"}
 EXTRA_KEYS = ("mapping", "counts", "colors", "metadata")
 assert set(DTYPE_CODES) == set(LABEL_DTYPE_NAMES)
 

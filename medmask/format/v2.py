@@ -31,6 +31,7 @@ from ..core.image_ref import ImageReference
 from ..errors import (ChecksumError, CodecError, FormatError, GeometryError, LabelError, LimitError,
                       UnsupportedVersionError)
 from . import jsonguard
+from . import review as review_keys
 from .checks import unnamed_values
 from . import table as table2
 from .records import EntryInfo, valid_colors, valid_counts as _valid_counts, valid_mapping as _valid_mapping
@@ -43,7 +44,7 @@ _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
 DTYPES = LABEL_DTYPE_NAMES
 DEFAULT_LEVEL = 19
-INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes", "shared"}
+INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes", "shared", *review_keys.HEAD_KEYS}
 MAX_UNKNOWN_KEY_BYTES = 64 << 10  # a newer writer's small additions are ignored; bulk is refused
 
 
@@ -89,6 +90,7 @@ class Index:
     entry: Callable[[str], EntryInfo]  # name -> validated record, parsed when first asked for (KeyError if none)
     image: ImageReference | None = None
     attributes: dict = field(default_factory=dict)  # archive-level facts (MaskArchive.attributes)
+    review: dict = field(default_factory=dict)  # the raw 'review'/'history' keys (format/review.py)
 
 
 def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]]]:
@@ -119,7 +121,8 @@ def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]
 
 
 def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
-                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
+                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None,
+                 review: dict[str, Any] | None = None) -> bytes:
     """The compressed 2.2 index (a binary table, see :mod:`.table`) of ``entries``."""
     rows, refs = share_metadata(entries)
     sets: dict[tuple[int, ...], int] = {}
@@ -136,6 +139,7 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
         head["image"] = image.to_json()
     if attributes:
         head["attributes"] = attributes
+    head.update(review or {})  # the 'review'/'history' keys (format/review.py), absent when empty
     raw = table2.encode(head, entries, shared, shared_of)
     blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
     allowance = jsonguard.index_allowance(len(blob))
@@ -147,7 +151,8 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
 
 
 def encode_index_json(kind: str, space, entries: list[EntryInfo], writer: str,
-                      image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
+                      image: ImageReference | None = None, attributes: dict[str, Any] | None = None,
+                      review: dict[str, Any] | None = None) -> bytes:
     """The 2.1 JSON index document (uncompressed) of ``entries``: what medmask 0.3.0 wrote, kept
     for tests and tools that craft files of that version."""
     table, refs = share_metadata(entries)
@@ -156,6 +161,7 @@ def encode_index_json(kind: str, space, entries: list[EntryInfo], writer: str,
         doc["image"] = image.to_json()
     if attributes:
         doc["attributes"] = attributes
+    doc.update(review or {})
     if table:
         doc["shared"] = {"metadata": table}
     doc["entries"] = [_record_to_json(e, [table[i][0] for i in r], r) for e, r in zip(entries, refs)]
@@ -176,7 +182,8 @@ def index_document(blob: bytes, header: Header, path: str | None = None) -> dict
     writer = (table2.Table(raw, jsonguard.index_allowance(len(blob)), path).doc if table2.is_table(raw) else
               jsonguard.loads(raw, "index", path, jsonguard.index_allowance(len(blob)))).get("writer", "")
     entries = [index.entry(n) for n in index.names]
-    return json.loads(encode_index_json(index.kind, index.space, entries, writer, index.image, index.attributes))
+    return json.loads(encode_index_json(index.kind, index.space, entries, writer, index.image, index.attributes,
+                                        index.review))
 
 
 def decompress_index(blob: bytes, header: Header, path: str | None = None) -> bytes:
@@ -262,7 +269,8 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     attributes = doc.get("attributes", {})
     if not isinstance(attributes, dict):
         raise FormatError(f"index attributes must be an object, got {attributes!r:.80}", path)
-    return Index(doc["kind"], space, names, entry, image, attributes)
+    review = {k: doc[k] for k in review_keys.HEAD_KEYS if k in doc}
+    return Index(doc["kind"], space, names, entry, image, attributes, review)
 
 
 def _name_problem(records: list, path: str | None) -> None:

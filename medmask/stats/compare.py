@@ -164,7 +164,7 @@ def pair_cases(a, b, storage_options: dict | None = None) -> list[tuple[str, Any
 
 
 def compare(a, b, *, entries: Iterable[str] | None = None, surface: bool = True, frame: bool = False,
-            storage_options: dict | None = None):
+            storage_options: dict | None = None, workers: int = 1, dask: str | None = None, executor=None):
     """Agreement of ``a`` with ``b`` (two files, or two folders/globs of cases paired by name).
 
     One record per (case, entry, label) present in either; see ``COLUMNS`` and the
@@ -172,13 +172,35 @@ def compare(a, b, *, entries: Iterable[str] | None = None, surface: bool = True,
     2|A∩B|/(|A|+|B|); ``hd95_mm`` the symmetric 95th-percentile surface distance,
     ``hd_mm`` the Hausdorff distance, ``assd_mm`` the average symmetric surface
     distance. ``surface=False`` skips the distances. ``frame=True`` returns a DataFrame.
-    ``storage_options``: for URLs among ``a`` and ``b``.
+    ``storage_options``: for URLs among ``a`` and ``b``. Pairs of cases run in ``workers``
+    processes, on a dask scheduler at ``dask`` or on any ``executor``; rows come back in case order.
     """
+    from functools import partial
+
     from .output import to_frame
+    from .parallel import executor_for, map_chunks
 
     wanted = None if entries is None else list(dict.fromkeys([entries] if isinstance(entries, str) else entries))
+    job = partial(_compare_pairs, wanted=wanted, surface=surface)
+    pairs = pair_cases(a, b, storage_options)
+    if executor is not None:
+        parts = map_chunks(job, pairs, executor, max(workers, 2))
+    else:
+        with executor_for(workers, dask) as ex:
+            parts = map_chunks(job, pairs, ex, workers)
+    rows: list[dict[str, Any]] = [row for part in parts for row in part]
+    if wanted is not None:
+        found = {r["entry"] for r in rows}
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            raise MedMaskError(f"no compared archive has an entry named {', '.join(map(repr, missing))}")
+    return to_frame(rows) if frame else rows
+
+
+def _compare_pairs(pairs, *, wanted, surface) -> list[dict[str, Any]]:
+    """Rows of a chunk of case pairs (module level: process pools and dask pickle it)."""
     rows: list[dict[str, Any]] = []
-    for case, pa, pb in pair_cases(a, b, storage_options):
+    for case, pa, pb in pairs:
         if pa is None or pb is None:
             row = dict.fromkeys(COLUMNS)
             row.update(case=case, status=CASE_ONLY_B if pa is None else CASE_ONLY_A)
@@ -187,9 +209,4 @@ def compare(a, b, *, entries: Iterable[str] | None = None, surface: bool = True,
         with MaskSource(pa, case) as sa, MaskSource(pb, case) as sb:
             names = None if wanted is None else [n for n in wanted if n in set(sa.names) | set(sb.names)]
             rows.extend(compare_sources(sa, sb, entries=names, surface=surface, case=case))
-    if wanted is not None:
-        found = {r["entry"] for r in rows}
-        missing = [n for n in wanted if n not in found]
-        if missing:
-            raise MedMaskError(f"no compared archive has an entry named {', '.join(map(repr, missing))}")
-    return to_frame(rows) if frame else rows
+    return rows

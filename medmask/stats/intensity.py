@@ -20,6 +20,8 @@ from .source import MaskSource
 from .volumes import entry_labels
 
 INTENSITY_COLUMNS = ["mean", "std", "median", "p5", "p95"]
+# every row of a run with images has these, whether or not its case's scan could be read
+IMAGE_COLUMNS = ["image", "image_error", *INTENSITY_COLUMNS]
 
 
 def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
@@ -154,5 +156,5 @@ def add_intensities(rows: list[dict[str, Any]], source: MaskSource, image_path: 
                     stats[(name, value)] = summarize(image.scale(values))
     for row in rows:
         found = stats.get((row["entry"], row["value"]))
-        row["image"] = str(image_path)
+        row["image"], row["image_error"] = str(image_path), None
         row.update(found if found else dict.fromkeys(INTENSITY_COLUMNS))

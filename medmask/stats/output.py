@@ -48,12 +48,14 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def to_csv_text(rows: Sequence[dict[str, Any]]) -> str:
-    """CSV with a header; None is an empty cell, floats are written exactly (repr)."""
+def to_csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """CSV with a header (``columns`` when no row says them); None is an empty cell, floats exact (repr)."""
     buf = io.StringIO()
-    cols = columns_of(rows)
+    cols = columns_of(rows) or list(columns or [])
     writer = csv.writer(buf, lineterminator="\n")  # the csv module writes None as '' and floats by repr()
     writer.writerow(cols)
+    if not rows:
+        return buf.getvalue() if cols else ""
     pick = operator.itemgetter(*cols)
     try:
         writer.writerows(map(pick, rows) if len(cols) > 1 else ((pick(r),) for r in rows))
@@ -75,22 +77,25 @@ def to_json_text(rows: Sequence[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
 
 
-def to_parquet_bytes(rows: Sequence[dict[str, Any]]) -> bytes:
+def to_parquet_bytes(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> bytes:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise MedMaskError("Parquet output needs pyarrow: pip install pyarrow (or write .csv / .json)") from None
-    cols = columns_of(rows)
-    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    cols = columns_of(rows) or list(columns or [])
+    table = (pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows]) if rows
+             else pa.table({c: pa.array([], pa.null()) for c in cols}))
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     return sink.getvalue().to_pybytes()
 
 
 def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike | None, fmt: str | None = None,
-               stdout=None) -> str:
-    """Write rows to ``path`` (atomically) or to ``stdout`` when path is None or '-'; returns the format."""
+               stdout=None, columns: Sequence[str] | None = None) -> str:
+    """Write rows to ``path`` (atomically) or to ``stdout`` when path is None or '-'; returns the format.
+
+    ``columns``: the header of a table without rows (a filter that kept nothing)."""
     from ..storage.atomic import atomic_write
 
     target = None if path in (None, "-") else os.fspath(path)  # type: ignore[arg-type]
@@ -98,9 +103,9 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike | None, f
     if kind == "parquet":
         if target is None:
             raise MedMaskError("Parquet is binary: give an output file with -o")
-        data = to_parquet_bytes(rows)
+        data = to_parquet_bytes(rows, columns)
     else:
-        text = to_csv_text(rows) if kind == "csv" else to_json_text(rows)
+        text = to_csv_text(rows, columns) if kind == "csv" else to_json_text(rows)
         if target is None:
             (stdout or __import__("sys").stdout).write(text)
             return kind

@@ -92,7 +92,7 @@ def source_rows(source: MaskSource, *, entries: Iterable[str] | None = None,
             if n:
                 boxed.append((row, per_label[value][1] if value in per_label else info.bbox))
                 row["voxels"], row["volume_ml"] = n, n * ml
-                if value in per_label:
+                if centroid and value in per_label:  # multi-label boxes decode too: columns follow the flag only
                     world = index_centroid_to_world(space, per_label[value][0])
                     row.update(zip(CENTROID_COLUMNS, (float(v) for v in world)))
             rows.append(row)

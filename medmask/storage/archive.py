@@ -21,11 +21,12 @@ from .container import Container, StagedEntry, preview_names
 from .entries import decode_mask, encode_mask
 from .locking import FileIdentity, commit_lock
 from .reader import container_class, open_container
+from .review import ReviewMixin
 
 MODES = ("r", "w", "a")
 
 
-class MaskArchive:
+class MaskArchive(ReviewMixin):
     """A ``.mska`` file. ``mode``: ``"r"`` read, ``"w"`` create/overwrite, ``"a"`` edit or create.
 
     ``"r"`` also reads a URL (``s3://``, ``https://``, ``memory://``... through fsspec, with
@@ -68,6 +69,7 @@ class MaskArchive:
         self._written = False  # "w": the first commit overwrites whatever is there
         self._image: ImageReference | None = None
         self._attributes: dict[str, Any] = {}
+        self._load_review({})
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
@@ -92,6 +94,7 @@ class MaskArchive:
         self._space = reader.space
         self._image = reader.image
         self._attributes = reader.attributes
+        self._load_review(reader.review)
         self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
 
@@ -233,6 +236,8 @@ class MaskArchive:
         elif not spaces_equal(mask.space, self._space):
             raise GeometryError(f"mask {name!r} has space {mask.space}, the archive has {self._space}", self.path)
         info, payload = encode_mask(mask, name, self.level, self.path)
+        if name in self._entries:
+            self._note_voxels(name, mask)
         self._entries[name] = (info, payload)
         self._changed()
         return info
@@ -242,6 +247,36 @@ class MaskArchive:
         with self._batch():
             for name, mask in masks.items():
                 self.add_segmask(mask, name, replace=replace)
+
+    def add_labelmap(self, labels, names: Mapping[str, int] | None = None,
+                     colors: Mapping[str, Sequence[float]] | None = None, metadata: Mapping[str, Any] | None = None,
+                     *, space=None, replace: bool = False) -> list[str]:
+        """One entry per name of a label map (a model's output, TotalSegmentator ``--ml``), one write.
+
+        ``labels``: a 3D integer array in medmask (z, y, x) order on ``space`` (default: the
+        archive's), or a SegmentationMask (its space, and its names, colours and metadata
+        unless given). ``names``: name -> label value. A named value without voxels becomes an
+        empty entry; a value present but unnamed becomes ``label_<v>``. ``colors``: name -> rgba;
+        ``metadata``: stored on every entry. All bounding boxes come from one pass over the
+        volume. Returns the entry names written.
+        """
+        from ..core.labelmap import split_labelmap
+
+        if isinstance(labels, SegmentationMask):
+            space = labels.space if space is None else space
+            names = labels.mapping.to_dict() if names is None else names
+            colors = labels.colors if colors is None else colors
+            metadata = labels.metadata if metadata is None else metadata
+            labels = labels.data
+        space = self._space if space is None else space
+        if space is None:
+            raise GeometryError("the archive has no space yet: pass space= with the label map", self.path)
+        try:
+            masks = split_labelmap(labels, names or {}, space, colors=colors, metadata=metadata)
+        except MedMaskError as exc:
+            raise type(exc)(exc.problem, self.path) from None
+        self.add_segmasks(masks, replace=replace)
+        return list(masks)
 
     def replace(self, name: str, mask: SegmentationMask) -> EntryInfo:
         self._check_exists(name)  # not its record: an entry whose index row is damaged can be replaced
@@ -253,6 +288,7 @@ class MaskArchive:
     def remove(self, name: str) -> None:
         self._check_writable()
         self._check_exists(name)  # not its record: an entry whose index row is damaged can be removed
+        self._note_remove(name)
         del self._entries[name]
         self._changed()
 
@@ -269,6 +305,7 @@ class MaskArchive:
         if payload is None:  # the reader knows the bytes by the old name: take them along
             info, source = self._reader.staged(old, self.level).v2_item()  # type: ignore[union-attr]
             payload = source()
+        self._note_rename(old, new)
         self._entries = {(new if n == old else n): ((replace(info, name=new), payload) if n == old else v)
                          for n, v in self._entries.items()}
         self._changed()
@@ -361,6 +398,7 @@ class MaskArchive:
         """After a failed commit: forget the failed change, show the file as it is on disk."""
         if self.mode == "w" and not self._written:
             self._entries, self._image, self._attributes, self._dirty = {}, None, {}, False
+            self._load_review({})
             return
         try:
             if os.path.exists(self.path):
@@ -372,6 +410,7 @@ class MaskArchive:
             self._reader.close()
         self._reader, self._identity, self._image = None, None, None
         self._entries, self._attributes, self._dirty = {}, {}, False
+        self._load_review({})
 
     def reload(self) -> None:
         """Drop pending changes and read the file again (e.g. after ConcurrentModificationError)."""
@@ -381,7 +420,7 @@ class MaskArchive:
     def _write(self) -> None:
         container_class(self.format_version).write_archive(self.path, self._space,
                                                            [self._staged(n) for n in self._entries], self._image,
-                                                           self._attributes)
+                                                           self._attributes, self._review_head())
 
     def _staged(self, name: str) -> StagedEntry:
         info, payload = self._get(name)

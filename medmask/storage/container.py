@@ -48,6 +48,7 @@ class Container:
     names: list[str]
     image: ImageReference | None = None  # the scan the masks were drawn on (v2 archives)
     attributes: dict = {}  # archive-level facts (v2; replaced per instance, never mutated)
+    review: dict = {}  # the raw 'review'/'history' index keys (v2; format/review.py)
 
     def __init__(self, source: ByteSource, kind: str, head: bytes):
         self.source = source
@@ -107,9 +108,10 @@ class Container:
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+                      image: ImageReference | None = None, attributes: dict | None = None,
+                      review: dict | None = None) -> None:
         """Write a whole .mska file; ``image`` is the scan the masks were drawn on, ``attributes``
-        the archive-level facts (v2 only)."""
+        the archive-level facts, ``review`` the review decisions and edit history (v2 only)."""
         raise NotImplementedError
 
     # lifetime -----------------------------------------------------------------------------

@@ -82,7 +82,11 @@ class V1Container(Container):
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+                      image: ImageReference | None = None, attributes: dict | None = None,
+                      review: dict | None = None) -> None:
+        if review:  # MaskArchive refuses review decisions on v1 and records no history there
+            warnings.warn(f"{os.fspath(path)}: format version 1 cannot store review decisions or edit history; "
+                          f"not written (format_version=2 keeps them)", UserWarning, stacklevel=4)
         if attributes:  # MaskArchive refuses to set them on v1; a caller going around it is told here
             warnings.warn(f"{os.fspath(path)}: format version 1 cannot store archive attributes; not written "
                           f"(format_version=2 keeps them)", UserWarning, stacklevel=4)

@@ -22,7 +22,7 @@ def writer_tag() -> str:
 
 
 def write_v2(path: str | os.PathLike, kind: str, space, entries: Sequence[tuple[EntryInfo, PayloadSource]],
-             image=None, attributes: dict | None = None) -> list[EntryInfo]:
+             image=None, attributes: dict | None = None, review: dict | None = None) -> list[EntryInfo]:
     """Write header, payloads (in order) and index; returns the records with their final offsets."""
     magic = v2.MAGIC_MASK if kind == "mask" else v2.MAGIC_ARCHIVE
     placed: list[EntryInfo] = []
@@ -34,7 +34,7 @@ def write_v2(path: str | os.PathLike, kind: str, space, entries: Sequence[tuple[
             f.write(payload)
             placed.append(replace(info, offset=pos, length=len(payload)))
             pos += len(payload)
-        index = v2.encode_index(kind, space, placed, writer_tag(), image, attributes)
+        index = v2.encode_index(kind, space, placed, writer_tag(), image, attributes, review)
         f.write(index)
         f.seek(0)
         f.write(v2.pack_header(magic, pos, len(index), zlib.crc32(index)))

@@ -590,7 +590,9 @@ class ArchiveWidget(QWidget):
             times = "\u00d7"
             shape = times.join(str(int(v)) for v in s.space.shape)
             spacing = times.join(f"{v:g}" for v in s.space.spacing)
-            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries<br>{shape} voxels, {spacing} mm")
+            entries = len({r.entry_name for r in m})
+            count = f"{entries} entr{'y' if entries == 1 else 'ies'}" + (f", {len(m)} organs" if entries != len(m) else "")
+            self.title.setText(f"<b>{s.name}</b> \u2014 {count}<br>{shape} voxels, {spacing} mm")
             self.title.setToolTip(s.path)
             for node in m.tree():
                 if node.kind == "group":
@@ -624,8 +626,9 @@ class ArchiveWidget(QWidget):
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setIcon(0, self._swatch(row.colors[0] if row.colors else color_for(name)))
         labels = ", ".join(f"{k}={v}" for k, v in row.labels.items())
-        item.setToolTip(0, f"{name}\nlabels: {labels}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml\n"
-                           f"Double-click to edit (paint) it in its own layer")
+        where = f"label {row.label}={row.value} of entry {row.entry_name}" if row.label else f"labels: {labels}"
+        item.setToolTip(0, f"{name}\n{where}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml\n"
+                           f"double-click (or Edit) to paint it")
         self._entry_items[name] = item
         return item
 

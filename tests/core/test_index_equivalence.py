@@ -24,9 +24,9 @@ NAMES = ["liver", "Leber", "肝臓", "poumon_gauche", "rib 12 (left)", "ü" * 3,
          "名前" * 40]
 
 
-def _json_21_index(kind, space, entries, writer, image=None, attributes=None):
+def _json_21_index(kind, space, entries, writer, image=None, attributes=None, review=None):
     return zstandard.ZstdCompressor(write_content_size=True).compress(
-        v2.encode_index_json(kind, space, entries, writer, image, attributes))
+        v2.encode_index_json(kind, space, entries, writer, image, attributes, review))
 
 
 @pytest.fixture
@@ -151,6 +151,8 @@ def test_2_2_reads_back_what_the_2_1_writer_wrote(tmp_path, as_21, seed):
 
 @pytest.mark.parametrize("seed", [2, 4, 5])
 def test_edits_in_mode_a_agree_and_a_2_1_file_becomes_the_2_2_file(tmp_path, monkeypatch, seed):
+    from medmask.format import review
+    monkeypatch.setattr(review, "now", lambda: "2026-01-01T00:00:00Z")  # edit records carry the time
     masks, archive_level = random_masks(seed)
     new, old = two_archive_paths(tmp_path)
     write(new, masks, archive_level)

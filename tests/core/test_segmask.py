@@ -215,3 +215,24 @@ def test_axial_space_points_slices_head_ward():
     assert np.allclose(aff @ [1, 0, 0, 1], [1.0, 2.0, 5.5, 1])   # next slice: +2.5 mm superior (LPS z)
     assert np.allclose(aff @ [0, 1, 0, 1], [1.0, 2.8, 3.0, 1])   # next row: +0.8 mm posterior
     assert np.allclose(aff @ [0, 0, 1, 1], [1.7, 2.0, 3.0, 1])   # next column: +0.7 mm left
+
+
+def test_a_writable_input_is_kept_as_its_box_only_and_stays_independent():
+    from tests.conftest import oblique_space
+
+    space = oblique_space((12, 20, 24))
+    labels = np.zeros(space.shape, np.uint16)
+    labels[3:7, 5:9, 10:20] = 2
+    labels[4, 6, 11] = 300
+    mask = SegmentationMask(labels, {"a": 2, "b": 300}, space=space)
+    assert mask._full is None and mask.crop_data.shape == (4, 4, 10)  # no copy of the volume
+    expected = labels.copy()
+    labels[:] = 7  # the caller reuses its buffer
+    assert np.array_equal(mask.data, expected) and mask.bbox == ((3, 7), (5, 9), (10, 20))
+    for names, values in ((["a"], [2]), (["b"], [300]), (["a", "b"], [2, 300])):
+        assert np.array_equal(mask.get_binary_mask_by_names(names), np.isin(expected, values))
+    empty = SegmentationMask(np.zeros(space.shape, bool), {"e": 1}, space=space)
+    assert empty.is_empty and not empty.get_binary_mask_by_names("e").any()
+    lazy = SegmentationMask.lazy_init(16, space=space)
+    lazy.add_label(expected == 2, 5, "five")
+    assert np.array_equal(lazy.data, np.where(expected == 2, 5, 0)) and lazy.bbox == ((3, 7), (5, 9), (10, 20))

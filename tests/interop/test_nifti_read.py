@@ -185,15 +185,16 @@ def test_folder_of_masks_converts_the_same_with_every_inflater(tmp_path, monkeyp
 # the folder path's bounding box (one pass, then the slab between)
 
 
+@pytest.mark.parametrize("shape", [(9, 11, 13), (9, 11, 16)])  # rows of 16 voxels: the 8-bytes-at-a-time pass
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, bool, np.uint32])
-def test_folder_bbox_matches_the_reference(dtype):
-    from medmask.convert.nifti_folder import _fast_bbox
-    from medmask.core.geometry import compute_bbox
+def test_folder_bbox_matches_the_reference(dtype, shape):
+    from medmask.core.geometry import _bbox_by_projections as reference
+    from medmask.core.geometry import compute_bbox as _fast_bbox
 
     rng = np.random.default_rng(7)
-    shape = (9, 11, 13)
+    compute_bbox = reference
     cases = [np.zeros(shape, dtype)]
-    for corner in [(0, 0, 0), (8, 10, 12), (0, 10, 0), (4, 5, 6)]:
+    for corner in [(0, 0, 0), (8, 10, shape[2] - 1), (0, 10, 0), (4, 5, 6)]:
         a = np.zeros(shape, dtype)
         a[corner] = 1
         cases.append(a)

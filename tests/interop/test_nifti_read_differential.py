@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from interop_helpers import make_affine, totalseg_extension
-from medmask.convert import nifti, nifti_read
+from medmask.convert import nifti, nifti_read, nifti_stream
 from medmask.convert.nifti import load_nifti_mask, read_nifti_header
-from medmask.convert.nifti_folder import _fast_bbox, _header_space, binary_file_mask
+from medmask.convert.nifti_folder import _header_space, binary_file_mask
 from medmask.core.geometry import compute_bbox
 from medmask.errors import MedMaskError
 
@@ -119,6 +119,7 @@ def make_case(seed: int, folder):
 def _general(monkeypatch):
     monkeypatch.setattr(nifti, "read_bytes", lambda path: None)
     monkeypatch.setattr(nifti, "read_header", lambda path: None)
+    monkeypatch.setattr(nifti_stream, "_zng", None)  # the folder's streamed read too
 
 
 def _outcome(path, fn):
@@ -176,11 +177,13 @@ def cases(tmp_path_factory):
 
 
 @pytest.mark.parametrize("reader, inflater", [("file", "installed"), ("file", "zlib"), ("header", "installed"),
-                                              ("folder entry", "installed")])
+                                              ("folder entry", "installed"), ("folder entry", "tiny steps")])
 def test_fast_path_converts_like_the_general_path(cases, monkeypatch, reader, inflater):
     if inflater == "zlib":  # the fast path without libdeflate / zlib-ng
         monkeypatch.setattr(nifti_read, "_libdeflate", None)
         monkeypatch.setattr(nifti_read, "_inflater", zlib)
+    if inflater == "tiny steps":  # the streamed folder read one slice a step: gaps, first/last slices, steps
+        monkeypatch.setattr(nifti_stream, "CHUNK_BYTES", 1)
     fn = {"file": lambda p: load_nifti_mask(p, force=True), "header": read_nifti_header,
           "folder entry": _folder_entry}[reader]
     key = _header_key if reader == "header" else _mask_key
@@ -271,9 +274,11 @@ def _random_masks(rng):
 
 
 def test_one_pass_bbox_equals_compute_bbox_on_random_masks():
+    from medmask.core.geometry import _bbox_by_projections
+
     rng = np.random.default_rng(2026)
     for a in _random_masks(rng):
-        assert _fast_bbox(a) == compute_bbox(a), (a.shape, a.dtype)
+        assert compute_bbox(a) == _bbox_by_projections(a), (a.shape, a.dtype)
 
 
 def test_folder_entries_hold_exactly_the_file_on_random_masks(tmp_path):
