@@ -5,7 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import (UsageError, add_overwrite_flags, add_progress_flags, add_storage_options_flag, human,
+from ._common import (UsageError, add_format_version_flag, add_overwrite_flags, add_progress_flags,
+                      add_storage_options_flag, human,
                       progress_enabled)
 from .dicom_flags import add_dicom_flags, dicom_options
 from .names import resolve_names
@@ -26,7 +27,8 @@ def cmd_convert(args) -> int:
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
                   overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
                   image=image, force_image=args.force_image, series=args.series, split=args.split,
-                  storage_options=args.storage_options, **dicom_options(args))
+                  format_version=args.format_version, storage_options=args.storage_options,
+                  **dicom_options(args))
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
         if str(dst).lower().endswith(".mska"):
@@ -94,7 +96,7 @@ def cmd_extract(args) -> int:
         ref = None
     write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
                 progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize, image=ref,
-                series=args.series, **dicom_options(args))
+                series=args.series, format_version=args.format_version, **dicom_options(args))
     if not args.quiet:
         what = "entr" + ("y" if len(names) == 1 else "ies") if low.endswith(".mska") else \
             "label" + ("" if len(names) == 1 else "s")
@@ -126,6 +128,7 @@ def register(sub) -> None:
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
                               "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
                               "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n"
+                              "  medmask convert s0000.mska for_0.3.mska --format-version 2.1   # for medmask 0.3\n"
                               "  medmask convert s3://bucket/s0000.mska s0000_nifti/ --storage-options '{\"anon\": true}'\n\n"
                               "A .mska records the scan its masks belong to (path relative to the archive + "
                               "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
@@ -151,6 +154,7 @@ def register(sub) -> None:
                    help="in a folder of masks, leave out (with a warning) files that are not masks or lie on "
                         "another grid, instead of stopping")
     add_overwrite_flags(c)
+    add_format_version_flag(c)
     add_orthonormalize_flag(c)
     c.add_argument("--image", metavar="SCAN",
                    help="the scan (.nii/.nii.gz/.nrrd/.nhdr) the masks were drawn on; a .mska DST records it. "
@@ -181,6 +185,7 @@ def register(sub) -> None:
     e.add_argument("--labels", metavar="SPEC", help="label values when merging into one label map (see convert)")
     e.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise")
     add_overwrite_flags(e)
+    add_format_version_flag(e)
     add_orthonormalize_flag(e)
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)

@@ -14,7 +14,7 @@ from ..core.overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clas
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
-from ..storage.atomic_folder import atomic_folder
+from ..storage.atomic_folder import atomic_folder, foreign_files
 from ..storage.bytesource import is_url
 from . import nifti as nii
 from . import nifti_folder
@@ -220,7 +220,13 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
         if dst.exists() and not dst.is_dir():
             raise ConversionError("exists and is not a folder", dst)
         if dst.is_dir() and not overwrite and any(dst.iterdir()):
-            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to write into it", dst)
+            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to replace its NIfTI "
+                                  "files with the new ones", dst)
+        foreign = foreign_files(dst, nii.is_nifti_file)
+        if foreign:  # --overwrite replaces the folder as a whole: never delete what medmask did not write
+            raise ConversionError(f"holds files a conversion does not write ({', '.join(foreign[:5])}"
+                                  f"{' ...' if len(foreign) > 5 else ''}); --overwrite replaces the whole folder "
+                                  f"and would delete them: remove them or write to another folder", dst)
     else:
         if dst.is_dir():
             raise ConversionError("is a folder", dst)
@@ -231,7 +237,8 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
             orthonormalize: bool = False, image: Any = None, force_image: bool = False, series: Any = None,
-            storage_options: dict | None = None, split: bool = False, **dicom: Any) -> Path:
+            format_version: int | str | None = None, storage_options: dict | None = None, split: bool = False,
+            **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -257,6 +264,10 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     (segmentation_type, series_description, algorithm, manual). A ``.dcm`` SRC is read onto
     ``series``' grid when given (and a ``.mska`` DST records that series as its scan).
 
+    ``format_version`` (``.msk``/``.mska`` output): e.g. ``"2.1"`` for medmask 0.3 installations,
+    which cannot read the current 2.2 index; then a ``.mska`` or ``.msk`` source may be converted
+    to the same kind (entries, colours, metadata, attributes and scan kept).
+
     A ``.mska``/``.msk`` SRC may be a URL (``https://``, ``s3://``, any fsspec URL), read by
     range requests with ``storage_options`` (credentials, endpoint, ``connect_timeout``,
     ``read_timeout``; see :mod:`medmask.storage.remote`).
@@ -277,10 +288,16 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if image not in (None, False) and dst_kind != "mska":
         raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
                               f"the output is a {KIND_NAMES[dst_kind]}", dst)
+    if format_version is not None and dst_kind not in ("msk", "mska"):
+        raise ConversionError(f"format_version ({format_version!r}) applies to .msk/.mska outputs; the output "
+                              f"is a {KIND_NAMES[dst_kind]}", dst)
+    if format_version is not None and src_kind == dst_kind:
+        return _rewrite_as(src, dst, dst_kind, format_version, storage_options)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
         return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force,
-                                                    image=image, force_image=force_image)
+                                                    image=image, force_image=force_image,
+                                                    format_version=format_version)
     if src_kind == "mska" and dst_kind == "niftidir":
         nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize,
                                              storage_options=storage_options)
@@ -305,7 +322,25 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         return dst
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
                 overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref,
-                series=series, **dicom)
+                series=series, format_version=format_version, **dicom)
+    return dst
+
+
+def _rewrite_as(src: str | os.PathLike, dst: Path, kind: str, format_version: int | str,
+                storage_options: dict | None = None) -> Path:
+    """A .msk/.mska written again in another format version (for older installations)."""
+    from .. import MaskArchive, load_mask, save_mask
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "msk":
+        save_mask(load_mask(src, storage_options=storage_options), dst, format_version=format_version)
+        return dst
+    with MaskArchive(src, storage_options=storage_options) as archive:
+        ref = archive.image_reference  # relative to the archive: meaningless beside a local copy of a URL
+        write_archive(dst, archive.space, ((n, archive.load_segmask(n)) for n in archive.names),
+                      image=None if ref is None or is_url(src) else ref.relocated(src, dst),
+                      format_version=format_version,
+                      attributes=archive.attributes)
     return dst
 
 
@@ -323,17 +358,22 @@ def write_labelmap_archive(dst: str | os.PathLike, mask, *, image=None) -> Path:
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, orthonormalize: bool = False, image=None, series: Any = None, **dicom: Any) -> Path:
+                source=None, orthonormalize: bool = False, image=None, series: Any = None,
+                format_version: int | str | None = None, **dicom: Any) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
     (see :func:`merge_items`). ``image``: an ImageReference a ``.mska`` records.
+    ``format_version``: of a ``.msk``/``.mska`` output (None: the current one).
     """
     from .. import save_mask
 
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
+    if format_version is not None and dst_kind not in ("msk", "mska"):
+        raise ConversionError(f"format_version ({format_version!r}) applies to .msk/.mska outputs; the output "
+                              f"is a {KIND_NAMES[dst_kind]}", dst)
     if dst_kind == "dicomseg":  # one segment per label, referencing ``series``
         from .dicom_seg import write_dicom_seg
 
@@ -345,11 +385,11 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     if dst_kind == "mska":
         write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items],
-                      image=image)
+                      image=image, format_version=format_version)
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
-        with atomic_folder(dst) as tmp:
+        with atomic_folder(dst, owned=nii.is_nifti_file) as tmp:
             used: set[str] = set()
             for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
                 stem = nii.safe_file_stem(name if name is not None else default_name)
@@ -363,7 +403,7 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
-            save_mask(mask, dst)
+            save_mask(mask, dst, format_version=2 if format_version is None else format_version)
         else:
             nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
     return dst
