@@ -10,15 +10,18 @@ OUT    := out
 # Debian packages napari needs to open a window (real or virtual); skipped when present.
 system-deps:
 	@command -v xvfb-run >/dev/null && dpkg -s libxcb-icccm4 libxcb-keysyms1 >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  { echo "make: installing the Debian packages napari needs (Xvfb, xcb, GL; about 30 s)..." && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-cursor0 \
 	      libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-shape0 \
 	      libgl1 libegl1 libfontconfig1 libdbus-1-3 >/dev/null; }
 
 $(VENV)/.installed: pyproject.toml
+	@echo "make: creating $(VENV) and installing medmask with napari (about 1 GB, 1-3 minutes; pip lists each package)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[napari,test]"
+	$(PY) -m pip install --progress-bar on -e ".[napari,test]"
+	@echo "make: $(VENV) ready"
 	touch $@
 
 setup: system-deps $(VENV)/.installed

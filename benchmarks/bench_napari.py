@@ -47,6 +47,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "totalseg_s0000"
+AORTA = HERE.parent.parent / "shared" / "data" / "totalseg_aorta_ct"
 
 
 # -- building the archives --------------------------------------------------------------------------
@@ -113,7 +114,7 @@ def _viewer(dock: bool = True):
 
     draw()
     t0 = time.perf_counter()
-    while widget is not None and not getattr(widget, "warm_up_done", True) and time.perf_counter() - t0 < 10:
+    while widget is not None and not getattr(widget, "warm_up_done", True) and time.perf_counter() - t0 < 60:
         _turn()
         time.sleep(0.002)
     steps = getattr(widget, "warm_up_times", [])  # an older dock has no warm-up
@@ -244,6 +245,85 @@ def child(archive: str, warm: bool = False) -> dict:
             "group_n": sum(not widget.model[m].empty for m in groups[group])}
 
 
+def child_open(archive: str) -> dict:
+    """Open -> all drawn only, dock open and idle; the scan too when the archive records one and
+    ``NAPARI_MEDMASK_OPEN_IMAGE`` is not 0; then the time to read that scan's voxels alone."""
+    from medmask import MaskArchive
+    from medmask.convert.image_io import read_image
+    from napari_medmask.image_link import open_image_by_default
+
+    with MaskArchive(archive) as ar:
+        ref = ar.image_reference
+    scan = ref.resolve(archive) if ref is not None else None
+    want = 2 if scan is not None and open_image_by_default() else 1
+    viewer, widget, draw, _ = _viewer()
+    t0 = time.perf_counter()
+    viewer.open(archive, plugin="medmask")
+    while len(viewer.layers) < want and time.perf_counter() - t0 < 60:
+        _turn()
+    draw()
+    t_open = time.perf_counter() - t0
+    layers = len(viewer.layers)
+    t_read = None
+    if scan is not None:
+        t = time.perf_counter()
+        read_image(scan)
+        t_read = time.perf_counter() - t
+    viewer.close()
+    return {"open_s": t_open, "layers": layers, "read_scan_s": t_read}
+
+
+def child_3d(archive: str) -> dict:
+    """3D: switching to it, then toggling the largest entry, each through one event-loop turn (the
+    window's repaint, as after a click); a frame: the same turn after a small camera turn only.
+
+    ``slices``: how many times the composite's data was re-sent to vispy (in 3D the whole volume)
+    per toggle; ``renders``: canvas draws per toggle.
+    """
+    viewer, widget, draw, _ = _viewer()
+    viewer.open(archive, plugin="medmask")
+    draw()
+    layer = widget.session.composite_layer
+    t = time.perf_counter()
+    viewer.dims.ndisplay = 3
+    _turn()
+    t_3d = time.perf_counter() - t
+    counts = {"slices": 0, "renders": 0}
+    layer.events.set_data.connect(lambda e: counts.__setitem__("slices", counts["slices"] + 1))
+    try:  # benchmark only (private): count vispy's draws of the canvas
+        canvas = viewer.window._qt_viewer.canvas._scene_canvas
+        canvas.events.draw.connect(lambda e: counts.__setitem__("renders", counts["renders"] + 1))
+    except AttributeError:
+        counts["renders"] = float("nan")
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    angles = tuple(camera.angles)
+
+    def turned(fn) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        _turn()
+        return time.perf_counter() - t, time.process_time() - c
+
+    frames = [turned(lambda i=i: setattr(camera, "angles", (angles[0], angles[1] + 0.2 * (i + 1), angles[2])))[0]
+              for i in range(3)]
+    non_empty = [r.name for r in widget.model if not r.empty]
+    big = max(non_empty, key=lambda n: widget.model[n].voxels)
+    counts.update(slices=0, renders=0 if counts["renders"] == counts["renders"] else counts["renders"])
+    times, cpu = [], []
+    n = 2
+    for _ in range(n):
+        for visible in (False, True):
+            w, c = turned(lambda: widget.set_entry_visible(big, visible))
+            times.append(w)
+            cpu.append(c)
+    voxels = int(layer.data.size)
+    viewer.close()
+    return {"voxels": voxels, "to_3d_s": t_3d, "toggle3d_s": statistics.median(times),
+            "toggle3d_cpu_s": statistics.median(cpu), "frame3d_s": statistics.median(frames),
+            "slices_per_toggle": counts["slices"] / (2 * n), "renders_per_toggle": counts["renders"] / (2 * n),
+            "big": big}
+
+
 def child_layers(archive: str) -> dict:
     """The previous design, side by side: one cropped Labels layer per non-empty entry."""
     import psutil
@@ -304,8 +384,8 @@ def write_big_ct(path: Path, shape=(512, 512, 1000)) -> None:
 
 
 # -- driver -----------------------------------------------------------------------------------------------
-def _run_child(args: list[str]) -> dict:
-    env = {**os.environ, "QT_API": os.environ.get("QT_API", "pyqt6")}
+def _run_child(args: list[str], **env_extra: str) -> dict:
+    env = {**os.environ, "QT_API": os.environ.get("QT_API", "pyqt6"), **env_extra}
     res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, timeout=1800)
     line = [l for l in res.stdout.splitlines() if l.startswith("RESULT ")]
     if res.returncode != 0 or not line:
@@ -321,13 +401,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-big-ct", action="store_true", help="skip the 512x512x1000 CT")
-    parser.add_argument("--cases", default="s0000,synthetic117", help="archive cases to run (comma-separated)")
+    parser.add_argument("--cases", default="s0000,synthetic117,scan,3d",
+                        help="cases to run (comma-separated): s0000, synthetic117 (open, toggles, edit, memory), "
+                             "scan (an archive recording its .nii.gz scan against the same without), "
+                             "3d (s0000 upsampled, see --scales)")
+    parser.add_argument("--skip-old-design", action="store_true",
+                        help="do not re-measure the previous design (one Labels layer per organ; a minute per run)")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="scan case: also measure the plugin of another source tree (e.g. a checkout of main) "
+                             "in the same loop, in turns")
+    parser.add_argument("--scales", default="1,2,3",
+                        help="3d case: upsampling factors of s0000 (3 = 273 M voxels; cached in benchmarks/.cache)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, path = args.child
         fn = {"archive": child, "warm": lambda p: child(p, warm=True), "nodock": child_nodock,
-              "layers": child_layers, "ct": child_big_ct}[kind]
+              "layers": child_layers, "ct": child_big_ct, "3d": child_3d, "open": child_open}[kind]
         print("RESULT " + json.dumps(fn(path)))
         return 0
     if not os.environ.get("DISPLAY"):
@@ -353,18 +443,77 @@ def main(argv=None) -> int:
                 r = _run_child(["--child", "archive", str(path)])
                 r.update(_run_child(["--child", "warm", str(path)]))
                 r.update(_run_child(["--child", "nodock", str(path)]))
-                r.update(_run_child(["--child", "layers", str(path)]))
+                if not args.skip_old_design:
+                    r.update(_run_child(["--child", "layers", str(path)]))
                 runs.append(r)
                 print(f"{name} run {i + 1}/{args.runs}: open -> all drawn {r['open_s']:.2f} s "
-                      f"({r['drawn']}/{r['non_empty']} organs); one layer per entry {r['layers_open_s']:.2f} s",
+                      f"({r['drawn']}/{r['non_empty']} organs)" + (
+                          "" if args.skip_old_design else f"; one layer per entry {r['layers_open_s']:.2f} s"),
                       flush=True)
             results[name] = _median(runs)
+        if "scan" in wanted:
+            if AORTA.is_dir():
+                results["scan"] = _scan_case(Path(tmp), args.runs, args.baseline)
+            else:
+                print(f"skipping scan: {AORTA} not found")
+        if "3d" in wanted:
+            if DATA.is_dir():
+                results["3d"] = _3d_case(Path(tmp), [int(k) for k in args.scales.split(",") if k])
+            else:
+                print(f"skipping 3d: {DATA} not found")
         if not args.no_big_ct:
             ct = Path(tmp) / "big_ct.nii.gz"
             write_big_ct(ct)
             results["big_ct"] = _run_child(["--child", "ct", str(ct)])
     _print(results, args.runs)
     return 0
+
+
+def _scan_case(tmp: Path, runs: int, baseline: str | None = None) -> dict:
+    """The aorta case's 18 masks as two archives, one recording ct.nii.gz and one not; opened in
+    turns in the same loop: no scan, scan recorded but "Open scan" off, scan opened with the organs
+    (and the same with the ``baseline`` tree's plugin)."""
+    with_scan, without = tmp / "aorta_scan.mska", tmp / "aorta_noscan.mska"
+    for out, extra in ((with_scan, ["--image", str(AORTA / "ct.nii.gz")]), (without, ["--no-image"])):
+        subprocess.run([sys.executable, "-m", "medmask", "convert", str(AORTA / "segmentations"), str(out), *extra],
+                       check=True, capture_output=True, text=True)
+    trees = {"": {}}
+    if baseline:
+        trees["baseline_"] = {"PYTHONPATH": os.path.abspath(baseline)}
+    out: dict[str, list] = {}
+    for i in range(runs):
+        for prefix, env in trees.items():
+            res = {"noscan": _run_child(["--child", "open", str(without)], **env)["open_s"],
+                   "scan_off": _run_child(["--child", "open", str(with_scan)], NAPARI_MEDMASK_OPEN_IMAGE="0",
+                                          **env)["open_s"]}
+            r = _run_child(["--child", "open", str(with_scan)], NAPARI_MEDMASK_OPEN_IMAGE="1", **env)
+            if r["layers"] != 2:
+                raise RuntimeError(f"the scan did not open with {with_scan}: {r}")
+            res.update(scan_on=r["open_s"], read_scan=r["read_scan_s"])
+            for k, v in res.items():
+                out.setdefault(prefix + k, []).append(v)
+            print(f"scan run {i + 1}/{runs}{' ' + baseline if prefix else ''}: no scan {res['noscan']:.2f} s, "
+                  f"scan recorded not opened {res['scan_off']:.2f} s, scan opened {res['scan_on']:.2f} s "
+                  f"(its voxels alone {res['read_scan']:.2f} s)", flush=True)
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def _3d_case(tmp: Path, scales: list[int]) -> dict:
+    """s0000 upsampled k times (nearest, cached): switch to 3D, then organ toggles in 3D."""
+    sys.path.insert(0, str(HERE))
+    from upsampled import upsampled_archive
+
+    src = tmp / "s0000.mska"
+    if not src.exists():
+        build_s0000(src)
+    out = {}
+    for k in scales:
+        path = upsampled_archive(src, k) if k > 1 else src
+        r = _run_child(["--child", "3d", str(path)])
+        out[k] = r
+        print(f"3d x{k} ({r['voxels'] / 1e6:.0f} M voxels): to 3D {r['to_3d_s']:.1f} s, toggle "
+              f"{r['toggle3d_s']:.1f} s, one frame {r['frame3d_s']:.1f} s", flush=True)
+    return out
 
 
 def _print(results: dict, runs: int) -> None:
@@ -405,14 +554,34 @@ def _print(results: dict, runs: int) -> None:
             ("Edit: entry's own layer (+ render)", ms(m["edit_s"]), m["small"]),
             ("RSS growth: open + toggles + one edit layer", f"{m['rss_mb']:.0f} MiB",
              f"composite {m['composite_mb']:.1f} MiB = one volume"),
-            ("previous design: one cropped layer per non-empty entry",
-             f"{m['layers_open_s']:.2f} s (CPU {m['layers_open_cpu_s']:.2f} s)",
-             f"{int(m['layers_n'])} layers, RSS +{m['layers_rss_mb']:.0f} MiB"),
         ]
+        if "layers_open_s" in m:
+            rows.append(("previous design: one cropped layer per non-empty entry",
+                         f"{m['layers_open_s']:.2f} s (CPU {m['layers_open_cpu_s']:.2f} s)",
+                         f"{int(m['layers_n'])} layers, RSS +{m['layers_rss_mb']:.0f} MiB"))
         w0 = max(len(r[0]) for r in rows)
         w1 = max(len(r[1]) for r in rows)
         for a, b, c in rows:
             print(f"  {a:<{w0}}  {b:>{w1}}  {c}")
+    if "scan" in results:
+        c = results["scan"]
+        print(f"\naorta case (18 masks, ct.nii.gz 164x126x120), open -> all drawn, dock open; median of {runs} runs:")
+        for prefix, label in (("", "this tree"), ("baseline_", "baseline")):
+            if prefix + "noscan" not in c:
+                continue
+            no, off, on, read = (c[prefix + k] for k in ("noscan", "scan_off", "scan_on", "read_scan"))
+            print(f"  {label}: no scan recorded {no:.2f} s; scan recorded, 'Open scan' off {off:.2f} s "
+                  f"({off / no:.2f}x); scan opened {on:.2f} s ({on / no:.2f}x; no scan + reading its voxels: "
+                  f"{no + read:.2f} s)")
+    if "3d" in results:
+        print("\n3D (s0000 upsampled k times, dock open): switch to 3D, then hide/show the largest organ, each "
+              "through one event-loop turn (the window's repaint after a click); one frame = the same turn after "
+              "a 0.2 degree camera turn")
+        for k, r in results["3d"].items():
+            print(f"  x{k}: {r['voxels'] / 1e6:5.0f} M voxels  to 3D {r['to_3d_s']:5.1f} s  toggle "
+                  f"{r['toggle3d_s']:5.1f} s (CPU {r['toggle3d_cpu_s']:.1f} s) = {r['toggle3d_s'] / r['frame3d_s']:.2f} "
+                  f"frames of {r['frame3d_s']:.1f} s; volume re-sent {r['slices_per_toggle']:.0f}x, "
+                  f"canvas draws {r['renders_per_toggle']:.1f} per toggle")
     if "big_ct" in results:
         c = results["big_ct"]
         print(f"\nbig CT 512x512x1000 int16 ({c['ct_mb']:.0f} MiB): open + render {c['ct_open_s']:.1f} s, "

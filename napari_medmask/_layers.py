@@ -141,10 +141,27 @@ def image_contrast(array: np.ndarray) -> tuple[str, tuple[float, float]]:
     integral = array.dtype.kind in "iu" or bool(np.all(np.mod(sample[:: max(1, sample.size // 10000)], 1) == 0))
     if integral and lo <= -500 and hi >= 300 and lo >= -4000:
         return "ct", CT_WINDOW
-    p_lo, p_hi = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+    p_lo, p_hi = (float(v) for v in np.percentile(_body(sample), (1, 99)))
     if p_hi <= p_lo:
         p_lo, p_hi = lo, max(hi, lo + 1)
     return "mr", (p_lo, p_hi)
+
+
+def _body(sample: np.ndarray) -> np.ndarray:
+    """The voxels of an MR sample inside the body, when air surrounds it; else the whole sample.
+
+    An MR's window taken over the whole field of view starts in the air around the patient, which
+    greys every tissue out (fat near white); the window of the body alone spreads the tissues
+    over the grey scale. Air is there when a tenth of the voxels lie in the bottom 5 % of the
+    range; the body is then what lies above FSL BET's robust threshold (10 % of the 2nd-98th
+    percentile range).
+    """
+    flat = sample.ravel()
+    low, r2, r98 = (float(v) for v in np.percentile(flat, (0, 2, 98)))
+    if np.count_nonzero(flat <= low + 0.05 * (r98 - low)) < 0.1 * flat.size:
+        return flat  # no air around (a cropped field of view, a map): the whole range
+    body = flat[flat > r2 + 0.1 * (r98 - r2)]
+    return body if body.size >= 0.01 * flat.size else flat
 
 
 def image_layer_data(array: np.ndarray, space, *, name: str, path: str | None = None, frame=None) -> tuple:

@@ -154,6 +154,12 @@ class ArchiveModel:
         self._groups = None
         self._emit("entries", [row.name])
 
+    def replace_entries(self, rows: Iterable[EntryRow]) -> None:
+        """All rows at once (the file was re-read): listeners get ``"entries"`` with every name."""
+        self.entries = {r.name: r for r in rows}
+        self._groups = None
+        self._emit("entries", list(self.entries))
+
     def update_counts(self, name: str, voxels: int, volume_ml: float) -> None:
         row = self.entries[name]
         row.voxels, row.volume_ml = int(voxels), float(volume_ml)

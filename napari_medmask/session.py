@@ -26,6 +26,9 @@ __all__ = ["ArchiveSession", "layer_info", "layer_archive", "entry_rows", "same_
 
 # Labels modes that change voxels: a cropped layer is grown to the full volume first
 EDIT_MODES = frozenset({"paint", "fill", "erase", "polygon"})
+# status-bar hint while the composite layer is selected: it cannot be painted, an entry's own layer can
+COMPOSITE_HELP = ("MedMask organs (display only): to paint one, double-click it in the MedMask dock, "
+                  "or select it there and click Edit")
 # composite colormaps kept (per set of hidden entries): a toggle back reuses napari's validated colormap
 COLORMAP_CACHE = 8
 
@@ -187,7 +190,8 @@ class ArchiveSession:
         self.composite_layer = layer
         self.composite = Composite.from_meta(layer.data, info.get("composite") or {})
         try:
-            layer.editable = False  # display only: paint an entry in its own layer (edit)
+            layer.editable = False  # display only (napari greys its paint tools): paint an entry in its own layer
+            layer.help = COMPOSITE_HELP  # the status bar's hint, instead of napari's "use <2> for the paint brush"
         except Exception:
             pass
         drawn = self._drawn
@@ -229,14 +233,14 @@ class ArchiveSession:
                 self._recolor()
         return lost
 
-    def _entry_of(self, layer) -> str | None:
+    def entry_of(self, layer) -> str | None:
         for name, lyr in self.layers.items():
             if same_layer(lyr, layer):
                 return name
         return None
 
     def _on_layer_visible(self, event) -> None:
-        name = self._entry_of(event.source)
+        name = self.entry_of(event.source)
         if name is not None:
             self._syncing = True
             try:
@@ -245,7 +249,7 @@ class ArchiveSession:
                 self._syncing = False
 
     def _on_layer_mode(self, event) -> None:
-        name = self._entry_of(event.source)
+        name = self.entry_of(event.source)
         if name is not None and str(getattr(event.source, "mode", "")) in EDIT_MODES:
             self.expand_layer(name)
 
@@ -282,7 +286,7 @@ class ArchiveSession:
     def _on_layer_edit(self, event=None) -> None:
         if self._expanding:
             return
-        name = self._entry_of(getattr(event, "source", None))
+        name = self.entry_of(getattr(event, "source", None))
         if name is not None:
             self.model.set_dirty(name, True)
 
@@ -322,7 +326,13 @@ class ArchiveSession:
         if self.composite is None or self.composite_layer is None:
             return
         hidden = frozenset(self.model[n].title for n in self.hidden_in_composite())
-        self.composite_layer.colormap = self._colormap_for(hidden)
+        layer = self.composite_layer
+        cmap = self._colormap_for(hidden)
+        # napari re-slices a layer whose colormap is set and re-sends its data to the GPU: in 3D the
+        # whole volume (273 M voxels: a quarter of the frame's time under software GL). The data did
+        # not change, only the colour texture: its set_data event (the upload) is held back.
+        with layer.events.set_data.blocker():
+            layer.colormap = cmap
 
     def _colormap_for(self, hidden: frozenset):
         """The composite's napari colormap with ``hidden`` entries undrawn, kept for the last few states.
@@ -389,6 +399,45 @@ class ArchiveSession:
         if select:
             self.viewer.layers.selection.active = layer
         return layer
+
+    def resync(self) -> None:
+        """List the archive as its handle now reads it (another program changed the file).
+
+        Entries renamed, added or removed there are shown as they are now and the composite is
+        rebuilt from the file; entries with their own layer keep it, edits included (the next
+        save writes them on top of the other program's changes).
+        """
+        from ._reader import composite_layer_data
+
+        old = self.model.entries
+        rows = entry_rows(self.archive.entries(), self.space)
+        for row in rows:
+            if row.name in old:
+                prev = old[row.name]
+                row.visible, row.loaded, row.dirty = prev.visible, prev.loaded, prev.dirty
+        rows += [old[n] for n in self.layers if n not in {r.name for r in rows}]  # edited, gone from the file
+        self.model.replace_entries(rows)
+        self._row_of_title = {r.title: r.name for r in self.model}
+        self._drawn_cache = None
+        layer = self.composite_layer
+        if layer is None:
+            return
+        data, kwargs, _ = composite_layer_data(self.archive, self.path, frame=self.frame)
+        meta = kwargs["metadata"][META_KEY]
+        composite = Composite.from_meta(data, meta["composite"])
+        self.composite = None  # no recolouring while the layer changes
+        layer.features = kwargs["features"]
+        layer.data = data
+        layer.metadata = {**layer.metadata, META_KEY: {**layer_info(layer), **meta}}
+        self.composite = composite
+        new = [n for n in self._drawn if n not in old]
+        shown = {self._row_of_title.get(t) for t in meta.get("shown") or ()}
+        self._syncing = True
+        try:
+            self.model.set_many({n: n in shown for n in new if n not in self.layers})
+        finally:
+            self._syncing = False
+        self._recolor()
 
     # saving ---------------------------------------------------------------------------------------
     def save(self, names: list[str] | None = None) -> list[str]:

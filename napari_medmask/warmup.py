@@ -3,7 +3,8 @@
 The first Labels layer of a napari session costs about 0.8 s that later layers do not: napari
 imports pandas (the layer's ``features`` table) and skimage.color (its default label colours),
 and builds pint's unit registry (the layer's ``units``); the plugin's own reading modules load
-too. All of that is napari's, paid inside ``viewer.open`` when an archive is dropped. The
+too, and nibabel, which reads the header of the scan an archive records (~0.3-1 s). All of
+that is paid inside ``viewer.open`` when an archive is dropped. The
 MedMask dock, open before the drop, pays it beforehand, a step per event-loop turn so the
 window stays responsive: :func:`warm_up_steps` is what it runs. Only public API is used: the
 throw-away Labels layer is never added to a viewer.
@@ -47,3 +48,6 @@ def warm_up_steps() -> Iterator[Callable[[], None]]:
     yield _labels_layer
     yield _import("napari_medmask._reader", "napari_medmask.composite", "medmask.format",
                   "napari_medmask._dicom_reader")
+    # an archive's scan: its header is checked on open, its voxels read (NIfTI through nibabel)
+    yield _import("nibabel")
+    yield _import("medmask.convert.image_io", "medmask.convert.image_link", "medmask.convert.nifti_read")

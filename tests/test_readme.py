@@ -1,17 +1,29 @@
-"""The README's Python examples run as written."""
+"""The README's Python examples run as written, each on its own (a reader copies one block)."""
 import re
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "README has no python example"
+def _blocks() -> list[tuple[int, str]]:
+    """(line number, code) of every ```python block of the README."""
+    text = README.read_text()
+    return [(text.count("\n", 0, m.start()) + 2, m.group(1))
+            for m in re.finditer(r"```python\n(.*?)```", text, flags=re.S)]
+
+
+def test_readme_has_python_examples():
+    assert _blocks(), "README has no python example"
+
+
+@pytest.mark.parametrize("line,block", _blocks(), ids=[f"line{n}" for n, _ in _blocks()])
+def test_readme_python_block_runs_alone(line, block, tmp_path, monkeypatch):
+    """A fresh namespace and folder per block: a block that uses a name another block imported fails."""
     monkeypatch.chdir(tmp_path)
-    ns: dict = {}
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), ns)
+    code = "\n" * (line - 1) + block  # tracebacks point at the README's own line numbers
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
 
 
 def test_readme_starts_with_the_two_commands():

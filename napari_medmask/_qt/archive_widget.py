@@ -9,14 +9,15 @@ opens the scan an archive records, and writes edits back.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtGui import QBrush, QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                            QLabel, QLineEdit, QPushButton, QSizePolicy, QTreeWidget, QTreeWidgetItem,
-                            QVBoxLayout, QWidget)
+                            QLabel, QLineEdit, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QTreeWidget,
+                            QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from medmask.core.colors import color_for
 
@@ -38,6 +39,33 @@ DIRTY_COLOR = QColor(255, 170, 60)
 def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
     if item.text(column) != text:  # every setText emits itemChanged and repaints the row
         item.setText(column, text)
+
+
+def ask_unsaved(parent: QWidget, text: str) -> str:
+    """Save / Discard / Cancel, as every editor asks before unsaved edits go: "save", "discard" or "cancel"."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved edits")
+    box.setText(text)
+    buttons = QMessageBox.StandardButton
+    box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+    box.setDefaultButton(buttons.Save)
+    answer = box.exec()
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(buttons(answer), "cancel")
+
+
+class _CloseGuard(QObject):
+    """Event filter on napari's window: a close with unsaved edits asks first (the dock decides)."""
+
+    def __init__(self, widget: "ArchiveWidget"):
+        super().__init__(widget)
+        self._widget = widget
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Close and not self._widget.may_close():
+            event.ignore()
+            return True
+        return False
 
 
 def _fmt_ml(ml: float) -> str:
@@ -118,7 +146,7 @@ class ArchiveWidget(QWidget):
         self.edit_btn.clicked.connect(lambda: self._edit_item(self.tree.currentItem()))
         self.save_btn = QPushButton("Save to archive")
         self.save_btn.setToolTip("Write edited entries (marked \u25cf) back into the .mska file")
-        self.save_btn.clicked.connect(self.save)
+        self.save_btn.clicked.connect(lambda: self.save())
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -165,6 +193,11 @@ class ArchiveWidget(QWidget):
         self.viewer.dims.events.ndisplay.connect(self._on_view_change)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._removed_dirty: list[tuple] = []  # (session, entry, layer, index) removed with unsaved edits
+        self._ask_timer = QTimer(self)  # asks after the removal (napari is mid-removal now); dies with the dock
+        self._ask_timer.setSingleShot(True)
+        self._ask_timer.timeout.connect(self._ask_about_removed)
+        self._close_guard: _CloseGuard | None = None
         for layer in list(self.viewer.layers):
             self._adopt(layer)
         # fit the view once the dock has taken its room (a camera reset before that clips the body)
@@ -205,9 +238,22 @@ class ArchiveWidget(QWidget):
             self.archive_box.addItem(session.name, path)
             self.archive_box.blockSignals(False)
             self.archive_box.setVisible(self.archive_box.count() > 1)
-            self.links[path] = image_link(session.archive, path)
+            if "nibabel" in sys.modules:  # reading the scan's header costs ~1 ms
+                self._check_link(path)
+            else:  # a first check imports nibabel (0.3-1 s): once the organs are drawn
+                QTimer.singleShot(0, lambda p=path: self._check_link(p))
         self.set_session(session)
         return session
+
+    def _check_link(self, path: str) -> None:
+        """Read what the archive at ``path`` records about its scan (header only) and show it."""
+        session = self.sessions.get(path)
+        if session is None:
+            return
+        if path not in self.links:
+            self.links[path] = image_link(session.archive, path)
+        if session is self.session:
+            self._update_image_row()
 
     def _adopt(self, layer) -> None:
         info = layer_info(layer)
@@ -229,6 +275,9 @@ class ArchiveWidget(QWidget):
                 self.status.setText(f"Cannot list {os.path.basename(path)}: {exc}")
                 return
         self.sessions[path].adopt_layer(layer)
+        active = self.viewer.layers.selection.active
+        if active is not None and active.unique_id == layer.unique_id and layer.help:
+            self.viewer.help = layer.help  # napari copies a layer's hint only when it becomes active
         if first:
             self.fit_view()
             if self.auto_image_box.isChecked():
@@ -379,15 +428,115 @@ class ArchiveWidget(QWidget):
         self._adopt(event.value)
 
     def _on_layer_removed(self, event) -> None:
+        layer = event.value
         for session in self.sessions.values():
-            lost = session.forget_layer(event.value)
-            if lost:
-                from napari.utils.notifications import show_warning
+            name = session.entry_of(layer)
+            if name is not None and session.model[name].dirty:  # ask once napari has finished removing it
+                self._removed_dirty.append((session, name, layer, getattr(event, "index", None)))
+                self._ask_timer.start(0)
+                continue
+            session.forget_layer(layer)
+        if self.session is not None:
+            self._update_image_row()
 
+    def _ask_about_removed(self) -> None:
+        """An edited layer was closed: Save its edits into the archive, Discard them, or Cancel (it comes back)."""
+        from napari.utils.notifications import show_warning
+
+        pending, self._removed_dirty = self._removed_dirty, []
+        for session, name, layer, index in pending:
+            if not self._viewer_alive():  # napari itself is closing (Viewer.close()): nothing to ask
+                answer = "discard"
+            else:
+                answer = ask_unsaved(self, f"The layer {name} has edits not saved to {session.name}. "
+                                           f"Save them before closing it?")
+            if answer == "save":
+                self.set_session(session)
+                if name not in self.save([name]):
+                    answer = "cancel"  # not saved (the dock says why): the layer comes back with its edits
+            if answer == "cancel":
+                if not any(session.owns(lyr) and session.entry_of(lyr) == name for lyr in self.viewer.layers):
+                    at = len(self.viewer.layers) if index is None else min(int(index), len(self.viewer.layers))
+                    self.viewer.layers.insert(at, layer)
+                continue
+            lost = session.forget_layer(layer)
+            if lost and answer == "discard" and not self._viewer_alive():
                 show_warning(f"Unsaved edits of {', '.join(lost)} were discarded with the layer; "
                              f"{session.name} still holds the last saved version.")
         if self.session is not None:
+            self.refresh()
             self._update_image_row()
+
+    # closing napari with unsaved edits -----------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        window = self._main_window()
+        if window is not None and self._close_guard is None:
+            self._close_guard = _CloseGuard(self)
+            window.installEventFilter(self._close_guard)
+            QTimer.singleShot(0, self.fit_window)  # once napari has laid the dock out
+
+    def _main_window(self) -> QMainWindow | None:
+        window = self.parent()
+        while window is not None and not isinstance(window, QMainWindow):
+            window = window.parent()
+        return window
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        """The dock's starting width: room for long organ names, not more than a quarter of the screen."""
+        hint = super().sizeHint()
+        screen = self.screen()
+        if screen is not None:
+            hint.setWidth(max(self.minimumWidth(), min(hint.width(), 420, screen.availableGeometry().width() // 4)))
+        return hint
+
+    def fit_window(self) -> bool:
+        """Shrink napari's window onto the screen when it is larger (the dock was cut off at its right edge).
+
+        Returns whether the window was moved or resized. A maximised or full-screen window is left alone.
+        """
+        window = self._main_window()
+        if window is None or window.isMaximized() or window.isFullScreen() or window.screen() is None:
+            return False
+        avail = window.screen().availableGeometry()
+        frame, inner = window.frameGeometry(), window.geometry()
+        border_w, border_h = frame.width() - inner.width(), frame.height() - inner.height()
+        width = min(inner.width(), avail.width() - border_w)
+        height = min(inner.height(), avail.height() - border_h)
+        x = min(max(frame.x(), avail.x()), avail.x() + avail.width() - width - border_w)
+        y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - height - border_h)
+        if (width, height, x, y) == (inner.width(), inner.height(), frame.x(), frame.y()):
+            return False
+        window.resize(width, height)
+        window.move(x, y)
+        return True
+
+    def _viewer_alive(self) -> bool:
+        """False once napari tears its window down (``Viewer.close()`` closes the canvas first)."""
+        window = self._main_window()
+        central = window.centralWidget() if window is not None else None
+        if central is None:
+            return True
+        children = central.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        return any(not c.isHidden() for c in children) if children else True  # closed = hidden; unshown is not
+
+    def may_close(self) -> bool:
+        """Asked before napari's window closes: unsaved edits are saved, discarded, or the close cancelled."""
+        dirty = {s: s.model.dirty_names() for s in self.sessions.values()}
+        dirty = {s: names for s, names in dirty.items() if names}
+        if not dirty or not self._viewer_alive():
+            return True
+        what = "; ".join(f"{', '.join(names[:4])}{' ...' if len(names) > 4 else ''} in {s.name}"
+                         for s, names in dirty.items())
+        answer = ask_unsaved(self, f"Unsaved edits: {what}. Save them before closing napari?")
+        if answer == "save":
+            for session in dirty:
+                self.set_session(session)
+                self.save()
+                if session.model.dirty_names():  # not saved: the dock says why; napari stays open
+                    return False
+            return True
+        return answer == "discard"
 
     def _on_archive_chosen(self, index: int) -> None:
         path = self.archive_box.itemData(index)
@@ -500,11 +649,11 @@ class ArchiveWidget(QWidget):
         if s is None:
             return
         m = s.model
-        if names is None:
-            entry_items = list(self._entry_items.items())
+        if names is None:  # rows of entries gone from the model (the file re-read) wait for rebuild()
+            entry_items = [(n, item) for n, item in self._entry_items.items() if n in m]
             group_keys = list(self._group_items)
         else:
-            entry_items = [(n, self._entry_items[n]) for n in names if n in self._entry_items]
+            entry_items = [(n, self._entry_items[n]) for n in names if n in self._entry_items and n in m]
             group_keys = [k for k in m.groups_of(names) if k in self._group_items]
         self._updating = True
         try:
@@ -552,6 +701,8 @@ class ArchiveWidget(QWidget):
         dirty = m.dirty_names()
         self.save_btn.setEnabled(bool(dirty))
         msg = f"{sum(r.visible for r in m)} of {len(m)} shown"
+        if not dirty and not s.layers:
+            msg += " \u2014 double-click an entry to paint it"
         if dirty:
             msg += f"; \u25cf unsaved edits in {', '.join(dirty[:4])}{' ...' if len(dirty) > 4 else ''}"
         if self._message:
@@ -623,22 +774,25 @@ class ArchiveWidget(QWidget):
         if item is not None and item.data(0, KIND_ROLE) == "entry":
             self._run(lambda: self.edit(item.data(0, KEY_ROLE)))
 
-    def save(self) -> list[str]:
-        """Write edited layers back into their archive entries; errors keep the edits."""
+    def save(self, names: list[str] | None = None) -> list[str]:
+        """Write edited layers back into their archive entries (``names``: all edited); errors keep the edits."""
         from napari.utils.notifications import show_error, show_info
 
         from medmask import errors
 
         if self.session is None:
             return []
-        concurrent = getattr(errors, "ConcurrentModificationError", None)
         try:
-            written = self.session.save()
+            written = self.session.save(names)
         except Exception as exc:
-            if concurrent is not None and isinstance(exc, concurrent):
-                msg = (f"Not saved: {self.session.name} was changed on disk by someone else since it was "
-                       f"opened ({exc}). Your edits are still in the layers: save them as .msk "
-                       f"(File > Save Selected Layers), reopen the archive and merge them.")
+            if isinstance(exc, errors.ConcurrentModificationError):  # the handle now reads the file as it is
+                msg = (f"Not saved: {self.session.name} was changed on disk by another program: "
+                       f"Save again to apply your edits on top of its changes.")
+                try:
+                    self.session.resync()
+                except Exception as why:  # the list stays as it was; the save itself still works
+                    msg += f" (The list could not follow those changes: {why}.)"
+                self.rebuild()
             else:
                 msg = f"Save failed for {self.session.path}: {exc}. Your edits are still in the layers."
             self._message = msg

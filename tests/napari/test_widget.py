@@ -215,8 +215,19 @@ def test_save_after_someone_else_changed_the_archive_keeps_the_edits(make_napari
         other.rename("kidney_left", "kidney_l")
     theirs = small_archive.read_bytes()
     assert w.save() == []
-    assert len(errors) == 1 and "changed on disk" in errors[0] and "still in the layers" in errors[0]
+    assert errors == [f"Not saved: {small_archive.name} was changed on disk by another program: "
+                      f"Save again to apply your edits on top of its changes."]
     assert w.model["liver"].dirty and small_archive.read_bytes() == theirs
+    # the list follows the other program's rename; hiding the renamed entry still works
+    assert w.item_for("kidney_l") is not None and w.item_for("kidney_left") is None
+    assert _drawn(viewer, w, "kidney_l")
+    w.set_entry_visible("kidney_l", False)
+    assert not _drawn(viewer, w, "kidney_l") and _drawn(viewer, w, "kidney_right")
+    # Save again: the edit lands on top of the other program's change
+    assert w.save() == ["liver"] and not w.model["liver"].dirty
+    with MaskArchive(small_archive) as archive:
+        assert "kidney_l" in archive and "kidney_left" not in archive
+        assert sum(archive.load_segmask("liver").voxel_counts().values()) == int((np.asarray(layer.data) > 0).sum())
 
 
 def test_empty_entry_checked_gets_a_full_volume_to_paint(make_napari_viewer, small_archive):
@@ -241,20 +252,23 @@ def test_empty_entry_checked_gets_a_full_volume_to_paint(make_napari_viewer, sma
     assert all(a <= v < b for v, (a, b) in zip(where, info.bbox)) and info.mapping == {"tumour": 1}
 
 
-def test_deleting_an_edited_layer_warns(make_napari_viewer, small_archive, monkeypatch):
-    import napari.utils.notifications as notifications
+def test_deleting_an_edited_layer_asks_and_discard_forgets_the_edits(make_napari_viewer, small_archive, monkeypatch,
+                                                                    qtbot):
+    import napari_medmask._qt.archive_widget as archive_widget
 
-    warnings_seen = []
-    monkeypatch.setattr(notifications, "show_warning", lambda msg: warnings_seen.append(msg))
+    asked = []
+    monkeypatch.setattr(archive_widget, "ask_unsaved", lambda parent, text: asked.append(text) or "discard")
     viewer = make_napari_viewer()
     w = _open(viewer, small_archive)
     layer = w.edit("kidney_left")
     layer.paint(np.array([0, 0, 0]), 1, refresh=True)
     assert w.model["kidney_left"].dirty
+    before = small_archive.read_bytes()
     viewer.layers.remove(layer)
-    assert len(warnings_seen) == 1 and "kidney_left" in warnings_seen[0]
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert "kidney_left" in asked[0] and "small.mska" in asked[0]
     assert not w.model["kidney_left"].dirty and not w.model["kidney_left"].loaded
-    assert not w.save_btn.isEnabled()
+    assert not w.save_btn.isEnabled() and small_archive.read_bytes() == before
 
 
 def test_one_archive_handle_per_session(make_napari_viewer, phantom_path, monkeypatch):
