@@ -5,13 +5,16 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
+def test_readme_python_blocks_run_each_alone(tmp_path, monkeypatch):
+    """Users copy one block, not the page: each runs in a fresh namespace and an empty folder
+    (two blocks once passed only because an earlier one had imported MaskArchive and written organs.mska)."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "README has no python example"
-    monkeypatch.chdir(tmp_path)
-    ns: dict = {}
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), ns)
+    for i, block in enumerate(blocks):
+        folder = tmp_path / f"block{i}"
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        exec(compile(block, f"{README} (python block {i + 1})", "exec"), {})
 
 
 def test_readme_starts_with_the_two_commands():
