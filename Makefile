@@ -18,7 +18,8 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[napari,test]"
+	@echo "make: installing medmask, napari and the test tools into $(VENV) (a few minutes the first time)"
+	$(PY) -m pip install --progress-bar off -e ".[napari,test]"
 	touch $@
 
 setup: system-deps $(VENV)/.installed
