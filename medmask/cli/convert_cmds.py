@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 from pathlib import Path
 
@@ -75,6 +76,35 @@ def _select_labels(mask, names):
                                       metadata=dict(mask.metadata or {}))
 
 
+def _archive_items(archive, patterns, src):
+    """(names, items) asked for: entries, or organs inside multi-label entries (a TotalSegmentator
+    ``--ml`` file converted whole is one entry; ``extract organs.mska liver`` still means its liver)."""
+    from .names import _GLOB
+
+    entries = list(archive.all_names())
+    inner: dict[str, str] = {}  # label name -> its multi-label entry (the first one holding it)
+    for entry in entries:
+        for label in archive.entry_info(entry).mapping:
+            if label != entry and label not in entries:
+                inner.setdefault(label, entry)
+    names: list[str] = []
+    for pat in patterns:
+        glob = bool(_GLOB & set(pat))
+        if pat in entries or (glob and any(fnmatch.fnmatchcase(e, pat) for e in entries)) or not inner:
+            found = resolve_names([pat], entries, what="entry", path=src)
+        else:
+            found = resolve_names([pat], entries + list(inner), what="entry or organ", path=src)
+        names.extend(n for n in found if n not in names)
+    loaded: dict = {}
+    items = []
+    for n in names:
+        entry = n if n in entries else inner[n]
+        if entry not in loaded:
+            loaded[entry] = archive.load_segmask(entry)
+        items.append((n, loaded[entry] if n == entry else _select_labels(loaded[entry], [n])))
+    return names, items
+
+
 def cmd_extract(args) -> int:
     from .. import MaskArchive, load_mask
     from ..convert.api import _stem, check_output, path_kind, source_kind, write_items
@@ -99,8 +129,7 @@ def cmd_extract(args) -> int:
     ref = None
     if low.endswith(".mska"):
         with MaskArchive(src, mode="r", **remote) as archive:
-            names = resolve_names(args.names, list(archive.all_names()), what="entry", path=src)
-            items = [(n, archive.load_segmask(n)) for n in names]
+            names, items = _archive_items(archive, args.names, src)
             space = archive.space
             ref = archive.image_reference
         if kind in ("msk", "nifti") and len(items) == 1:
@@ -209,7 +238,7 @@ def register(sub) -> None:
     c.set_defaults(func=cmd_convert)
 
     e = sub.add_parser("extract", formatter_class=fmt, help="copy some entries (or labels) to a new file",
-                       description="Write the named entries of ARCHIVE (.mska), or the named labels of a .msk, to "
+                       description="Write the named entries of ARCHIVE (.mska; a NAME may also be an organ inside a multi-label entry), or the named labels of a .msk, to "
                                    "OUT (.mska, .seg.nrrd, a folder of .nii.gz, or - merged into one label map - "
                                    ".msk / .nii.gz). NAME may be a glob: 'rib_left_*'.",
                        epilog="examples:\n"

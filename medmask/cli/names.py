@@ -23,7 +23,7 @@ def resolve_names(patterns: Sequence[str], available: Sequence[str], *, what: st
     other must be a name, else the error suggests the closest ones.
     """
     out: list[str] = []
-    plural = "entries" if what == "entry" else f"{what}s"
+    plural = {"entry": "entries", "entry or organ": "entries and organs"}.get(what, f"{what}s")
     for pat in patterns:
         if _GLOB & set(pat):
             hits = [a for a in available if fnmatch.fnmatchcase(a, pat)]

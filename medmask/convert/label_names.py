@@ -94,7 +94,7 @@ def choose_label_names(own: Mapping[int, str] | None, given: Mapping[int, str] |
         hint = f" (the file's table is TotalSegmentator's {task!r} map)" if task else ""
         raise ConversionError(f"label {label} is {mine!r} in the file's own label table but {theirs!r} in "
                               f"labels {describe_spec(spec)}{hint}; leave out the labels to keep the file's "
-                              f"names, or force to use the given ones", path)
+                              f"names, or pass --force (force=True) to use the given ones", path)
     return {**given, **own}
 
 

@@ -293,6 +293,12 @@ def _voxels(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> np.ndarray:
     return np.asanyarray(proxy).reshape(shape)
 
 
+def _negative(value: str) -> str:
+    """Labels are never negative; a CT in Hounsfield units is (-1024 outside the body)."""
+    return (f"negative value {value}: a label map has none (is this the image, e.g. a CT in HU, "
+            f"rather than its mask?)")
+
+
 def _as_labels(data: np.ndarray, path) -> np.ndarray:
     if data.dtype == bool:
         return data
@@ -300,14 +306,14 @@ def _as_labels(data: np.ndarray, path) -> np.ndarray:
         if not np.all(np.isfinite(data)) or not np.array_equal(data, np.round(data)):
             raise ConversionError("voxel values are not whole numbers; is this a label image?", path)
         if data.size and data.min() < 0:
-            raise ConversionError(f"negative label value {data.min():g}", path)
+            raise ConversionError(_negative(f"{data.min():g}"), path)
         hi = data.max() if data.size else 0
         if hi > np.iinfo(np.uint32).max:
             raise ConversionError(f"label value {hi:g} is too large", path)
         return data.astype(np.uint32)
     if data.dtype.kind == "i":
         if data.size and data.min() < 0:
-            raise ConversionError(f"negative label value {int(data.min())}", path)
+            raise ConversionError(_negative(str(int(data.min()))), path)
         return data.astype(np.uint64) if data.dtype.itemsize > 4 else data.astype(np.dtype(f"u{data.dtype.itemsize}"))
     if data.dtype.kind == "u" and data.dtype.itemsize > 4:
         if data.size and data.max() > np.iinfo(np.uint32).max:
@@ -352,7 +358,7 @@ def refuse_image(data: np.ndarray, n_values: int, path, *, force: bool, n_voxels
         return
     reason = image_like_reason(n_values, int(np.count_nonzero(data)), int(n_voxels or data.size))
     if reason:
-        raise ConversionError(f"looks like an image, not a mask: {reason}; pass force to convert it anyway", path)
+        raise ConversionError(f"looks like an image, not a mask: {reason}; pass --force (force=True) to convert it anyway", path)
 
 
 def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | None = None, force: bool = False):

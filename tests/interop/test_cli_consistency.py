@@ -11,7 +11,7 @@ import pytest
 from medmask import MaskArchive, SegmentationMask, load_mask, save_mask
 from medmask.core.geometry import axial_space
 
-from interop_helpers import REPO, write_case
+from interop_helpers import REPO, write_case, write_multilabel
 from test_cli import assert_one_line_error, run
 
 
@@ -67,6 +67,29 @@ def test_extract_from_a_msk(tmp_path):
     assert got.colors["spleen"][:3] == pytest.approx((0.1, 0.2, 0.3))
     proc = run("extract", tmp_path / "m.msk", "tumor", "-o", tmp_path / "t.msk", ok=False)
     assert_one_line_error(proc, "no label named 'tumor'", "did you mean 'tumour'", code=1)
+
+
+def test_extract_an_organ_of_a_multilabel_entry(tmp_path):
+    """A TotalSegmentator --ml file converted whole is one entry; `extract organs.mska liver` was refused
+    ("no entry named 'liver'; entries: 'seg'"). An organ inside a multi-label entry is extracted with
+    the NIfTI's own geometry (checked with nibabel)."""
+    import nibabel as nib
+
+    data = write_multilabel(tmp_path / "seg.nii.gz", names={1: "liver", 3: "spleen", 7: "rib_left_1"})
+    run("convert", tmp_path / "seg.nii.gz", tmp_path / "organs.mska")
+    with MaskArchive(tmp_path / "organs.mska") as a:
+        assert list(a.all_names()) == ["seg"]
+    run("extract", tmp_path / "organs.mska", "spleen", "-o", tmp_path / "spleen.nii.gz")
+    out, src = nib.load(str(tmp_path / "spleen.nii.gz")), nib.load(str(tmp_path / "seg.nii.gz"))
+    assert np.allclose(out.affine, src.affine)
+    assert np.array_equal(np.asarray(out.dataobj) > 0, data == 3)
+    run("extract", tmp_path / "organs.mska", "rib_*", "liver", "-o", tmp_path / "few")
+    assert sorted(p.name for p in (tmp_path / "few").iterdir()) == ["liver.nii.gz", "rib_left_1.nii.gz"]
+    assert np.array_equal(np.asarray(nib.load(str(tmp_path / "few" / "liver.nii.gz")).dataobj) > 0, data == 1)
+    run("extract", tmp_path / "organs.mska", "seg", "-o", tmp_path / "whole.nii.gz")  # the entry itself
+    assert np.array_equal(np.asarray(nib.load(str(tmp_path / "whole.nii.gz")).dataobj), data)
+    proc = run("extract", tmp_path / "organs.mska", "livr", "-o", tmp_path / "x.nii.gz", ok=False)
+    assert_one_line_error(proc, "no entry or organ named 'livr'", "did you mean 'liver'", code=1)
 
 
 def test_full_disk_names_the_file(tmp_path):

@@ -29,9 +29,23 @@ def test_image_refused_unless_forced(tmp_path):
         load_nifti_mask(ct)
     assert len(load_nifti_mask(ct, force=True).mapping) > 1000
     proc = run("convert", ct, tmp_path / "ct.msk", ok=False)
-    assert_one_line_error(proc, "ct.nii.gz", "looks like an image", "distinct values", "force", code=1)
+    assert_one_line_error(proc, "ct.nii.gz", "looks like an image", "distinct values", "--force", code=1)
     assert not (tmp_path / "ct.msk").exists()
     run("convert", ct, tmp_path / "ct.msk", "--force")
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_ct_in_hounsfield_units_is_named_an_image(tmp_path, dtype):
+    """A CT as scanners and dcm2niix write it (int16 HU, -1024 outside) given as a mask: the error says
+    it looks like the image, not only 'negative label value -1024' (what a user saw)."""
+    hu = np.full(SHAPE_IJK, -1024, np.int16)
+    hu[2:-2, 2:-2, 1:-1] = 40
+    nib.save(nib.Nifti1Image(hu.astype(dtype), make_affine("oblique")), str(tmp_path / "ct.nii.gz"))
+    with pytest.raises(ConversionError, match=r"negative value -1024: .*is this the image"):
+        load_nifti_mask(tmp_path / "ct.nii.gz")
+    proc = run("convert", tmp_path / "ct.nii.gz", tmp_path / "ct.mska", ok=False)
+    assert_one_line_error(proc, "ct.nii.gz", "negative value -1024", "CT in HU", code=1)
+    assert not (tmp_path / "ct.mska").exists()
 
 
 def test_dense_low_background_volume_is_an_image(tmp_path):
