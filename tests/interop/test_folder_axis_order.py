@@ -1,0 +1,206 @@
+"""A folder of masks where some files hold the same voxels in another axis order (a hand-corrected organ
+saved by ITK-SNAP or Slicer with its rows reversed, in a TotalSegmentator folder): the archive takes the
+majority grid, the odd files are read into it exactly, and ``convert x.mska folder/`` writes each file
+back as it was. Checked voxel by voxel in world space against nibabel, which does the reorientation
+(``as_reoriented``) and reads every file."""
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medmask import MaskArchive
+from medmask.convert import convert
+from medmask.core.geometry import index_to_world_affine
+from medmask.errors import ConversionError
+
+from interop_helpers import SHAPE_IJK, TOTALSEG, write_case
+
+# nibabel orientations: row n = (output axis of input axis n, +1 or -1 for reversed)
+ROWS_REVERSED = ((0, 1), (1, -1), (2, 1))  # dicom2nifti/ITK-SNAP: nibabel's j (medmask's rows) backwards
+ALL_48 = [tuple(zip(p, f)) for p in itertools.permutations(range(3)) for f in itertools.product((1, -1), repeat=3)]
+IDENTITY_ORNT = ((0, 1), (1, 1), (2, 1))
+SOME = [ROWS_REVERSED, ((1, 1), (0, 1), (2, 1)), ((2, -1), (1, 1), (0, 1)), ((1, -1), (2, 1), (0, -1)),
+        ((0, -1), (1, -1), (2, -1))]  # rows reversed, i<->j transpose, i<->k with a reversal, a cycle, all reversed
+
+
+def ornt_id(o) -> str:
+    return "".join(f"{a}{'-' if s < 0 else '+'}" for a, s in o)
+
+
+def reorient_file(path: Path, ornt) -> nib.Nifti1Image:
+    """Rewrite ``path`` in another axis order with nibabel (what an editor saving its own order does)."""
+    img = nib.load(str(path))
+    out = img.as_reoriented(np.array(ornt))
+    out = nib.Nifti1Image(np.asanyarray(out.dataobj), out.affine, out.header)
+    nib.save(out, str(path))
+    return nib.load(str(path))
+
+
+def assert_entry_is_the_file(archive: MaskArchive, name: str, path: Path) -> None:
+    """Every voxel of the archive's entry sits where nibabel puts the same file voxel, with its value."""
+    img = nib.load(str(path))
+    data = np.asanyarray(img.dataobj)
+    mask = archive.load_segmask(name)
+    full = mask.data
+    assert full.size == data.size
+    idx = np.indices(full.shape).reshape(3, -1).T.astype(float)
+    lps = idx @ index_to_world_affine(archive.space)[:3, :3].T + index_to_world_affine(archive.space)[:3, 3]
+    ras = lps * np.array([-1.0, -1.0, 1.0])
+    ijk = (ras - img.affine[:3, 3]) @ np.linalg.inv(img.affine[:3, :3]).T
+    near = np.round(ijk)
+    assert np.abs(ijk - near).max() < 1e-3  # every archive voxel centre is a voxel centre of the file
+    near = near.astype(int)
+    assert (near >= 0).all() and (near < np.array(data.shape)).all()
+    assert len({tuple(v) for v in near}) == data.size  # one to one
+    values = data[near[:, 0], near[:, 1], near[:, 2]]
+    label = mask.mapping.get(name, 1)
+    assert np.array_equal(full.reshape(-1) != 0, values != 0)
+    assert np.array_equal(full.reshape(-1)[values != 0], np.full(int((values != 0).sum()), label, full.dtype))
+
+
+def assert_same_file(a: Path, b: Path) -> None:
+    ia, ib = nib.load(str(a)), nib.load(str(b))
+    assert ia.shape == ib.shape
+    assert np.array_equal(ia.affine, ib.affine)
+    for key in ("srow_x", "srow_y", "srow_z", "quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y",
+                "qoffset_z", "pixdim", "sform_code", "qform_code"):
+        assert np.array_equal(ia.header[key], ib.header[key]), key
+    assert ia.get_data_dtype() == ib.get_data_dtype()
+    assert np.array_equal(np.asanyarray(ia.dataobj), np.asanyarray(ib.dataobj))
+
+
+@pytest.mark.parametrize("ornt", [o for o in ALL_48 if o != IDENTITY_ORNT], ids=ornt_id)
+def test_a_file_in_any_other_axis_order_joins_the_folder_exactly_and_goes_back_as_it_was(tmp_path, ornt, caplog):
+    folder = tmp_path / "segmentations"
+    write_case(folder, "oblique")
+    original = {p.name: np.asanyarray(nib.load(str(p)).dataobj) for p in folder.iterdir()}
+    reorient_file(folder / "spleen.nii.gz", ornt)
+    kept = tmp_path / "as_given"
+    shutil.copytree(folder, kept)
+    with caplog.at_level(logging.INFO, logger="medmask"):
+        convert(folder, tmp_path / "case.mska", image=False)
+    lines = [r for r in caplog.records if "another axis order" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.INFO and "spleen.nii.gz" in lines[0].getMessage()
+    assert "1 of 4 files" in lines[0].getMessage()
+    with MaskArchive(tmp_path / "case.mska") as archive:
+        # the majority's grid (the untouched files'), and the odd file's voxels in it
+        assert np.allclose(archive.space.shape, tuple(reversed(SHAPE_IJK)))
+        for p in sorted(kept.iterdir()):
+            assert_entry_is_the_file(archive, p.name[:-7], p)
+        spleen = archive.load_segmask("spleen")
+        assert np.array_equal(spleen.data.transpose(2, 1, 0),
+                              original["spleen.nii.gz"] != 0)
+    # and back: every file as it was, the reordered one in its own order with its own header
+    convert(tmp_path / "case.mska", tmp_path / "back")
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == sorted(p.name for p in kept.iterdir())
+    for p in kept.iterdir():
+        assert_same_file(p, tmp_path / "back" / p.name)
+
+
+@pytest.mark.parametrize("ornt", SOME, ids=ornt_id)
+def test_the_majority_decides_the_archive_grid(tmp_path, ornt):
+    """Three files reordered, one not: the archive is on the three's grid, the one is read into it."""
+    folder = tmp_path / "seg"
+    write_case(folder, "flipped")
+    for name in ("liver", "spleen", "tumor"):
+        reorient_file(folder / f"{name}.nii.gz", ornt)
+    kept = tmp_path / "kept"
+    shutil.copytree(folder, kept)
+    convert(folder, tmp_path / "case.mska", image=False)
+    liver = nib.load(str(kept / "liver.nii.gz"))
+    with MaskArchive(tmp_path / "case.mska") as archive:
+        assert tuple(archive.space.shape) == tuple(reversed(liver.shape))
+        for p in kept.iterdir():
+            assert_entry_is_the_file(archive, p.name[:-7], p)
+    convert(tmp_path / "case.mska", tmp_path / "back")
+    for p in kept.iterdir():
+        assert_same_file(p, tmp_path / "back" / p.name)
+
+
+def test_merging_the_folder_into_one_label_map_and_extracting_one_organ(tmp_path):
+    """The other user paths a reordered file reaches: one multi-label NIfTI, one organ extracted."""
+    from medmask.convert.nifti import load_nifti_mask
+
+    folder = tmp_path / "seg"
+    arrays = write_case(folder, "oblique", with_empty=False)
+    reorient_file(folder / "tumor.nii.gz", ROWS_REVERSED)
+    kept_tumor = tmp_path / "tumor_as_given.nii.gz"
+    shutil.copy(folder / "tumor.nii.gz", kept_tumor)
+    convert(folder, tmp_path / "ml.nii.gz", overlap="overwrite")  # liver, spleen, tumor: file (name) order
+    img = nib.load(str(tmp_path / "ml.nii.gz"))
+    ref = nib.load(str(folder / "liver.nii.gz"))
+    assert np.array_equal(img.affine, ref.affine)  # the majority's grid and order
+    ml = np.asanyarray(img.dataobj)
+    mapping = load_nifti_mask(tmp_path / "ml.nii.gz").mapping
+    assert np.array_equal(ml == mapping["tumor"], arrays["tumor"])
+    assert np.array_equal(ml == mapping["spleen"], arrays["spleen"] & ~arrays["tumor"])
+    convert(folder, tmp_path / "case.mska", image=False)
+    from medmask.cli import main
+
+    assert main(["extract", str(tmp_path / "case.mska"), "tumor", "-o", str(tmp_path / "tumor.nii.gz"), "-q"]) == 0
+    assert_same_file(kept_tumor, tmp_path / "tumor.nii.gz")
+
+
+def test_a_file_on_really_another_grid_is_still_refused_with_todays_message(tmp_path):
+    folder = tmp_path / "seg"
+    write_case(folder, "oblique")
+    img = reorient_file(folder / "spleen.nii.gz", ROWS_REVERSED)
+    moved = img.affine.copy()
+    moved[:3, 3] += 0.4  # the same order change, and half a voxel off
+    nib.save(nib.Nifti1Image(np.asanyarray(img.dataobj), moved), str(folder / "spleen.nii.gz"))
+    with pytest.raises(ConversionError, match="spleen.nii.gz.*geometry \\(affine\\) differs from the other files"):
+        convert(folder, tmp_path / "x.mska", image=False)
+    # a transposed file half a voxel off: the shape is named, as before
+    img = reorient_file(folder / "liver.nii.gz", ((1, 1), (0, 1), (2, 1)))
+    moved = img.affine.copy()
+    moved[:3, 3] += 0.4
+    nib.save(nib.Nifti1Image(np.asanyarray(img.dataobj), moved), str(folder / "liver.nii.gz"))
+    with pytest.raises(ConversionError, match="liver.nii.gz.*shape .* differs from the other files'"):
+        convert(folder, tmp_path / "x.mska", image=False)
+    with pytest.warns(Warning, match="skipped"):
+        convert(folder, tmp_path / "x.mska", image=False, skip_bad=True)
+    with MaskArchive(tmp_path / "x.mska") as archive:
+        assert sorted(archive.all_names()) == ["empty_organ", "tumor"]
+
+
+def test_the_cli_says_it_in_one_info_line(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "seg"
+    write_case(folder, "permuted")
+    reorient_file(folder / "liver.nii.gz", ROWS_REVERSED)
+    proc = subprocess.run([sys.executable, "-m", "medmask", "convert", str(folder), str(tmp_path / "c.mska")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("medmask: info:") and "liver.nii.gz" in lines[0], proc.stderr
+    assert "rows reversed" in lines[0] and "warning" not in proc.stderr.lower()
+
+
+@pytest.mark.skipif(not TOTALSEG.is_dir(), reason="TotalSegmentator sample data not available")
+def test_real_totalsegmentator_folder_with_one_organ_saved_rows_reversed(tmp_path):
+    """s0000 (18 deg oblique, float32 headers): liver rewritten by nibabel with its rows reversed."""
+    folder = tmp_path / "segmentations"
+    folder.mkdir()
+    for p in TOTALSEG.glob("*.nii.gz"):
+        (folder / p.name).symlink_to(p)
+    (folder / "liver.nii.gz").unlink()
+    liver = nib.load(str(TOTALSEG / "liver.nii.gz")).as_reoriented(np.array(ROWS_REVERSED))
+    nib.save(nib.Nifti1Image(np.asanyarray(liver.dataobj), liver.affine, liver.header), str(folder / "liver.nii.gz"))
+    convert(folder, tmp_path / "s0000.mska", image=False)
+    with MaskArchive(tmp_path / "s0000.mska") as archive:
+        assert len(archive.all_names()) == 117
+        for name in ("liver", "spleen"):
+            assert_entry_is_the_file(archive, name, folder / f"{name}.nii.gz")
+        original = np.asanyarray(nib.load(str(TOTALSEG / "liver.nii.gz")).dataobj)
+        assert np.array_equal(archive.load_segmask("liver").data.transpose(2, 1, 0), original != 0)
+    convert(tmp_path / "s0000.mska", tmp_path / "back")
+    for name in ("liver", "spleen", "aorta"):
+        assert_same_file(folder / f"{name}.nii.gz", tmp_path / "back" / f"{name}.nii.gz")
