@@ -19,7 +19,7 @@ from medmask.convert import convert
 from medmask.core.geometry import index_to_world_affine
 from medmask.errors import ConversionError
 
-from interop_helpers import SHAPE_IJK, TOTALSEG, write_case
+from interop_helpers import SHAPE_IJK, TOTALSEG, blob, make_affine
 
 # nibabel orientations: row n = (output axis of input axis n, +1 or -1 for reversed)
 ROWS_REVERSED = ((0, 1), (1, -1), (2, 1))  # dicom2nifti/ITK-SNAP: nibabel's j (medmask's rows) backwards
@@ -33,6 +33,27 @@ def ornt_id(o) -> str:
     return "".join(f"{a}{'-' if s < 0 else '+'}" for a, s in o)
 
 
+def write_case(folder: Path, kind: str, *, with_empty: bool = True) -> dict[str, np.ndarray]:
+    """Binary masks with no symmetry a wrong reversal could hide behind (nibabel i, j, k arrays)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    i, j, k = np.indices(SHAPE_IJK)
+    arrays = {
+        "liver": blob(SHAPE_IJK, (4, 5, 3), (3, 4, 2.5)) | ((rng.random(SHAPE_IJK) < 0.05) & (i < 6)),
+        "spleen": (i + 2 * j + 3 * k > 40) & (i < 11) & (j > 3) & (k < 9),
+        "tumor": blob(SHAPE_IJK, (4, 6, 3), (1.5, 1.5, 1.2)) | ((i == 5) & (j > 7) & (k == 2)),  # overlaps liver
+    }
+    if with_empty:
+        arrays["empty_organ"] = np.zeros(SHAPE_IJK, bool)
+    aff = make_affine(kind)
+    for name, arr in arrays.items():
+        img = nib.Nifti1Image(arr.astype(np.uint8), aff)
+        img.set_sform(aff, code=1)
+        img.set_qform(aff, code=1)
+        nib.save(img, str(folder / f"{name}.nii.gz"))
+    return arrays
+
+
 def reorient_file(path: Path, ornt) -> nib.Nifti1Image:
     """Rewrite ``path`` in another axis order with nibabel (what an editor saving its own order does)."""
     img = nib.load(str(path))
@@ -43,25 +64,32 @@ def reorient_file(path: Path, ornt) -> nib.Nifti1Image:
 
 
 def assert_entry_is_the_file(archive: MaskArchive, name: str, path: Path) -> None:
-    """Every voxel of the archive's entry sits where nibabel puts the same file voxel, with its value."""
+    """Every voxel of the archive's entry sits where nibabel puts a file voxel, with that voxel's value.
+
+    From nibabel's affine alone: archive index -> LPS -> RAS -> file index must be a signed
+    permutation plus a whole offset (each archive voxel centre is one file voxel centre, one to
+    one); the file's array is then put in the archive's order by that map and compared exactly.
+    """
     img = nib.load(str(path))
     data = np.asanyarray(img.dataobj)
     mask = archive.load_segmask(name)
+    to_file = np.linalg.inv(img.affine) @ np.diag([-1.0, -1.0, 1.0, 1.0]) @ index_to_world_affine(archive.space)
+    perm = np.round(to_file[:3, :3])
+    offset = np.round(to_file[:3, 3])
+    assert np.abs(to_file[:3, :3] - perm).max() < 1e-4 and np.abs(to_file[:3, 3] - offset).max() < 1e-3
+    assert sorted(np.abs(perm).sum(axis=0)) == [1, 1, 1] and sorted(np.abs(perm).sum(axis=1)) == [1, 1, 1]
+    # archive axis a runs along file axis f[a], forwards or backwards
+    f = [int(np.flatnonzero(perm[:, a])[0]) for a in range(3)]
+    sign = [int(perm[f[a], a]) for a in range(3)]
+    in_archive_order = np.transpose(data, f)
+    in_archive_order = in_archive_order[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in sign)]
+    first = offset  # file index of archive voxel (0, 0, 0): must be a corner of the file
+    assert all(first[f[a]] == (0 if sign[a] > 0 else data.shape[f[a]] - 1) for a in range(3))
+    assert in_archive_order.shape == tuple(mask.shape)
     full = mask.data
-    assert full.size == data.size
-    idx = np.indices(full.shape).reshape(3, -1).T.astype(float)
-    lps = idx @ index_to_world_affine(archive.space)[:3, :3].T + index_to_world_affine(archive.space)[:3, 3]
-    ras = lps * np.array([-1.0, -1.0, 1.0])
-    ijk = (ras - img.affine[:3, 3]) @ np.linalg.inv(img.affine[:3, :3]).T
-    near = np.round(ijk)
-    assert np.abs(ijk - near).max() < 1e-3  # every archive voxel centre is a voxel centre of the file
-    near = near.astype(int)
-    assert (near >= 0).all() and (near < np.array(data.shape)).all()
-    assert len({tuple(v) for v in near}) == data.size  # one to one
-    values = data[near[:, 0], near[:, 1], near[:, 2]]
     label = mask.mapping.get(name, 1)
-    assert np.array_equal(full.reshape(-1) != 0, values != 0)
-    assert np.array_equal(full.reshape(-1)[values != 0], np.full(int((values != 0).sum()), label, full.dtype))
+    assert np.array_equal(full != 0, in_archive_order != 0)
+    assert (full[full != 0] == label).all()
 
 
 def assert_same_file(a: Path, b: Path) -> None:
@@ -108,7 +136,7 @@ def test_the_majority_decides_the_archive_grid(tmp_path, ornt):
     """Three files reordered, one not: the archive is on the three's grid, the one is read into it."""
     folder = tmp_path / "seg"
     write_case(folder, "flipped")
-    for name in ("liver", "spleen", "tumor"):
+    for name in ("liver", "spleen", "empty_organ"):  # tumor stays: it is read into their order
         reorient_file(folder / f"{name}.nii.gz", ornt)
     kept = tmp_path / "kept"
     shutil.copytree(folder, kept)
@@ -201,6 +229,9 @@ def test_real_totalsegmentator_folder_with_one_organ_saved_rows_reversed(tmp_pat
             assert_entry_is_the_file(archive, name, folder / f"{name}.nii.gz")
         original = np.asanyarray(nib.load(str(TOTALSEG / "liver.nii.gz")).dataobj)
         assert np.array_equal(archive.load_segmask("liver").data.transpose(2, 1, 0), original != 0)
-    convert(tmp_path / "s0000.mska", tmp_path / "back")
+    from medmask.cli import main
+
+    assert main(["extract", str(tmp_path / "s0000.mska"), "liver", "spleen", "aorta", "-o", str(tmp_path / "back"),
+                 "-q"]) == 0
     for name in ("liver", "spleen", "aorta"):
         assert_same_file(folder / f"{name}.nii.gz", tmp_path / "back" / f"{name}.nii.gz")
