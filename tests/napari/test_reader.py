@@ -49,7 +49,7 @@ def test_archive_opens_as_one_composite_layer_at_patient_position(make_napari_vi
         liver = archive.load_segmask("liver")
     meta = layer.metadata["medmask"]
     assert meta["space"] == space_to_dict(space) and meta["kind"] == "composite"
-    np.testing.assert_allclose(layer.scale, [-2.5, 1.25, 1.75])  # the slice axis runs head to foot: flipped
+    np.testing.assert_allclose(layer.scale, [2.5, 1.25, 1.75])  # slices head to foot, along the frame's I axis
     frame = np.asarray(meta["frame"])
     idx = np.argwhere(liver.crop_data)[0] + [a for a, _ in liver.bbox]
     world = (index_to_world_affine(space) @ np.r_[idx, 1.0])[:3]
