@@ -242,3 +242,14 @@ def test_real_totalsegmentator_folder_with_one_organ_saved_rows_reversed(tmp_pat
                  str(tmp_path / "back"), "-q"]) == 0
     for name in ("colon", "femur_left", "hip_right"):
         assert_same_file(folder / f"{name}.nii.gz", tmp_path / "back" / f"{name}.nii.gz")
+
+
+def test_orthonormalized_write_back_keeps_the_files_order(tmp_path):
+    folder = tmp_path / "seg"
+    write_case(folder, "oblique")
+    img = reorient_file(folder / "spleen.nii.gz", ((1, -1), (0, 1), (2, 1)))
+    convert(folder, tmp_path / "c.mska", image=False)
+    convert(tmp_path / "c.mska", tmp_path / "back", orthonormalize=True)
+    out = nib.load(str(tmp_path / "back" / "spleen.nii.gz"))
+    assert out.shape == img.shape and np.allclose(out.affine, img.affine, atol=1e-4)
+    assert np.array_equal(np.asanyarray(out.dataobj), np.asanyarray(img.dataobj))
