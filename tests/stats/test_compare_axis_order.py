@@ -49,11 +49,11 @@ def reoriented_archive(masks: dict, dst, tmp_path, ornt, shift_mm: float = 0.0):
     dst.parent.mkdir(parents=True, exist_ok=True)
     with MaskArchive(dst, "w", space=space) as archive:
         for name, m in out.items():
-            archive.add_segmask(SegmentationMask_on(m, space), name)
+            archive.add_segmask(on_space(m, space), name)
     return dst
 
 
-def SegmentationMask_on(mask, space):  # noqa: N802 - the masks of one reorientation share one grid up to float noise
+def on_space(mask, space):  # the masks of one reorientation share one grid up to float noise
     from medmask import SegmentationMask
 
     return SegmentationMask.from_crop(mask.crop_data if mask.bbox is not None else None, mask.bbox, mask.mapping, space,
