@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from medmask.core.colors import color_for
+from medmask.core.colors import color_for, display_colors
 from medmask.core.dtypes import DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from medmask.core.geometry import compute_bbox, direction_matrix, space_from_dict, space_to_dict
 
@@ -59,11 +59,12 @@ def padded_box(bbox, shape, pad: int = PAD):
 
 
 def colormap_for(mapping: Mapping[str, int], colors: Mapping[str, Any] | None = None) -> dict:
-    """{label: rgba} for a DirectLabelColormap: stored colours first, then color_for(name)."""
+    """{label: rgba} for a DirectLabelColormap: stored colours first, then the palette (display_colors)."""
     colors = colors or {}
     cmap: dict[Any, Any] = {0: (0.0, 0.0, 0.0, 0.0), None: (0.6, 0.6, 0.6, 1.0)}
+    shown = display_colors(mapping, colors)
     for name, label in mapping.items():
-        cmap[int(label)] = tuple(float(c) for c in (colors.get(name) or color_for(name)))
+        cmap[int(label)] = shown[name]
     return cmap
 
 

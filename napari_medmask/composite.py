@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from medmask.core.colors import color_for
+from medmask.core.colors import display_colors
 
 __all__ = ["Item", "Composite", "build_composite", "TRANSPARENT", "COVERED_FRACTION"]
 
@@ -125,9 +125,10 @@ def build_composite(archive, names: Iterable[str] | None = None) -> Composite:
     infos = [i for i in infos if i.bbox is not None and i.mapping]
     items: list[Item] = []
     for info in infos:
+        shown = display_colors(info.mapping, info.colors)
         for label, value in sorted(info.mapping.items(), key=lambda kv: kv[1]):
             voxels = int((info.counts or {}).get(int(value), (info.counts or {}).get(str(value), 0)) or 0)
-            color = tuple(float(c) for c in ((info.colors or {}).get(label) or color_for(label)))
+            color = shown[label]
             if len(color) == 3:
                 color = (*color, 1.0)
             items.append(Item(info.name, "" if len(info.mapping) == 1 else label, int(value),

@@ -141,12 +141,9 @@ def _scan_for(path: Path, space):
     ``ct.nii.gz`` beside the label file) when it lies on the masks' grid, as an ImageReference."""
     import warnings
 
-    from medmask.convert.image_link import TOTALSEG_IMAGE, image_reference_for, totalseg_image_for
+    from medmask.convert.image_link import image_reference_for, scan_candidates
 
-    folder = path if path.is_dir() else path.parent
-    for candidate in (totalseg_image_for(folder), folder / TOTALSEG_IMAGE):
-        if candidate is None or not candidate.is_file():
-            continue
+    for candidate in scan_candidates(path):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

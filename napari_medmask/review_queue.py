@@ -101,21 +101,30 @@ class ReviewQueue:
         self.states[i] = case_state(self.paths[i], self.states[i].case)
         return self.states[i]
 
-    def decide(self, archive, entry: str, status: str, comment: str = "") -> None:
-        """Store a decision through ``archive`` (the open handle of the current case), then refresh."""
-        archive.set_review(entry, status, reviewer=self.reviewer, comment=comment)
+    def decide(self, archive, entry: str, status: str, comment: str = "", label: str | None = None) -> None:
+        """Store a decision through ``archive`` (the open handle of the current case), then refresh.
+        ``label``: one organ of a multi-label entry (``entry`` may also be an ``entry/label`` key)."""
+        archive.set_review(entry, status, reviewer=self.reviewer, comment=comment, label=label)
         self.refresh()
 
-    def mark_fixed(self, archive, saved: list[str]) -> list[str]:
-        """Entries just saved that were marked ``needs_fix`` (or undecided) become ``fixed``."""
+    def mark_fixed(self, archive, saved: list[tuple[str, str | None]]) -> list[str]:
+        """Items just saved, as (entry, label or None), that were marked ``needs_fix`` (or undecided)
+        become ``fixed``; an organ of a multi-label entry on its own. Returns their review keys."""
+        from medmask.format.review import review_key
+
         review = archive.review
-        fixed = [n for n in saved if review.get(n, {}).get("status") in (None, "needs_fix")]
+        fixed = []
+        for entry, label in saved:
+            key = review_key(entry, label)
+            d = review.get(key) or (review.get(entry) if label else None) or {}
+            if d.get("status") in (None, "needs_fix"):
+                fixed.append((entry, label, d.get("comment", "")))
         if fixed:
             with archive:
-                for n in fixed:
-                    archive.set_review(n, "fixed", reviewer=self.reviewer, comment=review.get(n, {}).get("comment", ""))
+                for entry, label, comment in fixed:
+                    archive.set_review(entry, "fixed", reviewer=self.reviewer, comment=comment, label=label)
             self.refresh()
-        return fixed
+        return [review_key(e, lab) for e, lab, _ in fixed]
 
     def progress(self) -> str:
         done = sum(s.state == "done" for s in self.states)

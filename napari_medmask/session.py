@@ -60,7 +60,7 @@ def entry_rows(infos, space) -> list[EntryRow]:
     """
     from collections import Counter
 
-    from medmask.core.colors import color_for
+    from medmask.core.colors import display_colors
 
     infos = list(infos)
     wanted = Counter(lab for i in infos if len(i.mapping) > 1 for lab in i.mapping)
@@ -71,9 +71,10 @@ def entry_rows(infos, space) -> list[EntryRow]:
         # an entry's labels are all named alike: bare when none is taken, else all ``entry: label``
         bare = all(wanted[lab] == 1 for lab in info.mapping)
         counts = info.counts or {}
+        shown = display_colors(info.mapping, info.colors)
         if len(info.mapping) <= 1:
             voxels = int(sum(counts.values())) if info.counts is not None else 0
-            colors = [tuple((info.colors or {}).get(n) or color_for(n)) for n in info.mapping]
+            colors = [shown[n] for n in info.mapping]
             rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
                                  labels=dict(info.mapping), colors=colors))
             used.add(info.name)
@@ -84,7 +85,7 @@ def entry_rows(infos, space) -> list[EntryRow]:
                 key += "'"
             used.add(key)
             voxels = int(counts.get(int(value), counts.get(str(value), 0)) or 0)
-            color = tuple((info.colors or {}).get(label) or color_for(label))
+            color = shown[label]
             rows.append(EntryRow(name=key, voxels=voxels, volume_ml=volume_ml(space, voxels), labels={label: int(value)},
                                  colors=[color], entry=info.name, label=label, value=int(value)))
     return rows

@@ -5,7 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import (UsageError, add_overwrite_flags, add_progress_flags, add_storage_options_flag, human,
+from ._common import (UsageError, add_format_version_flag, add_overwrite_flags, add_progress_flags,
+                      add_storage_options_flag, human,
                       progress_enabled)
 from .dicom_flags import add_dicom_flags, dicom_options
 from .names import resolve_names
@@ -26,9 +27,12 @@ def cmd_convert(args) -> int:
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
                   overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
                   image=image, force_image=args.force_image, series=args.series, split=args.split,
+                  labels_out=args.labels_out, format_version=args.format_version,
                   storage_options=args.storage_options, **dicom_options(args))
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
+        if args.labels_out:
+            print(f"wrote {args.labels_out} (label table)")
         if str(dst).lower().endswith(".mska"):
             from .. import MaskArchive
 
@@ -37,6 +41,21 @@ def cmd_convert(args) -> int:
             if ref is not None:
                 print(f"  scan: {ref.path} (relative to the archive's folder)")
     return 0
+
+
+def _one_label(mask, name):
+    """Label ``name`` of ``mask`` as a 0/1 mask called ``name``: one file of TotalSegmentator's per-organ layout."""
+    from ..core.segmask import SegmentationMask
+
+    value = mask.mapping[name]
+    box = mask.bbox
+    crop = None
+    if box is not None:
+        crop = mask.crop_data
+        crop = crop if crop.dtype == bool else crop == value
+    return SegmentationMask.from_crop(crop, box, {name: 1}, mask.space, bool,
+                                      colors={n: c for n, c in mask.colors.items() if n == name},
+                                      metadata=dict(mask.metadata or {}))
 
 
 def _select_labels(mask, names):
@@ -72,6 +91,11 @@ def cmd_extract(args) -> int:
     if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(src):
         raise ConversionError("source and destination are the same file; extract to a new path", src)
     check_output(args.output, overwrite=args.overwrite, folder=kind == "niftidir")
+    if args.labels_out:
+        from ..convert.api import check_labels_out
+
+        check_labels_out(args.labels_out, args.output)
+        check_output(args.labels_out, overwrite=args.overwrite, folder=False)
     ref = None
     if low.endswith(".mska"):
         with MaskArchive(src, mode="r", **remote) as archive:
@@ -85,7 +109,10 @@ def cmd_extract(args) -> int:
     else:  # a .msk: its "entries" are its labels
         mask = load_mask(src, **remote)
         names = resolve_names(args.names, list(mask.mapping), what="label", path=src)
-        items = [(None, _select_labels(mask, names))]
+        if kind == "niftidir":  # one 0/1 file per label, as TotalSegmentator's segmentations/ folder
+            items = [(n, _one_label(mask, n)) for n in names]
+        else:
+            items = [(None, _select_labels(mask, names))]
         space = mask.space
         default = _stem(src)
     if ref is not None and kind == "mska":  # the extract still knows its scan, from where it is written
@@ -94,7 +121,8 @@ def cmd_extract(args) -> int:
         ref = None
     write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
                 progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize, image=ref,
-                series=args.series, **dicom_options(args))
+                series=args.series, labels_out=args.labels_out, format_version=args.format_version,
+                **dicom_options(args))
     if not args.quiet:
         what = "entr" + ("y" if len(names) == 1 else "ies") if low.endswith(".mska") else \
             "label" + ("" if len(names) == 1 else "s")
@@ -107,6 +135,13 @@ def add_orthonormalize_flag(sp) -> None:
                     help="NIfTI output: write the nearest exactly orthonormal geometry, the same in sform and qform, "
                          "instead of the original header's (ITK refuses float32 headers whose axes are a hair off "
                          "perpendicular; voxels move by far less than a voxel)")
+
+
+def add_labels_out_flag(sp) -> None:
+    sp.add_argument("--labels-out", metavar="TABLE",
+                    help="with a label-map output (.nii.gz, .nrrd, .msk): also write its label table, format from "
+                         "the name: names.txt (ITK-SNAP label description), names.ctbl (3D Slicer colour table), "
+                         "dataset.json (nnU-Net labels), .json {label: name}, .csv label,name")
 
 
 def register(sub) -> None:
@@ -123,9 +158,12 @@ def register(sub) -> None:
                               "  medmask convert seg.nii.gz organs.mska --split      # one entry per organ\n"
                               "  medmask convert mr_ml.nii.gz ml.msk --labels total_mr\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
-                              "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
+                              "  medmask convert s0000.mska ml.nii.gz --labels total --overlap overwrite\n"
+                              "  medmask convert ml.nii.gz ml.nrrd --labels-out ml.ctbl   # label map + Slicer table\n"
+                              "  medmask convert ml.nii.gz ml.msk --labels itksnap_labels.txt\n"
                               "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
                               "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n"
+                              "  medmask convert s0000.mska for_0.3.mska --format-version 2.1   # for medmask 0.3\n"
                               "  medmask convert s3://bucket/s0000.mska s0000_nifti/ --storage-options '{\"anon\": true}'\n\n"
                               "A .mska records the scan its masks belong to (path relative to the archive + "
                               "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
@@ -133,8 +171,10 @@ def register(sub) -> None:
     c.add_argument("src", metavar="SRC")
     c.add_argument("dst", metavar="DST")
     c.add_argument("--labels", metavar="SPEC",
-                   help="label names: a TotalSegmentator task ('total', 'total_mr', 'total_v1', ...), or a .json "
-                        "{label: name}, .csv (label,name) or .txt (one name per line) file. For a NIfTI "
+                   help="label names: a TotalSegmentator task ('total', 'total_mr', 'total_v1', ...), or a label "
+                        "table file, its format found from its content: ITK-SNAP label description, 3D Slicer "
+                        "colour table (.ctbl/.txt), nnU-Net dataset.json, .json {label: name}, .csv (label,name) "
+                        "or .txt (one name per line). For a NIfTI "
                         "source it names the labels its own label table does not (a contradiction is an error); "
                         "when many masks become one label map it sets their values")
     c.add_argument("--split", action="store_true",
@@ -143,7 +183,9 @@ def register(sub) -> None:
                         "entry")
     c.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise",
                    help="when masks are merged into one label map: what to do with voxels two masks claim "
-                        "(default: raise an error)")
+                        "(default: raise an error); labels are painted in label-value order, so 'overwrite' "
+                        "with --labels total gives TotalSegmentator's own combined file")
+    add_labels_out_flag(c)
     c.add_argument("--force", action="store_true",
                    help="convert what looks wrong: a volume that looks like an image, --labels that contradict "
                         "the file's own label table (the given names win)")
@@ -151,6 +193,7 @@ def register(sub) -> None:
                    help="in a folder of masks, leave out (with a warning) files that are not masks or lie on "
                         "another grid, instead of stopping")
     add_overwrite_flags(c)
+    add_format_version_flag(c)
     add_orthonormalize_flag(c)
     c.add_argument("--image", metavar="SCAN",
                    help="the scan (.nii/.nii.gz/.nrrd/.nhdr) the masks were drawn on; a .mska DST records it. "
@@ -174,13 +217,18 @@ def register(sub) -> None:
                               "  medmask extract s0000.mska liver -o liver.nii.gz\n"
                               "  medmask extract s0000.mska 'rib_left_*' -o ribs.seg.nrrd\n"
                               "  medmask extract organs.msk liver -o liver.msk\n"
-                              "  medmask extract https://example.org/s0000.mska liver -o liver.nii.gz\n")
+                              "  medmask extract https://example.org/s0000.mska liver -o liver.nii.gz\n"
+                              "  medmask extract ml.msk '*' -o segmentations/    # one 0/1 .nii.gz per label\n"
+                              "  medmask extract s0000.mska '*' -o ml.nii.gz --labels total --overlap overwrite "
+                              "--labels-out dataset.json\n")
     e.add_argument("archive", metavar="SOURCE")
     e.add_argument("names", metavar="NAME", nargs="+")
     e.add_argument("-o", "--output", metavar="OUT", required=True)
     e.add_argument("--labels", metavar="SPEC", help="label values when merging into one label map (see convert)")
     e.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise")
+    add_labels_out_flag(e)
     add_overwrite_flags(e)
+    add_format_version_flag(e)
     add_orthonormalize_flag(e)
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)

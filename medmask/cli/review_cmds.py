@@ -55,7 +55,8 @@ def register(sub) -> None:
         description="Without --report: open napari on the first case not fully reviewed, with the review "
                     "queue (MedMask review dock: n/p next/previous case, a/f/r accept/needs fix/reject the "
                     "selected organ). Decisions and edits are stored in each archive. With --report: one "
-                    "row per case x entry (case, entry, status, reviewer, time, comment, voxels, voxels "
+                    "row per case x entry, or x organ of a multi-label entry (case, entry, label, status, "
+                    "reviewer, time, comment, voxels, voxels "
                     "added/removed by edits) as CSV, JSON or Parquet, and a one-line summary.",
         epilog="examples:\n"
                "  medmask review archives/                      # opens napari on the next open case\n"

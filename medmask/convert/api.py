@@ -9,20 +9,24 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from spacetransformer import Space
 
+from ..core.colors import colors_generated
 from ..core.dtypes import smallest_label_dtype
 from ..core.overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clashes, labels_without_voxels
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
-from ..storage.atomic_folder import atomic_folder
+from ..storage.atomic_folder import atomic_folder, foreign_files
 from ..storage.bytesource import is_url
 from . import nifti as nii
 from . import nifti_folder
 from . import seg_nrrd as seg
-from .label_names import read_label_names
+from .label_names import LabelTable, read_label_spec
+from .label_tables import output_format, table_of_mask, write_table_file
 
-KINDS = ("niftidir", "nifti", "seg", "msk", "mska", "dicomseg")
+KINDS = ("niftidir", "nifti", "seg", "labelnrrd", "msk", "mska", "dicomseg")
+LABEL_MAP_KINDS = ("nifti", "msk", "labelnrrd")
 KIND_NAMES = {"niftidir": "folder of NIfTI files", "nifti": "NIfTI file", "seg": "3D Slicer .seg.nrrd",
+              "labelnrrd": "label-map .nrrd",
               "msk": "medmask .msk", "mska": "medmask archive .mska", "dicomseg": "DICOM-SEG .dcm"}
 
 
@@ -36,16 +40,16 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
         return "msk"
     if low.endswith((".nii.gz", ".nii")):
         return "nifti"
-    if low.endswith(".nrrd"):
-        return "seg"
+    if low.endswith(".nrrd"):  # written: .seg.nrrd a Slicer segmentation, any other .nrrd a plain label map
+        return "labelnrrd" if output and not low.endswith(".seg.nrrd") else "seg"
     if low.endswith(".dcm"):
         return "dicomseg"
     p = Path(path)
     if p.is_dir() or (output and (s.endswith(("/", os.sep)) or not p.suffix)):
         return "niftidir"
     raise ConversionError(
-        "cannot tell the format from the name; use a folder of .nii.gz, .nii.gz, .seg.nrrd, .msk, .mska "
-        "or .dcm (DICOM-SEG)", path)
+        "cannot tell the format from the name; use a folder of .nii.gz, .nii.gz, .seg.nrrd, .nrrd (label map), "
+        ".msk, .mska or .dcm (DICOM-SEG)", path)
 
 
 # ------------------------------------------------------------------------------------------
@@ -91,6 +95,8 @@ def load_items(src: str | os.PathLike, *, labels: Any = None, progress: bool = F
         return mask.space, [(None, mask)], kind
     if kind == "seg":
         s = seg.read_seg_nrrd(src)
+        if labels is not None and s.is_plain_label_map:  # e.g. ITK-SNAP's .nrrd + its label file
+            return s.space, [(None, seg.plain_label_map_mask(s, labels, path=src))], kind
         return s.space, seg.seg_to_masks(s, path=src), kind
     if kind == "msk":
         mask = load_mask(src, storage_options=storage_options)
@@ -111,10 +117,12 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     """Many masks -> one label mask (for a ``.msk`` or one multi-label NIfTI).
 
     Each label of each entry gets a new label value: the one ``labels`` (e.g. ``"total"``,
-    TotalSegmentator's class map) gives its name, else 1, 2, 3... in entry order. Names are
-    the entry names (single-label entries) or ``entry/label``. Voxels claimed by two
-    labels: ``overlap="raise"`` (default) refuses, ``"keep"`` leaves them to the earlier
-    label, ``"overwrite"`` gives them to the later one.
+    TotalSegmentator's class map, or a label table file, whose colours come along) gives its
+    name, else 1, 2, 3... in entry order. Names are the entry names (single-label entries) or
+    ``entry/label``. Voxels claimed by two labels: ``overlap="raise"`` (default) refuses,
+    ``"keep"`` leaves them to the smaller label value, ``"overwrite"`` gives them to the larger
+    one: labels are painted in value order, as TotalSegmentator combines its masks, so
+    ``labels="total", overlap="overwrite"`` gives the very file TotalSegmentator writes.
     """
     if overlap not in OVERLAP_POLICIES:
         raise ConversionError(f"overlap must be one of {OVERLAP_POLICIES}, got {overlap!r}", path)
@@ -122,7 +130,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
 
     if len(items) == 1 and not labels:
         return items[0][1]
-    wanted = {name: value for value, name in read_label_names(labels, path=path).items()} if labels else {}
+    given = read_label_spec(labels, path=path) if labels else LabelTable({})
+    wanted = {name: value for value, name in given.names.items()}
     plan = []
     for entry, mask in items:
         pairs = sorted(mask.mapping.items(), key=lambda kv: kv[1])
@@ -150,7 +159,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
     colors = {}
     merged_slicer: dict = {}
     painted: set[int] = set()
-    for (name, entry, mask, label), value in zip(plan, values):
+    painting = sorted(zip(plan, values), key=lambda pv: pv[1])  # value order: later values paint over
+    for (name, entry, mask, label), value in painting:
         if name in mapping:
             raise ConversionError(f"two labels would both be named {name!r}", path)
         mapping[name] = value
@@ -167,7 +177,7 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
                     other = owners[next(iter(result.clashes))]
                     raise ConversionError(f"{other!r} and {name!r} overlap in {result.clashing_voxels} voxels; one "
                                           f"label map cannot hold both - use --overlap keep|overwrite (overlap= in "
-                                          f"Python), or convert to .mska or a folder instead", path)
+                                          f"Python), or convert to .mska, .seg.nrrd or a folder instead", path)
                 desc = describe_clashes(result.clashes, lambda v: repr(owners.get(v, v)))
                 if overlap == "keep":
                     warnings.warn(f"{name!r} overlaps {desc}: those voxels stay with the earlier label",
@@ -180,6 +190,8 @@ def merge_items(items: list[tuple[str | None, Any]], space: Space, *, labels: An
         label_name = mask.mapping.inverse(label)
         if label_name in mask.colors:
             colors[name] = mask.colors[label_name]
+        elif value in given.colors and given.names.get(value) == name:
+            colors[name] = given.colors[value]
         slicer = (mask.metadata or {}).get("slicer")
         if isinstance(slicer, dict):  # Slicer's per-segment fields follow the label to its new name
             seg_fields = (slicer.get("segments") or {}).get(label_name)
@@ -220,7 +232,13 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
         if dst.exists() and not dst.is_dir():
             raise ConversionError("exists and is not a folder", dst)
         if dst.is_dir() and not overwrite and any(dst.iterdir()):
-            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to write into it", dst)
+            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to replace its NIfTI "
+                                  "files with the new ones", dst)
+        foreign = foreign_files(dst, nii.is_nifti_file)
+        if foreign:  # --overwrite replaces the folder as a whole: never delete what medmask did not write
+            raise ConversionError(f"holds files a conversion does not write ({', '.join(foreign[:5])}"
+                                  f"{' ...' if len(foreign) > 5 else ''}); --overwrite replaces the whole folder "
+                                  f"and would delete them: remove them or write to another folder", dst)
     else:
         if dst.is_dir():
             raise ConversionError("is a folder", dst)
@@ -228,9 +246,21 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
             raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
 
 
+def check_labels_out(labels_out: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Refuse ``labels_out`` before anything is written: only a label map has one table, and its name must
+    say the format."""
+    if path_kind(dst, output=True) not in LABEL_MAP_KINDS:
+        raise ConversionError(f"a label table (--labels-out {os.fspath(labels_out)!r}) goes with a label map "
+                              f"output (.nii.gz, .nrrd, .msk), not a {KIND_NAMES[path_kind(dst, output=True)]}", dst)
+    output_format(labels_out)
+    if Path(labels_out).resolve() == Path(dst).resolve():
+        raise ConversionError("the label table and the label map are the same path", labels_out)
+
+
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
             orthonormalize: bool = False, image: Any = None, force_image: bool = False, series: Any = None,
+            labels_out: str | os.PathLike | None = None, format_version: int | str | None = None,
             storage_options: dict | None = None, split: bool = False, **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
@@ -257,6 +287,14 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     (segmentation_type, series_description, algorithm, manual). A ``.dcm`` SRC is read onto
     ``series``' grid when given (and a ``.mska`` DST records that series as its scan).
 
+    A ``.nrrd`` DST (not ``.seg.nrrd``) is a plain label-map NRRD. ``labels_out``: for a
+    label-map DST (``.nii.gz``, ``.nrrd``, ``.msk``), also write its label table there (ITK-SNAP
+    ``.txt``, Slicer ``.ctbl``, nnU-Net ``dataset.json``, ``.json``, ``.csv``; see :func:`write_items`).
+
+    ``format_version`` (``.msk``/``.mska`` output): e.g. ``"2.1"`` for medmask 0.3 installations,
+    which cannot read the current 2.2 index; then a ``.mska`` or ``.msk`` source may be converted
+    to the same kind (entries, colours, metadata, attributes and scan kept).
+
     A ``.mska``/``.msk`` SRC may be a URL (``https://``, ``s3://``, any fsspec URL), read by
     range requests with ``storage_options`` (credentials, endpoint, ``connect_timeout``,
     ``read_timeout``; see :mod:`medmask.storage.remote`).
@@ -274,13 +312,22 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if not is_url(src) and Path(src).resolve() == dst.resolve():
         raise ConversionError("source and destination are the same path", dst)
     check_output(dst, overwrite=overwrite, folder=dst_kind == "niftidir")
+    if labels_out is not None:
+        check_labels_out(labels_out, dst)
+        check_output(labels_out, overwrite=overwrite, folder=False)
     if image not in (None, False) and dst_kind != "mska":
         raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
                               f"the output is a {KIND_NAMES[dst_kind]}", dst)
+    if format_version is not None and dst_kind not in ("msk", "mska"):
+        raise ConversionError(f"format_version ({format_version!r}) applies to .msk/.mska outputs; the output "
+                              f"is a {KIND_NAMES[dst_kind]}", dst)
+    if format_version is not None and src_kind == dst_kind:
+        return _rewrite_as(src, dst, dst_kind, format_version, storage_options)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
         return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force,
-                                                    image=image, force_image=force_image)
+                                                    image=image, force_image=force_image,
+                                                    format_version=format_version)
     if src_kind == "mska" and dst_kind == "niftidir":
         nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize,
                                              storage_options=storage_options)
@@ -290,8 +337,8 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if split and (src_kind not in ("nifti", "msk") or dst_kind != "mska"):
         raise ConversionError(f"split makes one .mska entry per label of a label map (.nii.gz or .msk); "
                               f"here {KIND_NAMES[src_kind]} -> {KIND_NAMES[dst_kind]}", dst)
-    space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
-                                 skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None,
+    space, items, _ = load_items(src, labels=labels if src_kind in ("nifti", "seg") else None, progress=progress,
+                                 force=force, skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None,
                                  storage_options=storage_options)
     ref = None
     if src_kind == "dicomseg" and series is not None and image is None:
@@ -305,7 +352,25 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         return dst
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
                 overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref,
-                series=series, **dicom)
+                series=series, labels_out=labels_out, format_version=format_version, **dicom)
+    return dst
+
+
+def _rewrite_as(src: str | os.PathLike, dst: Path, kind: str, format_version: int | str,
+                storage_options: dict | None = None) -> Path:
+    """A .msk/.mska written again in another format version (for older installations)."""
+    from .. import MaskArchive, load_mask, save_mask
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "msk":
+        save_mask(load_mask(src, storage_options=storage_options), dst, format_version=format_version)
+        return dst
+    with MaskArchive(src, storage_options=storage_options) as archive:
+        ref = archive.image_reference  # relative to the archive: meaningless beside a local copy of a URL
+        write_archive(dst, archive.space, ((n, archive.load_segmask(n)) for n in archive.names),
+                      image=None if ref is None or is_url(src) else ref.relocated(src, dst),
+                      format_version=format_version,
+                      attributes=archive.attributes)
     return dst
 
 
@@ -317,23 +382,35 @@ def write_labelmap_archive(dst: str | os.PathLike, mask, *, image=None) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     with MaskArchive(dst, mode="w", space=mask.space) as archive:
         archive.image_reference = image
-        archive.add_labelmap(mask)
+        # TotalSegmentator's generated colour cycle is nobody's choice: per-organ entries take the palette's
+        archive.add_labelmap(mask, colors={} if colors_generated(mask.mapping, mask.colors) else None)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, orthonormalize: bool = False, image=None, series: Any = None, **dicom: Any) -> Path:
+                source=None, orthonormalize: bool = False, image=None, series: Any = None,
+                labels_out: str | os.PathLike | None = None, format_version: int | str | None = None,
+                **dicom: Any) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
     (see :func:`merge_items`). ``image``: an ImageReference a ``.mska`` records.
+    ``labels_out``: also write that label map's table there, in the format its name says
+    (:func:`medmask.convert.label_tables.output_format`: ITK-SNAP ``.txt``, Slicer ``.ctbl``,
+    nnU-Net ``dataset.json``, ``.json``, ``.csv``).
+    ``format_version``: of a ``.msk``/``.mska`` output (None: the current one).
     """
     from .. import save_mask
 
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
+    if labels_out is not None:
+        check_labels_out(labels_out, dst)
+    if format_version is not None and dst_kind not in ("msk", "mska"):
+        raise ConversionError(f"format_version ({format_version!r}) applies to .msk/.mska outputs; the output "
+                              f"is a {KIND_NAMES[dst_kind]}", dst)
     if dst_kind == "dicomseg":  # one segment per label, referencing ``series``
         from .dicom_seg import write_dicom_seg
 
@@ -345,11 +422,11 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     if dst_kind == "mska":
         write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items],
-                      image=image)
+                      image=image, format_version=format_version)
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
-        with atomic_folder(dst) as tmp:
+        with atomic_folder(dst, owned=nii.is_nifti_file) as tmp:
             used: set[str] = set()
             for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
                 stem = nii.safe_file_stem(name if name is not None else default_name)
@@ -363,9 +440,13 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
-            save_mask(mask, dst)
+            save_mask(mask, dst, format_version=2 if format_version is None else format_version)
+        elif dst_kind == "labelnrrd":
+            seg.write_label_nrrd(mask, dst)
         else:
             nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
+        if labels_out is not None:
+            write_table_file(labels_out, table_of_mask(mask))
     return dst
 
 

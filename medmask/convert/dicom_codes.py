@@ -102,6 +102,19 @@ def parse_slicer_terminology(entry: str) -> SegmentCodes | None:
     return SegmentCodes(cat, typ, code(3), code(5), code(6), source="slicer")
 
 
+TYPE_CONTEXT = "Segmentation category and type - DICOM master list"
+REGION_CONTEXT = "Anatomic codes - DICOM master list"
+
+
+def slicer_terminology_entry(codes: SegmentCodes) -> str:
+    """The 3D Slicer ``TerminologyEntry`` tag of ``codes`` (inverse of :func:`parse_slicer_terminology`)."""
+    def code(c: Code | None) -> str:
+        return "^".join(c) if c else "^^"
+
+    return "~".join([TYPE_CONTEXT, code(codes.category), code(codes.type), code(codes.type_modifier),
+                     REGION_CONTEXT, code(codes.anatomic_region), code(codes.anatomic_region_modifier)])
+
+
 def _find_terminology(meta: Any, depth: int = 0) -> str | None:
     if depth > 4:
         return None
@@ -156,4 +169,4 @@ def codes_for(label_name: str, *, entry_name: str | None = None, metadata: Mappi
 
 
 __all__ = ["Code", "SegmentCodes", "GENERIC", "TISSUE", "codes_for", "codes_from_json",
-           "parse_slicer_terminology", "totalsegmentator_table"]
+           "parse_slicer_terminology", "slicer_terminology_entry", "totalsegmentator_table"]

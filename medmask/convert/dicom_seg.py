@@ -13,6 +13,8 @@ the geometry comes from the plane positions (or from a reference grid passed in)
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import logging
 import os
@@ -23,9 +25,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from spacetransformer import Space
 
+from ..core.colors import display_colors
 from ..errors import ConversionError, MedMaskError
 from .dicom_codes import SegmentCodes, codes_for, codes_from_json
-from .dicom_series import DicomSeries, read_dicom_series_header
+from .. import limits
+from ._file_errors import check_regular_file
+from .dicom_series import DicomSeries, check_grid_size, read_dicom_series_header
 
 log = logging.getLogger("medmask")
 
@@ -171,6 +176,7 @@ def _segment_plan(items: Sequence[tuple[str | None, Any]], space: Space, path) -
             crop = mask.crop_data
         desc: dict[str, Any] = {"name": entry, "dtype": str(mask.dtype), "metadata": _json_safe(mask.metadata),
                                 "labels": []}
+        shown = display_colors(mask.mapping, mask.colors)
         for label_name, label in labels:
             display = label_name if entry is None else (entry if len(labels) == 1 else f"{entry}/{label_name}")
             region = None
@@ -187,10 +193,17 @@ def _segment_plan(items: Sequence[tuple[str | None, Any]], space: Space, path) -
                 continue
             ldesc["segment"] = len(segments) + 1
             segments.append({"number": len(segments) + 1, "label": display, "box": box, "region": region,
-                             "color": color, "codes": codes_for(label_name, entry_name=entry, metadata=mask.metadata,
+                             "organ": entry if entry is not None and len(labels) == 1 else label_name,
+                             "color": shown[label_name], "codes": codes_for(label_name, entry_name=entry, metadata=mask.metadata,
                                                                 single_label=len(labels) == 1),
-                             "meta": mask.metadata, "label_name": label_name, "single": len(labels) == 1})
+                             "meta": mask.metadata, "label_name": label_name, "label_value": int(label),
+                             "single": len(labels) == 1})
         entries.append(desc)
+    # SegmentLabel is the structure's own name (spleen, not total/spleen) unless two segments would share it
+    counts = Counter(seg["organ"] for seg in segments)
+    for seg in segments:
+        if counts[seg["organ"]] == 1:
+            seg["label"] = seg["organ"]
     if empty:
         shown = ", ".join(repr(n) for n in empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
         warnings.warn(f"{len(empty)} empty segment(s) left out of the DICOM-SEG: {shown}", DicomSegWarning,
@@ -235,11 +248,7 @@ def _segment_description(hd, seg: dict, algorithm, manual: bool):
         ident = hd.AlgorithmIdentificationSequence(name=algo[0][:64], version=algo[1][:64],
                                                    family=sr_codes.DCM.ArtificialIntelligence)
     codes: SegmentCodes = seg["codes"]
-    color = seg["color"]
-    if color is None:
-        from ..core.colors import color_for
-
-        color = color_for(seg["label_name"])
+    color = seg["color"]  # a user's colour; none, or TotalSegmentator's generated cycle: the structure's own
     rgb = [int(round(float(c) * 255)) for c in color[:3]]
     label = seg["label"]
     if len(label) > 64:  # SegmentLabel is a DICOM LO (64 characters); medmask's description keeps it whole
@@ -723,7 +732,12 @@ class _Geometry:
             spacing = self.spacing_between or self.thickness or 1.0
         k0 = int(np.argmin(along))
         origin = self.positions[k0]
+        if not (np.isfinite(along).all() and np.isfinite(spacing) and spacing > 0):
+            raise ConversionError(f"frame positions or slice spacing ({spacing}) are not finite positive numbers",
+                                  path)
         n = int(round((along.max() - along.min()) / spacing)) + 1
+        # a frame moved far away must not decide the size of the grid alone
+        check_grid_size((n, self.rows, self.cols), 1, "grid spanned by the SEG's frames", path)
         return Space(shape=(n, self.rows, self.cols), origin=tuple(float(v) for v in origin),
                      spacing=(float(spacing), float(self.pixel_spacing[0]), float(self.pixel_spacing[1])),
                      x_orientation=tuple(float(v) for v in self.normal),
@@ -806,8 +820,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
-    if not path.is_file():
-        raise ConversionError("no such file", path)
+    check_regular_file(path, "a DICOM-SEG file")
     try:
         ds = pydicom.dcmread(path)
     except Exception as exc:
@@ -831,7 +844,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         space = (series if isinstance(series, DicomSeries) else read_dicom_series_header(series)).space
     if space is None and private is not None:
         try:
-            space = space_from_dict(private["space"])
+            space = space_from_dict(private["space"], max_voxels=limits.MAX_VOXELS)
             _frame_grid(geom, space, path)
         except (MedMaskError, KeyError):
             private, space = None, None
@@ -870,6 +883,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         k0, k1 = int(ks.min()), int(ks.max()) + 1
         r0, c0 = int(rs.min()), int(cs.min())
         r1, c1 = int(rs.max()) + geom.rows, int(cs.max()) + geom.cols
+        check_grid_size((k1 - k0, r1 - r0, c1 - c0), 1, f"region of segment {number}", path)
         block = np.zeros((k1 - k0, r1 - r0, c1 - c0), dtype=bool)
         if isinstance(frames, _PackedFrames) and r1 - r0 == geom.rows and c1 - c0 == geom.cols \
                 and np.unique(ks).size == ks.size:

@@ -95,13 +95,30 @@ def totalseg_image_for(masks_folder: str | os.PathLike) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def scan_candidates(src: str | os.PathLike) -> list[Path]:
+    """The scans TotalSegmentator's layouts put beside masks, nearest first: for a folder
+    ``<case>/segmentations/``, ``<case>/ct.nii.gz``; for a label file (``<case>/seg.nii.gz`` of
+    ``--ml``, or ``<case>/segmentations/liver.nii.gz``), the ``ct.nii.gz`` beside it, then the one
+    beside its ``segmentations/`` folder. Only existing files; never ``src`` itself."""
+    path = Path(os.path.abspath(src))
+    if path.is_dir():
+        found = totalseg_image_for(path)
+        return [found] if found is not None else []
+    out = [path.parent / TOTALSEG_IMAGE]
+    found = totalseg_image_for(path.parent)
+    if found is not None:
+        out.append(found)
+    return [c for c in dict.fromkeys(out) if c.is_file() and c != path]
+
+
 def conversion_image_reference(image, src: str | os.PathLike, dst: str | os.PathLike, space: Space, *,
                                force: bool = False) -> ImageReference | None:
     """The reference a conversion ``src`` -> archive ``dst`` (masks on ``space``) records.
 
     ``image``: a path (recorded; GeometryError if its grid is not ``space``, unless
-    ``force``), ``None`` (automatic: TotalSegmentator's ``<case>/ct.nii.gz`` when ``src``
-    is ``<case>/segmentations``; one that does not fit is left out with an
+    ``force``), ``None`` (automatic: TotalSegmentator's ``<case>/ct.nii.gz`` beside ``src``, a
+    ``<case>/segmentations`` folder or a label file in ``<case>/`` or in its ``segmentations/``
+    (:func:`scan_candidates`); one that does not fit is left out with an
     :class:`ImageNotRecordedWarning`) or ``False`` (record nothing).
     """
     if image is False:
@@ -111,16 +128,17 @@ def conversion_image_reference(image, src: str | os.PathLike, dst: str | os.Path
         if not path.exists():
             raise ConversionError("image not found", path)
         return image_reference_for(path, dst, space, force=force)
-    found = totalseg_image_for(src)
-    if found is None:
-        return None
-    try:
-        return image_reference_for(found, dst, space, force=force)
-    except MedMaskError as exc:
-        warnings.warn(f"{found} not recorded as the scan of {os.fspath(dst)}: {exc.problem}",
-                      ImageNotRecordedWarning, stacklevel=2)
-        return None
+    problems = []
+    for found in scan_candidates(src):
+        try:
+            return image_reference_for(found, dst, space, force=force)
+        except MedMaskError as exc:
+            problems.append(f"{found} not recorded as the scan of {os.fspath(dst)}: {exc.problem}")
+    if problems:
+        warnings.warn(problems[0], ImageNotRecordedWarning, stacklevel=2)
+    return None
 
 
-__all__ = ["image_reference_for", "check_image", "ImageCheck", "totalseg_image_for", "conversion_image_reference",
+__all__ = ["image_reference_for", "check_image", "ImageCheck", "totalseg_image_for", "scan_candidates",
+           "conversion_image_reference",
            "ImageNotRecordedWarning"]

@@ -1,9 +1,6 @@
 """Label names given by the user: a dict, a JSON/CSV/TSV/TXT file or a TotalSegmentator task name."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -13,27 +10,34 @@ import numpy as np
 
 from ..core.totalseg import class_map, identify_task, task_names
 from ..errors import ConversionError
+from .label_tables import LabelTable, read_table_file
 
 
 def read_label_names(spec: Any, *, path=None) -> dict[int, str]:
-    """Label value -> name from a dict, a JSON/CSV/TSV/TXT file or a TotalSegmentator map name.
+    """Label value -> name of ``spec`` (see :func:`read_label_spec`)."""
+    return read_label_spec(spec, path=path).names
+
+
+def read_label_spec(spec: Any, *, path=None) -> LabelTable:
+    """Label value -> name (and colours, where a file has them) from a dict, a label table file or a
+    TotalSegmentator map name.
 
     * ``dict``: ``{1: "liver"}`` or ``{"liver": 1}`` (either direction);
     * ``"total"`` / ``"totalseg"`` / ``"total_v1"``: TotalSegmentator's class map;
-    * ``*.json``: such a dict, or ``{"labels": {...}}``;
-    * ``*.csv`` / ``*.tsv``: rows ``label,name`` (or ``name,label``), header row optional;
-    * ``*.txt``: one name per line, label 1, 2, 3...
+    * a file, its format found from its content (:mod:`medmask.convert.label_tables`): an ITK-SNAP
+      label description, a 3D Slicer colour table, an nnU-Net ``dataset.json``, a JSON
+      ``{label: name}``, CSV/TSV ``label,name`` rows, or one name per line (label 1, 2, 3...).
     """
     if spec is None:
-        return {}
+        return LabelTable({})
     if isinstance(spec, Mapping):
-        return _normalize_names(spec, path)
+        return LabelTable(_normalize_names(spec, path))
     if isinstance(spec, (list, tuple)):
-        return {i + 1: str(n) for i, n in enumerate(spec)}
+        return LabelTable({i + 1: str(n) for i, n in enumerate(spec)})
     if isinstance(spec, str) and not os.path.exists(spec):
         known = class_map(spec)
         if known is not None:
-            return known
+            return LabelTable(known)
     p = Path(spec)
     if not p.is_file():
         import difflib
@@ -42,43 +46,22 @@ def read_label_names(spec: Any, *, path=None) -> dict[int, str]:
         hint = f"did you mean {', '.join(map(repr, close))}?" if close else \
             "TotalSegmentator maps: 'total', 'total_mr', 'total_v1' and the other task names"
         raise ConversionError(f"label names {str(spec)!r}: no such file, and not a known class map; {hint}", path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConversionError(f"cannot read label names ({exc})", p) from None
-    suffix = p.suffix.lower()
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConversionError(f"invalid JSON ({exc})", p) from None
-        if isinstance(data, dict) and isinstance(data.get("labels"), (dict, list)):
-            data = data["labels"]
-        if isinstance(data, list):
-            return {i + 1: str(n) for i, n in enumerate(data)}
-        if not isinstance(data, dict):
-            raise ConversionError("label names JSON must be an object {label: name}", p)
-        return _normalize_names(data, p)
-    if suffix in (".csv", ".tsv"):
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
-                if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
-        pairs = {}
-        for row in rows:
-            cells = [c.strip() for c in row]
-            if len(cells) < 2:
-                raise ConversionError(f"CSV row {row!r} needs two columns: label and name", p)
-            a, b = cells[0], cells[1]
-            if a.isdigit():
-                pairs[int(a)] = b
-            elif b.isdigit():
-                pairs[int(b)] = a
-            elif not pairs:  # header row
-                continue
-            else:
-                raise ConversionError(f"CSV row {row!r} has no integer label", p)
-        return _normalize_names(pairs, p)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return {i + 1: n for i, n in enumerate(lines)}
+    return read_table_file(p)[1]
+
+
+def label_mapping(names: Mapping[int, str], present) -> dict[str, int]:
+    """name -> label of a label map: every named label (also those without voxels), ``label_<n>`` for
+    values present that no name covers."""
+    mapping: dict[str, int] = {}
+    for label, n in sorted(names.items()):
+        mapping[n] = label
+    for label in present:
+        if label not in names:
+            candidate = f"label_{label}"
+            while candidate in mapping:
+                candidate += "_"
+            mapping[candidate] = label
+    return mapping
 
 
 def describe_spec(spec: Any) -> str:
@@ -124,7 +107,9 @@ def _normalize_names(mapping: Mapping, path) -> dict[int, str]:
             label, name = int(v), k
         else:
             raise ConversionError(f"label names: cannot tell the label in {k!r}: {v!r}", path)
-        if label <= 0:
+        if label == 0:  # background (nnU-Net's "background": 0): not a label
+            continue
+        if label < 0:
             raise ConversionError(f"label names: label must be positive, got {label}", path)
         if not isinstance(name, str) or not name:
             raise ConversionError(f"label names: name of label {label} must be a non-empty string", path)

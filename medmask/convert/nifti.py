@@ -28,11 +28,13 @@ from ..core.dtypes import smallest_label_dtype
 from ..core.grid_match import IDENTITY, AxisMatch, match
 from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning
 from ..optional import LazyModule, require
-from ._file_errors import unopenable
+from .. import limits
+from ._file_errors import check_regular_file, unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine
-from .label_names import choose_label_names, read_label_names
+from .label_names import choose_label_names, label_mapping, read_label_spec
 from .nifti_label_table import label_table_extension, read_label_table
-from .nifti_read import GZIP_ERRORS, gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
+from .nifti_read import (GZIP_ERRORS, InflateLimit, declared_bytes, gunzip, header_from_bytes, image_class, read_bytes,
+                         read_header, read_stored, voxels_from_bytes)
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -49,6 +51,11 @@ _SUPPORTED_KINDS = "buif"
 
 def is_nifti_path(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(NIFTI_SUFFIXES)
+
+
+def is_nifti_file(path: Path) -> bool:
+    """A visible .nii/.nii.gz file: what a conversion writes into a folder (and may replace)."""
+    return path.is_file() and is_nifti_path(path) and not path.name.startswith(".")
 
 
 def nifti_stem(path: str | os.PathLike) -> str:
@@ -82,16 +89,25 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     """
     require("nibabel")  # a missing extra is not a damaged file
     path = Path(path)
+    check_regular_file(path, "a NIfTI file")  # not a FIFO, device or /proc file
     try:
         if str(path).lower().endswith(".gz") and not header_only:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-            raw = gunzip(raw)
+            # inflate no more than the header declares: a small file must not inflate to gigabytes
+            hdr = read_header(path) or nib.load(str(path)).header  # nibabel's lazy load reads the header only
+            limit = _checked_size(hdr, path)
+            raw = read_stored(path, limit)
+            raw = gunzip(raw, limit)
             img = image_class(raw[:4]).from_bytes(raw)
         else:
             img = nib.load(str(path))
+    except MedMaskError:
+        raise
+    except InflateLimit as exc:
+        raise ConversionError(str(exc), path) from None
+    except MemoryError:
+        raise ConversionError("not enough memory to read it", path) from None
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
-        detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file")
+        detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file") or type(exc).__name__
         if isinstance(exc, GZIP_ERRORS):  # zlib's "Error -3 while decompressing data: ..." says little
             detail = f"damaged gzip data: {detail.split(': ', 1)[-1]}"
         raise unopenable(exc, path, "a NIfTI file") or ConversionError(f"not a readable NIfTI file ({detail})",
@@ -99,6 +115,18 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
     return img
+
+
+def _checked_size(hdr, path: Path) -> int:
+    """The bytes the file with header ``hdr`` may inflate to; ConversionError beyond the limits."""
+    shape = tuple(int(v) for v in hdr.get_data_shape())
+    count = math.prod(max(v, 0) for v in shape) if shape else 0
+    if count > limits.MAX_VOXELS:
+        raise ConversionError(f"header declares {count} voxels (shape {shape}), more than the limit "
+                              f"{limits.MAX_VOXELS} (medmask.limits.MAX_VOXELS)", path)
+    size = declared_bytes(hdr)
+    limits.check_allocation(size, "inflating the NIfTI", path)
+    return size
 
 
 def read_nifti_header(path: str | os.PathLike):
@@ -236,8 +264,11 @@ def _read_nifti(path: Path, with_space: bool):
 def _read_fast(path: Path):
     """(nibabel header, voxel view in i, j, k order) read in one go (:mod:`.nifti_read`), or None."""
     try:
-        buf = read_bytes(path)
-    except OSError:
+        hdr = read_header(path)
+        if hdr is None:  # an odd or damaged header: nibabel's way, which words the error
+            return None
+        buf = read_bytes(path, declared_bytes(hdr))
+    except (OSError, MedMaskError):
         return None
     if buf is None:
         return None
@@ -345,26 +376,21 @@ def load_nifti_mask(path: str | os.PathLike, labels: Any = None, *, name: str | 
     present = [int(v) for v in np.unique(data) if v]
     refuse_image(data, len(present) + 1, path, force=force)
     table = read_label_table(hdr)
-    given = read_label_names(labels, path=path) if labels is not None else None
+    given_table = read_label_spec(labels, path=path) if labels is not None else None
+    given = given_table.names if given_table is not None else None
     names = choose_label_names(table.names if table else None, given, spec=labels, force=force, path=path)
-    colors = {}
+    colors = {n: given_table.colors[k] for k, n in names.items()
+              if given_table is not None and k in given_table.colors and given_table.names.get(k) == n}
     if table is not None:
-        colors = {n: table.colors[k] for k, n in names.items() if k in table.colors and table.names.get(k) == n}
+        colors.update({n: table.colors[k] for k, n in names.items()
+                       if k in table.colors and table.names.get(k) == n})
         if table.date:
             rec = {**rec, "label_table_date": table.date}
     if not names and name is not None and present in ([1], []):
         names = {1: name}
     if not names and labels is None and present in ([1], []) and name is None:
         names = {1: nifti_stem(path)}
-    mapping = {}
-    for label, n in sorted(names.items()):
-        mapping[n] = label
-    for label in present:
-        if label not in names:
-            candidate = f"label_{label}"
-            while candidate in mapping:
-                candidate += "_"
-            mapping[candidate] = label
+    mapping = label_mapping(names, present)
     data = _shrink(data) if data.dtype.kind in "u" else data
     if data.dtype == bool and any(v != 1 for v in mapping.values()):
         data = data.astype(np.uint8)

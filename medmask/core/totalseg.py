@@ -3,12 +3,11 @@
 Class names of the ``total`` task of TotalSegmentator v2 (117 classes) and of v1
 (104 classes), label value -> name, as published by the TotalSegmentator project.
 
-``TOTALSEG_COLORS`` maps every v2 ``total`` class name to an RGB triple (0..255). The
-base colours follow the anatomical colour conventions 3D Slicer uses for
-TotalSegmentator results (its GenericAnatomyColors terminology: liver 221,130,101,
-spleen 157,108,162, bone 241,214,145 ...); structures of a numbered series (ribs,
-vertebrae) get slightly different shades of their tissue colour so neighbours stay
-distinguishable.
+``TOTALSEG_COLORS`` maps every v2 ``total`` class name to an RGB triple (0..255), one
+distinct colour per structure. They start from the anatomical colour conventions 3D Slicer
+uses (its GenericAnatomyColors terminology: liver 221,130,101, spleen 157,108,162, bone
+241,214,145 ..., ``PREFERRED``) and are moved just enough that touching structures differ
+(those conventions give liver, kidneys and the back muscles nearly the same brown).
 """
 from __future__ import annotations
 
@@ -190,6 +189,12 @@ def identify_task(names: Mapping[int, str]) -> Optional[str]:
 
 
 # tissue colours ---------------------------------------------------------------
+# Source of the anatomical starting colours: 3D Slicer's terminology, the
+# recommendedDisplayRGBValue of Slicer/Slicer Modules/Loadable/Terminologies/Resources/
+# SegmentationCategoryTypeModifier-SlicerGeneralAnatomy.json (3D Slicer license, BSD-style):
+# Organ 221,130,101 (liver), Bone 241,214,145, Artery 216,101,79, Vein 0,151,206, Muscle
+# 192,104,88, Nerve 244,214,49 (spinal cord), Cartilage 111,184,210, Adrenal gland 249,186,150.
+# Those make touching organs look alike; TOTALSEG_COLORS below moves them apart.
 _BONE: RGB = (241, 214, 145)
 _ARTERY: RGB = (216, 101, 79)
 _VEIN: RGB = (0, 151, 206)
@@ -286,8 +291,134 @@ def _series() -> Dict[str, RGB]:
     return out
 
 
-TOTALSEG_COLORS: Dict[str, RGB] = {**_BASE, **_series()}
-"""TotalSegmentator v2 ``total`` task class name -> RGB (0..255); 117 classes."""
+PREFERRED: Dict[str, RGB] = {**_BASE, **_series()}
+"""Anatomical tissue colour of every v2 ``total`` class: what ``scripts/make_palette.py`` starts from."""
+
+# fmt: off
+TOTALSEG_COLORS: Dict[str, RGB] = {
+    "spleen": (157, 108, 162),
+    "kidney_right": (140, 63, 71),
+    "kidney_left": (140, 56, 0),
+    "gallbladder": (139, 150, 98),
+    "liver": (221, 130, 101),
+    "stomach": (255, 153, 173),
+    "pancreas": (255, 199, 115),
+    "adrenal_gland_right": (255, 204, 153),
+    "adrenal_gland_left": (244, 186, 150),
+    "lung_upper_lobe_left": (140, 118, 84),
+    "lung_lower_lobe_left": (217, 190, 163),
+    "lung_upper_lobe_right": (217, 173, 163),
+    "lung_middle_lobe_right": (178, 107, 143),
+    "lung_lower_lobe_right": (154, 150, 201),
+    "esophagus": (140, 116, 105),
+    "trachea": (182, 228, 255),
+    "thyroid_gland": (220, 245, 20),
+    "small_bowel": (140, 112, 84),
+    "duodenum": (255, 249, 191),
+    "colon": (217, 184, 163),
+    "urinary_bladder": (217, 130, 130),
+    "prostate": (217, 173, 130),
+    "kidney_cyst_left": (205, 205, 100),
+    "kidney_cyst_right": (205, 217, 98),
+    "sacrum": (255, 224, 153),
+    "vertebrae_S1": (217, 156, 65),
+    "vertebrae_L5": (163, 217, 195),
+    "vertebrae_L4": (182, 217, 130),
+    "vertebrae_L3": (245, 225, 174),
+    "vertebrae_L2": (224, 255, 153),
+    "vertebrae_L1": (217, 191, 130),
+    "vertebrae_T12": (255, 255, 153),
+    "vertebrae_T11": (217, 181, 98),
+    "vertebrae_T10": (255, 168, 38),
+    "vertebrae_T9": (191, 255, 230),
+    "vertebrae_T8": (247, 232, 193),
+    "vertebrae_T7": (199, 217, 130),
+    "vertebrae_T6": (178, 165, 134),
+    "vertebrae_T5": (240, 210, 135),
+    "vertebrae_T4": (255, 166, 77),
+    "vertebrae_T3": (217, 193, 98),
+    "vertebrae_T2": (217, 143, 33),
+    "vertebrae_T1": (250, 239, 213),
+    "vertebrae_C7": (255, 235, 153),
+    "vertebrae_C6": (178, 178, 134),
+    "vertebrae_C5": (249, 255, 191),
+    "vertebrae_C4": (217, 182, 130),
+    "vertebrae_C3": (255, 245, 153),
+    "vertebrae_C2": (217, 169, 98),
+    "vertebrae_C1": (166, 178, 54),
+    "heart": (140, 69, 21),
+    "aorta": (224, 97, 76),
+    "pulmonary_vein": (0, 122, 171),
+    "brachiocephalic_trunk": (178, 120, 80),
+    "subclavian_artery_right": (217, 95, 65),
+    "subclavian_artery_left": (217, 139, 130),
+    "common_carotid_artery_right": (178, 80, 90),
+    "common_carotid_artery_left": (140, 72, 42),
+    "brachiocephalic_vein_left": (0, 89, 178),
+    "brachiocephalic_vein_right": (54, 91, 178),
+    "atrial_appendage_left": (255, 175, 156),
+    "superior_vena_cava": (0, 141, 209),
+    "inferior_vena_cava": (0, 151, 206),
+    "portal_vein_and_splenic_vein": (0, 84, 140),
+    "iliac_artery_left": (140, 42, 42),
+    "iliac_artery_right": (140, 21, 33),
+    "iliac_vena_left": (130, 199, 217),
+    "iliac_vena_right": (0, 153, 255),
+    "humerus_left": (255, 210, 191),
+    "humerus_right": (236, 255, 191),
+    "scapula_left": (217, 217, 130),
+    "scapula_right": (178, 164, 107),
+    "clavicula_left": (178, 139, 80),
+    "clavicula_right": (217, 217, 98),
+    "femur_left": (255, 214, 153),
+    "femur_right": (255, 224, 140),
+    "hip_left": (169, 178, 80),
+    "hip_right": (179, 217, 163),
+    "spinal_cord": (244, 214, 49),
+    "gluteus_maximus_left": (188, 95, 76),
+    "gluteus_maximus_right": (178, 71, 0),
+    "gluteus_medius_left": (178, 134, 134),
+    "gluteus_medius_right": (178, 100, 80),
+    "gluteus_minimus_left": (140, 109, 63),
+    "gluteus_minimus_right": (140, 123, 105),
+    "autochthon_left": (180, 110, 95),
+    "autochthon_right": (217, 163, 179),
+    "iliopsoas_left": (217, 130, 139),
+    "iliopsoas_right": (217, 121, 98),
+    "brain": (191, 255, 242),
+    "skull": (211, 217, 163),
+    "rib_left_1": (217, 186, 65),
+    "rib_left_2": (178, 178, 107),
+    "rib_left_3": (140, 116, 21),
+    "rib_left_4": (255, 194, 153),
+    "rib_left_5": (178, 148, 27),
+    "rib_left_6": (193, 217, 98),
+    "rib_left_7": (255, 185, 115),
+    "rib_left_8": (140, 140, 84),
+    "rib_left_9": (255, 213, 115),
+    "rib_left_10": (164, 178, 107),
+    "rib_left_11": (255, 242, 191),
+    "rib_left_12": (255, 198, 191),
+    "rib_right_1": (217, 161, 33),
+    "rib_right_2": (178, 169, 80),
+    "rib_right_3": (217, 195, 0),
+    "rib_right_4": (178, 150, 107),
+    "rib_right_5": (178, 178, 54),
+    "rib_right_6": (217, 145, 98),
+    "rib_right_7": (217, 171, 65),
+    "rib_right_8": (178, 157, 107),
+    "rib_right_9": (217, 205, 98),
+    "rib_right_10": (217, 211, 163),
+    "rib_right_11": (245, 255, 153),
+    "rib_right_12": (255, 223, 191),
+    "sternum": (244, 217, 154),
+    "costal_cartilages": (111, 184, 210),
+}
+# fmt: on
+"""TotalSegmentator v2 ``total`` class name -> RGB (0..255), one distinct colour per structure: the
+anatomical colour (``PREFERRED``) moved just enough that touching structures differ by at least
+28 CIE76 units (liver and right kidney, iliopsoas and kidney, neighbouring vertebrae...). Made by
+``scripts/make_palette.py``; ``tests/core/test_palette.py`` checks the neighbours."""
 
 # common names outside the v2 class list (older TotalSegmentator versions, merged structures)
 COLOR_ALIASES: Dict[str, RGB] = {

@@ -31,12 +31,18 @@ def _placed(mask: SegmentationMask, box: BBox) -> np.ndarray:
     return out
 
 
-def voxel_change(old: SegmentationMask, new: SegmentationMask) -> VoxelChange:
-    """Compare ``old`` and ``new`` (same space) inside the union of their bounding boxes."""
+def _union(old: SegmentationMask, new: SegmentationMask) -> BBox | None:
     boxes = [b for b in (old.bbox, new.bbox) if b is not None]
     if not boxes:
+        return None
+    return tuple((min(b[i][0] for b in boxes), max(b[i][1] for b in boxes)) for i in range(3))
+
+
+def voxel_change(old: SegmentationMask, new: SegmentationMask) -> VoxelChange:
+    """Compare ``old`` and ``new`` (same space) inside the union of their bounding boxes."""
+    union = _union(old, new)
+    if union is None:
         return VoxelChange(0, 0, 0, None)
-    union = tuple((min(b[i][0] for b in boxes), max(b[i][1] for b in boxes)) for i in range(3))
     a, b = _placed(old, union), _placed(new, union)
     before, after = a != 0, b != 0
     added = int(np.count_nonzero(after & ~before))
@@ -45,3 +51,23 @@ def voxel_change(old: SegmentationMask, new: SegmentationMask) -> VoxelChange:
     changed = compute_bbox(a != b)
     box = None if changed is None else tuple((lo + o, hi + o) for (lo, hi), (o, _) in zip(changed, union))
     return VoxelChange(added, removed, relabelled, box)
+
+
+def label_changes(old: SegmentationMask, new: SegmentationMask) -> dict[str, tuple[int, int]]:
+    """Per label name of either version: (voxels that now hold it and did not, voxels that held it
+    and no longer do); labels that did not change are left out. What one organ of a multi-label
+    entry gained and lost."""
+    union = _union(old, new)
+    if union is None:
+        return {}
+    a, b = _placed(old, union), _placed(new, union)
+    values = {k: int(v) for k, v in old.mapping.to_dict().items()}
+    new_values = {k: int(v) for k, v in new.mapping.to_dict().items()}
+    out: dict[str, tuple[int, int]] = {}
+    for label in dict.fromkeys([*values, *new_values]):
+        before = a == values[label] if label in values else np.zeros(a.shape, bool)
+        after = b == new_values[label] if label in new_values else np.zeros(b.shape, bool)
+        added, removed = int(np.count_nonzero(after & ~before)), int(np.count_nonzero(before & ~after))
+        if added or removed:
+            out[label] = (added, removed)
+    return out

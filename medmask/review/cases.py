@@ -15,26 +15,46 @@ DONE_MARK, STARTED_MARK, UNTOUCHED_MARK = "✓", "◐", " "
 
 @dataclass
 class CaseState:
-    """One case: which entries need a decision (the non-empty ones, and any empty one already
-    decided), the decisions, the voxel edits. ``state`` is ``done`` (every entry to review has
-    a closing decision: accepted, fixed or rejected), ``started`` (some decision or edit) or
-    ``untouched``."""
+    """One case: which items need a decision, the decisions, the voxel edits. An item is an
+    entry, or one label (organ) of a multi-label entry, keyed ``entry/label``; the items to review
+    are the non-empty ones and any empty one already decided. ``state`` is ``done`` (every item
+    to review has a closing decision: accepted, fixed or rejected), ``started`` (some decision or
+    edit) or ``untouched``."""
 
     case: str
     path: Path
     entries: list[str]
-    review: dict[str, dict[str, str]] = field(default_factory=dict)
-    edits: dict[str, tuple[int, int]] = field(default_factory=dict)
-    voxels: dict[str, int] = field(default_factory=dict)
+    review: dict[str, dict[str, str]] = field(default_factory=dict)  # MaskArchive.review (flat keys)
+    edits: dict[str, tuple[int, int]] = field(default_factory=dict)  # per item key
+    voxels: dict[str, int] = field(default_factory=dict)  # per item key
     edited: bool = False  # any history record at all
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label item key -> (entry, label)
+
+    @property
+    def items(self) -> list[str]:
+        """Review keys in entry order: an entry, or the labels of a multi-label entry in its place."""
+        by_entry: dict[str, list[str]] = {}
+        for key, (entry, _) in self.labels.items():
+            by_entry.setdefault(entry, []).append(key)
+        return [k for n in self.entries for k in by_entry.get(n, [n])]
+
+    def entry_label(self, key: str) -> tuple[str, str | None]:
+        return self.labels.get(key, (key, None))
+
+    def decision(self, key: str) -> dict[str, str] | None:
+        """The decision an item stands under: its own, or for a label its entry's."""
+        d = self.review.get(key)
+        if d is None and key in self.labels:
+            d = self.review.get(self.labels[key][0])
+        return d
 
     @property
     def to_review(self) -> list[str]:
-        return [n for n in self.entries if self.voxels.get(n) or n in self.review]
+        return [k for k in self.items if self.voxels.get(k) or k in self.review]
 
     @property
     def decided(self) -> int:
-        return sum(1 for n in self.to_review if self.review.get(n, {}).get("status") in DONE)
+        return sum(1 for k in self.to_review if (self.decision(k) or {}).get("status") in DONE)
 
     @property
     def state(self) -> str:
@@ -51,12 +71,26 @@ class CaseState:
 
 
 def case_state(path: str | os.PathLike, case: str | None = None) -> CaseState:
+    from ..format.review import review_key
     from ..stats.inputs import case_name
 
     with MaskArchive(path) as a:
         infos = {n: a.entry_info(n) for n in a.names}
-        return CaseState(case or case_name(path), Path(path), list(infos), a.review, a.voxel_edits(),
-                         {n: i.voxel_count or 0 for n, i in infos.items()}, bool(a.history))
+        voxels: dict[str, int] = {}
+        labels: dict[str, tuple[str, str]] = {}
+        for n, info in infos.items():
+            voxels[n] = info.voxel_count or 0
+            if len(info.mapping) > 1:
+                counts = info.counts or {}
+                for label, value in sorted(info.mapping.items(), key=lambda kv: kv[1]):
+                    key = review_key(n, label)
+                    if key in infos:  # an entry of that very name keeps the key
+                        continue
+                    labels[key] = (n, label)
+                    voxels[key] = int(counts.get(int(value), counts.get(str(value), 0)) or 0)
+        edits = {**a.label_voxel_edits(), **a.voxel_edits()}
+        return CaseState(case or case_name(path), Path(path), list(infos), a.review, edits,
+                         voxels, bool(a.history), labels)
 
 
 def queue_states(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[CaseState]:

@@ -150,12 +150,15 @@ def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_e
 
 
 def _join_review(rows: list[dict[str, Any]], decisions: dict, statuses: Iterable[str] | bool) -> list[dict[str, Any]]:
-    """Each row gains its entry's review status and reviewer; rows of other statuses are left out
-    when ``statuses`` names some."""
+    """Each row gains its review status and reviewer (a label of a multi-label entry: its own
+    decision, else its entry's); rows of other statuses are left out when ``statuses`` names some."""
+    from ..format.review import review_key
+
     keep = None if statuses is True else set(statuses)
     out = []
     for r in rows:
-        d = decisions.get(r["entry"]) or {}
+        d = (decisions.get(review_key(r["entry"], r.get("label"))) if r.get("label") else None) \
+            or decisions.get(r["entry"]) or {}
         r["review_status"] = d.get("status", "unreviewed")
         r["reviewer"] = d.get("reviewer")
         if not keep or r["review_status"] in keep:

@@ -44,10 +44,11 @@ class MaskSource:
         return self._reader.raw_payload(name)
 
     def review(self) -> dict[str, dict[str, str]]:
-        """The latest review decision per entry (``MaskArchive.review``); {} for files without any."""
+        """The latest review decision per entry, and per label keyed ``entry/label``
+        (``MaskArchive.review``); {} for files without any."""
         from ..format.review import parse
 
-        return parse(getattr(self._reader, "review", {}) or {}, self.names, str(self.path)).decisions
+        return parse(getattr(self._reader, "review", {}) or {}, self.names, str(self.path)).flat()
 
     def image_reference(self):
         """The scan recorded in the archive (an ImageReference), or None."""

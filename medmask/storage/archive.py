@@ -11,8 +11,8 @@ from ..core.geometry import spaces_equal
 from ..core.image_ref import ImageReference
 from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
-from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExistsError, EntryNotFoundError,
-                      GeometryError, LabelError, MedMaskError, WriteError)
+from ..errors import (ArchiveModeError, ChecksumError, ConcurrentModificationError, EntryExistsError,
+                      EntryNotFoundError, FormatError, GeometryError, LabelError, LimitError, MedMaskError, WriteError)
 from ..format import v2
 from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
@@ -20,7 +20,7 @@ from .bytesource import Source, source_name, writable_path
 from .container import Container, StagedEntry, preview_names
 from .entries import decode_mask, encode_mask
 from .locking import FileIdentity, commit_lock
-from .reader import container_class, open_container
+from .reader import container_class, open_container, parse_format_version
 from .review import ReviewMixin
 
 MODES = ("r", "w", "a")
@@ -45,14 +45,16 @@ class MaskArchive(ReviewMixin):
     """
 
     def __init__(self, path: Source, mode: str = "r", space=None, *,
-                 format_version: int | None = None, level: int = v2.DEFAULT_LEVEL,
+                 format_version: int | str | None = None, level: int = v2.DEFAULT_LEVEL,
                  storage_options: dict | None = None):
         if mode not in MODES:
             raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", source_name(path))
         if mode != "r":  # URLs, bytes and file objects are read-only
             path = writable_path(path, f"mode={mode!r} (writing)")
-        if format_version is not None:
-            container_class(format_version, source_name(path))  # refuse an unknown version before touching anything
+        # refuse an unknown version before touching anything; None: write the file's own version
+        # (re-read on every reload: a handle never lowers a file another program upgraded)
+        self._asked_version = parse_format_version(format_version, source_name(path))
+        self.format_version, self._minor = self._asked_version or (2, None)
         self._source = path
         self._storage_options = storage_options
         self.path = source_name(path)
@@ -76,11 +78,9 @@ class MaskArchive(ReviewMixin):
                 raise MedMaskError("is a single-mask .msk file, not an archive; use load_mask", self.path)
             if space is not None and not spaces_equal(space, self._space):
                 raise GeometryError(f"space given ({space}) differs from the archive's ({self._space})", self.path)
-            self.format_version = format_version or self._reader.version  # type: ignore[union-attr]
         else:
             # nothing touches the disk until the first change, commit() or close(): a crash
             # before then leaves any previous file intact and no empty "finished-looking" one
-            self.format_version = format_version or 2
             self._dirty = True
 
     # opening ------------------------------------------------------------------------------
@@ -97,6 +97,8 @@ class MaskArchive(ReviewMixin):
         self._load_review(reader.review)
         self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
+        if self._asked_version is None:  # the file's version as it is now (another program may have upgraded it)
+            self.format_version, self._minor = reader.version, None
 
     @property
     def space(self):
@@ -145,7 +147,8 @@ class MaskArchive(ReviewMixin):
         try:
             value = v2.json_safe_metadata(dict(value), "attributes")
         except MedMaskError as exc:
-            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are"),
+            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are")
+                               .replace("metadata of 'attributes' holds", "the archive attributes hold"),
                                self.path) from None
         if value == self._attributes:
             return
@@ -184,9 +187,26 @@ class MaskArchive(ReviewMixin):
         return {name: self.load_segmask(name) for name in self._entries}
 
     def verify(self) -> list[str]:
-        """Check every entry's checksum (v1 files: decode every entry); returns the names checked."""
+        """Check every entry's record and checksum and decode it (v1 files: decode every entry);
+        returns the names checked. Like ``medmask verify``, every entry is checked: damaged ones
+        raise one error at the end listing each with its problem (``.damaged``: name -> problem);
+        a ChecksumError when every problem is a checksum mismatch, else a FormatError."""
+        damaged: dict[str, str] = {}
+        kinds: set[type] = set()
         for name in self._entries:
-            self.load_segmask(name)
+            try:
+                self.load_segmask(name)
+            except LimitError:
+                raise  # the file as a whole costs too much: no use checking the others
+            except FormatError as exc:
+                damaged[name] = exc.problem if repr(name) in exc.problem else f"entry {name!r}: {exc.problem}"
+                kinds.add(type(exc))
+        if damaged:
+            cls = ChecksumError if kinds == {ChecksumError} else FormatError
+            err = cls(f"{len(damaged)} of {len(self._entries)} entries are damaged: " + "; ".join(damaged.values()),
+                      self.path)
+            err.damaged = damaged
+            raise err
         return list(self._entries)
 
     def raw_payload(self, name: str) -> bytes:
@@ -420,7 +440,8 @@ class MaskArchive(ReviewMixin):
     def _write(self) -> None:
         container_class(self.format_version).write_archive(self.path, self._space,
                                                            [self._staged(n) for n in self._entries], self._image,
-                                                           self._attributes, self._review_head())
+                                                           self._attributes, self._review_head(),
+                                                           minor=self._minor)
 
     def _staged(self, name: str) -> StagedEntry:
         info, payload = self._get(name)

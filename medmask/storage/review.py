@@ -10,9 +10,9 @@ import copy
 from typing import Any
 
 from ..core.segmask import SegmentationMask
-from ..core.voxel_diff import voxel_change
-from ..errors import ArchiveModeError, FormatError, MedMaskError
-from ..format.review import ReviewLog, parse
+from ..core.voxel_diff import label_changes, voxel_change
+from ..errors import ArchiveModeError, EntryNotFoundError, FormatError, MedMaskError
+from ..format.review import LABEL_SEP, ReviewLog, parse, review_key
 
 
 class ReviewMixin:
@@ -37,9 +37,17 @@ class ReviewMixin:
     @property
     def review(self) -> dict[str, dict[str, str]]:
         """``{entry: {"status", "reviewer", "time", "comment"}}``: the latest decision per entry
-        (entries never reviewed, or cleared with ``"unreviewed"``, are absent). A copy."""
+        (entries never reviewed, or cleared with ``"unreviewed"``, are absent), then the decisions
+        on single labels of multi-label entries keyed ``"entry/label"`` (``"total/liver"``). A copy."""
         self._check_open()  # type: ignore[attr-defined]
-        return copy.deepcopy(self._review_log().decisions)
+        return copy.deepcopy(self._review_log().flat())
+
+    @property
+    def label_review(self) -> dict[str, dict[str, dict[str, str]]]:
+        """``{entry: {label: decision}}``: the decisions on single labels of multi-label entries
+        (the same as the ``"entry/label"`` keys of :attr:`review`, unambiguous whatever the names). A copy."""
+        self._check_open()  # type: ignore[attr-defined]
+        return copy.deepcopy(self._review_log().labels)
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -55,17 +63,46 @@ class ReviewMixin:
         self._check_open()  # type: ignore[attr-defined]
         return self._review_log().voxel_totals()
 
-    def set_review(self, entry: str, status: str, reviewer: str | None = None, comment: str = "") -> None:
+    def label_voxel_edits(self) -> dict[str, tuple[int, int]]:
+        """Per label of a multi-label entry, keyed ``"entry/label"``: voxels that label gained and
+        lost by all recorded edits (a voxel moved from one label to another counts for both)."""
+        self._check_open()  # type: ignore[attr-defined]
+        return {review_key(e, lab): v for (e, lab), v in self._review_log().label_voxel_totals().items()}
+
+    def set_review(self, entry: str, status: str, reviewer: str | None = None, comment: str = "", *,
+                   label: str | None = None) -> None:
         """Record a review decision on ``entry``: ``accepted``, ``needs_fix``, ``fixed``, ``rejected``,
         or ``unreviewed`` to clear it. ``reviewer`` defaults to the OS user. Written like any change
-        (at once, or at the end of a ``with`` block); the previous decision stays in :attr:`history`."""
+        (at once, or at the end of a ``with`` block); the previous decision stays in :attr:`history`.
+
+        One organ of a multi-label entry (a TotalSegmentator ``--ml`` label map): ``label="liver"``,
+        or the key ``"total/liver"``. A label's own decision wins over its entry's; a decision on
+        the entry covers its labels that have none. On a single-label entry the label is the entry."""
         self._check_writable()  # type: ignore[attr-defined]
-        self._check_exists(entry)  # type: ignore[attr-defined]
+        entry, label = self._review_target(entry, label)
         if self.format_version == 1:  # type: ignore[attr-defined]
             raise ArchiveModeError("format version 1 files cannot store review decisions; open with "
                                    "format_version=2 to upgrade the file", self.path)  # type: ignore[attr-defined]
-        self._log = self._review_log().decide(entry, status, reviewer, comment, self.path)  # type: ignore[attr-defined]
+        self._log = self._review_log().decide(entry, status, reviewer, comment, self.path,  # type: ignore[attr-defined]
+                                              label=label)
         self._changed()  # type: ignore[attr-defined]
+
+    def _review_target(self, key: str, label: str | None) -> tuple[str, str | None]:
+        """(entry, label or None) a decision is about: an entry name wins over an ``entry/label`` key."""
+        if label is None and key not in self._entries and isinstance(key, str):  # type: ignore[attr-defined]
+            for i in range(len(key) - 1, 0, -1):
+                if key[i] == LABEL_SEP and key[:i] in self._entries:  # type: ignore[attr-defined]
+                    key, label = key[:i], key[i + 1:]
+                    break
+        self._check_exists(key)  # type: ignore[attr-defined]
+        if label is None:
+            return key, None
+        mapping = self.entry_info(key).mapping  # type: ignore[attr-defined]
+        if label not in mapping:
+            raise EntryNotFoundError(f"entry {key!r} has no label {label!r}; labels: "
+                                     f"{', '.join(list(mapping)[:12])}{' ...' if len(mapping) > 12 else ''}",
+                                     self.path)  # type: ignore[attr-defined]
+        return key, (label if len(mapping) > 1 else None)
 
     # hooks MaskArchive calls before it changes an entry ----------------------------------------
     def _records_history(self) -> bool:
@@ -88,9 +125,11 @@ class ReviewMixin:
         except MedMaskError:  # a damaged entry being replaced: everything in the new one counts as added
             old = SegmentationMask.from_crop(None, None, {}, new.space, new.dtype)
         change = voxel_change(old, new)
+        log = self._review_log().labels_kept(name, new.mapping.to_dict())
         if change.box is not None:
-            self._log = self._review_log().voxels_changed(name, change.added, change.removed, change.box,
-                                                          change.relabelled)
+            per_label = label_changes(old, new) if len(old.mapping) > 1 or len(new.mapping) > 1 else None
+            log = log.voxels_changed(name, change.added, change.removed, change.box, change.relabelled, per_label)
+        self._log = log
 
     def _note_rename(self, old: str, new: str) -> None:
         if self._records_history() and old != new:

@@ -97,6 +97,8 @@ class ArchiveWidget(QWidget):
         self.tree.setHeaderLabels(["Entry", "Voxels", "ml"])
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setUniformRowHeights(True)
+        # long names (T716_aorta_true_false_lumen_1) keep both ends: the suffix tells rows apart
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -443,6 +445,8 @@ class ArchiveWidget(QWidget):
                     item.setData(0, KEY_ROLE, node.key)
                     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                     item.setCheckState(0, Qt.CheckState.Unchecked)  # without a state Qt draws no box
+                    for col in (1, 2):  # totals aligned with the members' counts
+                        item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     f = item.font(0)
                     f.setBold(True)
                     item.setFont(0, f)

@@ -2,12 +2,14 @@
 
 The queue's state and the read-ahead are :class:`napari_medmask.review_queue.ReviewQueue` (no Qt).
 This dock works with the "MedMask archive" dock (opened beside it): the organ list, Edit and Save
-are that dock's; the selected row is the organ a decision applies to, and a "Review" column shows
+are that dock's; the selected row is the organ a decision applies to (a row showing one organ of
+a multi-label entry is decided on its own, keyed ``entry/label``), and a "Review" column shows
 each organ's status. Keys, in either dock: ``n``/``p`` next/previous case, ``a`` accept, ``f``
 needs fix, ``r`` reject; on the canvas ``n`` and ``Shift-N`` (napari uses ``p``/``f`` for painting).
 """
 from __future__ import annotations
 
+import html
 import os
 import time
 
@@ -295,59 +297,90 @@ class ReviewWidget(QWidget):
         return kept
 
     # decisions --------------------------------------------------------------------------------
-    def selected_entry(self) -> str | None:
+    def selected_row(self) -> str | None:
+        """The archive dock's selected row (an entry, or one organ of a multi-label entry)."""
         from .archive_widget import KEY_ROLE, KIND_ROLE
 
         item = self.archive_widget.tree.currentItem()
         if item is None or item.data(0, KIND_ROLE) != "entry":
             return None
-        return self._entry_of(item.data(0, KEY_ROLE))
+        return item.data(0, KEY_ROLE)
 
-    def _entry_of(self, row: str) -> str:
-        """The archive entry a row of the archive dock shows (a row may be one label of a multi-label
-        entry: the decision is the entry's)."""
+    def selected_entry(self) -> str | None:
+        """The review key of the selected row: the entry, or ``entry/label`` for one organ of a
+        multi-label entry (decided on its own, like an entry)."""
+        row = self.selected_row()
+        return None if row is None else self._key_of(row)
+
+    def _target(self, name: str) -> tuple[str, str | None]:
+        """(entry, label or None) of a row name or a review key."""
         session = self.archive_widget.session
-        model_row = session.model.entries.get(row) if session is not None else None
-        return getattr(model_row, "entry_name", None) or row
+        row = session.model.entries.get(name) if session is not None else None
+        if row is not None:
+            return row.entry_name, (row.label or None)
+        state = self.queue.current if self.queue is not None else None
+        return state.entry_label(name) if state is not None else (name, None)
+
+    def _key_of(self, name: str) -> str:
+        from medmask.format.review import review_key
+
+        return review_key(*self._target(name))
+
+    def _row_of(self, key: str) -> str | None:
+        """The archive dock's row showing review key ``key``."""
+        session = self.archive_widget.session
+        if session is None:
+            return None
+        if key in session.model.entries and self._key_of(key) == key:
+            return key
+        return next((r.name for r in session.model if self._key_of(r.name) == key), None)
 
     def select_entry(self, name: str) -> None:
-        item = self.archive_widget.item_for(name)
+        """Select the row of ``name`` (a row name or a review key) in the archive dock."""
+        row = name if self.archive_widget.item_for(name) is not None else self._row_of(name)
+        item = self.archive_widget.item_for(row) if row is not None else None
         if item is not None:
             self.archive_widget.tree.setCurrentItem(item)
 
     def decide(self, status: str, entry: str | None = None) -> bool:
-        """Record ``status`` for ``entry`` (default: the organ selected in the archive dock)."""
-        entry = entry or self.selected_entry()
-        if self.queue is None or not self._shown() or entry is None:
+        """Record ``status`` for ``entry`` (a row name or review key; default: the row selected in
+        the archive dock). An organ of a multi-label entry is decided on its own."""
+        name = entry or self.selected_row()
+        if self.queue is None or not self._shown() or name is None:
             self.status.setText("Select an organ in the MedMask archive dock first")
             return False
+        target, label = self._target(name)
+        key = self._key_of(name)
         try:
-            self.queue.decide(self.session.archive, entry, status, self.comment.text())
+            self.queue.decide(self.session.archive, target, status, self.comment.text(), label=label)
         except Exception as exc:
             self.status.setText(f"Not recorded: {exc}")
             return False
         self.comment.clear()
-        self.status.setText(f"{entry}: {status.replace('_', ' ')}")
+        self.status.setText(f"{key}: {status.replace('_', ' ')}")
         self._after_change()
-        self._select_next_undecided(entry)
+        self._select_next_undecided(key)
         return True
 
     def _select_next_undecided(self, after: str) -> None:
-        """After a decision, move the selection to the next organ without one (the review walk)."""
+        """After a decision, move the selection to the next organ without one, in the archive dock's
+        order (the review walk)."""
         state = self.queue.current
-        todo = state.to_review
+        wanted = set(state.to_review)
+        shown = [self._key_of(n) for n in self.archive_widget._entry_items]  # rows as listed
+        todo = [k for k in shown if k in wanted] + [k for k in state.to_review if k not in shown]
         if after in todo:
             rest = todo[todo.index(after) + 1:] + todo[:todo.index(after)]
-            nxt = next((n for n in rest if n not in state.review), None)
+            nxt = next((k for k in rest if state.decision(k) is None), None)
             if nxt is not None:
                 self.select_entry(nxt)
 
     def edit(self):
-        entry = self.selected_entry()
-        if entry is None or not self._shown():
+        row = self.selected_row()
+        if row is None or not self._shown():
             self.status.setText("Select an organ in the MedMask archive dock first")
             return None
-        return self.archive_widget.edit(entry)
+        return self.archive_widget.edit(row)
 
     def save(self) -> list[str]:
         """The archive dock's save; saved organs marked 'needs fix' (or undecided) become 'fixed'."""
@@ -355,7 +388,7 @@ class ReviewWidget(QWidget):
             return []
         written = self.archive_widget.save()
         if written:
-            fixed = self.queue.mark_fixed(self.session.archive, written)
+            fixed = self.queue.mark_fixed(self.session.archive, [self._target(n) for n in written])
             if fixed:
                 self.status.setText(f"Saved; marked fixed: {', '.join(fixed)}")
             self._after_change()
@@ -384,15 +417,22 @@ class ReviewWidget(QWidget):
             tree.setColumnCount(REVIEW_COLUMN + 1)
             tree.headerItem().setText(REVIEW_COLUMN, "Review")
             tree.header().setSectionResizeMode(REVIEW_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
-        review = self.queue.current.review if self.queue.current is not None else {}
+        state = self.queue.current
+        if state is None:
+            return
         for name, item in list(aw._entry_items.items()):
-            d = review.get(self._entry_of(name))
-            text = STATUS_MARKS[d["status"]] if d else ""
+            key = self._key_of(name)
+            d = state.decision(key)
+            inherited = d is not None and key not in state.review  # an organ under its entry's decision
+            text = (STATUS_MARKS[d["status"]] + (" (entry)" if inherited else "")) if d else ""
             if item.text(REVIEW_COLUMN) != text:
                 aw._updating = True
                 try:
                     item.setText(REVIEW_COLUMN, text)
-                    item.setToolTip(REVIEW_COLUMN, _decision_tip(d) if d else "not reviewed")
+                    tip = _decision_tip(d) if d else "not reviewed"
+                    if inherited:
+                        tip = f"decided for the whole entry {state.entry_label(key)[0]}: {tip}"
+                    item.setToolTip(REVIEW_COLUMN, tip)
                 finally:
                     aw._updating = False
 
@@ -402,8 +442,9 @@ class ReviewWidget(QWidget):
         if entry is None or state is None:
             self.organ.setText("Select an organ in the MedMask archive dock (a / f / r decide)")
         else:
-            d = state.review.get(entry)
-            self.organ.setText(f"<b>{entry}</b>: " + (_decision_tip(d) if d else "not reviewed"))
+            d = state.decision(entry)
+            self.organ.setText(f"<b>{html.escape(entry)}</b>: " + (html.escape(_decision_tip(d)) if d
+                                                                   else "not reviewed"))
         self._update_buttons()
 
     def _update_buttons(self) -> None:

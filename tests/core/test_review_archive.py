@@ -291,3 +291,96 @@ def test_golden_review_file_decodes_forever():
         assert hashlib.sha256(np.ascontiguousarray(a[n].data).tobytes()).hexdigest() == \
             exp["entries"][n]["array_sha256"]
     assert {r["action"] for r in a.history} == {"review", "voxels", "rename", "remove"}
+
+
+# decisions on single organs of a multi-label entry (a TotalSegmentator --ml label map) -------------
+MAIN_BEFORE_LABEL_DECISIONS = "0e98070"  # review decisions per entry only: knows nothing of 'review_labels'
+
+
+def test_decisions_on_single_labels_of_a_multi_label_entry(archive):
+    a = MaskArchive(archive, "a")
+    a.set_review("ribs/rib_2", "accepted", reviewer="dr.a")            # the label-qualified key
+    a.set_review("ribs", "needs_fix", label="rib_4", comment="too short")  # or the keyword
+    a.set_review("liver_segments", "accepted")                          # the whole entry, as before
+    a.set_review("liver_segments/liver_lower", "rejected")              # one label overrides its entry
+    a.set_review("liver", "accepted", label="liver")                    # a single-label entry: the entry
+    b = MaskArchive(archive)
+    got = {k: v["status"] for k, v in b.review.items()}
+    assert got == {"liver_segments": "accepted", "liver": "accepted", "ribs/rib_2": "accepted",
+                   "ribs/rib_4": "needs_fix", "liver_segments/liver_lower": "rejected"}
+    assert "ribs" not in got  # accepting rib_2 accepts no other rib
+    assert b.label_review["ribs"]["rib_4"]["comment"] == "too short"
+    assert b.review["ribs/rib_2"]["reviewer"] == "dr.a"
+    rec = [r for r in b.history if r["action"] == "review" and r.get("label") == "rib_4"]
+    assert rec and rec[0]["entry"] == "ribs" and rec[0]["status"] == "needs_fix"
+    a.set_review("ribs/rib_2", "unreviewed")
+    assert "ribs/rib_2" not in MaskArchive(archive).review
+    with pytest.raises(EntryNotFoundError, match="entry 'ribs' has no label 'rib_9'"):
+        a.set_review("ribs", "accepted", label="rib_9")
+    with pytest.raises(EntryNotFoundError, match="no entry named 'ribz/rib_1'"):
+        a.set_review("ribz/rib_1", "accepted")
+
+
+def test_label_decisions_follow_renames_and_vanish_with_the_entry_or_the_label(archive):
+    a = MaskArchive(archive, "a")
+    a.set_review("ribs/rib_1", "accepted")
+    a.set_review("ribs/rib_3", "rejected")
+    a.set_review("liver_segments/liver_upper", "fixed")
+    ribs = a["ribs"]
+    data = ribs.data.copy()
+    data[data == 303] = 0  # rib_3 erased: its label goes, and with it its decision
+    data[0, 0, 0:4] = 301  # 4 voxels more for rib_1
+    mapping = {k: v for k, v in ribs.mapping.to_dict().items() if k != "rib_3"}
+    a.replace("ribs", SegmentationMask(data, mapping, space=a.space))
+    a.rename("ribs", "costae")
+    a.remove("liver_segments")
+    b = MaskArchive(archive)
+    assert {k: v["status"] for k, v in b.review.items()} == {"costae/rib_1": "accepted"}
+    (vox,) = [r for r in b.history if r["action"] == "voxels"]
+    assert vox["entry"] == "costae" and vox["labels"] == {"rib_1": [4, 0], "rib_3": [0, 208]}
+    assert b.label_voxel_edits() == {"costae/rib_1": (4, 0), "costae/rib_3": (0, 208)}
+    assert b.voxel_edits() == {"costae": (4, 208)}
+
+
+def test_case_state_walks_the_organs_of_a_multi_label_entry(archive):
+    from medmask.review import case_state
+
+    s = case_state(archive)
+    assert s.items == ["liver", "liver_segments/liver_upper", "liver_segments/liver_lower", "tumor",
+                       "ribs/rib_0", "ribs/rib_1", "ribs/rib_2", "ribs/rib_3", "ribs/rib_4", "empty"]
+    assert s.entry_label("ribs/rib_2") == ("ribs", "rib_2") and s.voxels["ribs/rib_2"] == 208
+    assert s.to_review == s.items[:-1] and s.state == "untouched"
+    with MaskArchive(archive, "a") as a:
+        for key in ("liver", "tumor", "ribs/rib_0", "ribs/rib_1", "ribs/rib_2", "ribs/rib_3"):
+            a.set_review(key, "accepted")
+        a.set_review("liver_segments", "accepted")  # the entry: both its labels
+    s = case_state(archive)
+    assert s.decided == 8 and s.state == "started"  # rib_4 still open
+    assert s.decision("liver_segments/liver_lower")["status"] == "accepted"
+    MaskArchive(archive, "a").set_review("ribs/rib_4", "rejected")
+    assert case_state(archive).state == "done"
+
+
+def test_medmask_before_label_decisions_reads_the_entry_decisions(archive, tmp_path):
+    """The reader of main before label decisions (it stores entry decisions only) opens a file that
+    holds label decisions: same voxels, same entry decisions, the unknown 'review_labels' ignored."""
+    if shutil.which("git") is None:
+        pytest.skip("git not available")
+    dest = tmp_path / "old_medmask"
+    dest.mkdir()
+    tar = subprocess.run(["git", "-C", str(REPO), "archive", MAIN_BEFORE_LABEL_DECISIONS, "medmask"],
+                         capture_output=True)
+    if tar.returncode != 0:
+        pytest.skip(f"commit {MAIN_BEFORE_LABEL_DECISIONS} not available")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=tar.stdout, check=True)
+    with MaskArchive(archive, "a") as a:
+        a.set_review("liver", "accepted")
+        a.set_review("ribs/rib_1", "rejected", comment="x" * 900)
+    code = ("import json, sys; from medmask import MaskArchive; a = MaskArchive(sys.argv[1]); "
+            "print(json.dumps([a.review, {n: int(a[n].data.astype('int64').sum()) for n in a}]))")
+    out = subprocess.run([sys.executable, "-c", code, str(archive)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(dest)}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    review, sums = json.loads(out.stdout)
+    assert list(review) == ["liver"]
+    assert sums == {n: int(m.data.astype(np.int64).sum()) for n, m in MaskArchive(archive).read_all_masks().items()}

@@ -70,11 +70,11 @@ def truth(space: Space) -> list[tuple[str, SegmentationMask]]:
 
 
 def segment_arrays(items) -> dict[str, np.ndarray]:
-    """Segment label -> bool array, as medmask's export names the segments."""
+    """Segment label -> bool array, as medmask's export names the segments (the structure's own name)."""
     out = {}
     for entry, mask in items:
         for label, value in mask.mapping.items():
-            name = entry if len(mask.mapping) == 1 else f"{entry}/{label}"
+            name = entry if len(mask.mapping) == 1 else label
             out[name] = mask.data == value if mask.dtype != bool else mask.data
     return out
 

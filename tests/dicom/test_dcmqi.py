@@ -79,8 +79,8 @@ def test_dcmqi_reads_our_seg_voxel_for_voxel(tmp_path):
         warnings.simplefilter("ignore", DicomSegWarning)
         write_dicom_seg(items, series.space, seg, series=series, algorithm="net:1")
     theirs = segimage2itkimage(seg, tmp_path / "dcmqi")
-    expected = {"liver": items[0][1].data > 0, "lobes/upper": items[1][1].data == 7,
-                "lobes/lower": items[1][1].data == 9, "tumor": items[2][1].data > 0}
+    expected = {"liver": items[0][1].data > 0, "upper": items[1][1].data == 7,  # SegmentLabel: the label's name
+                "lower": items[1][1].data == 9, "tumor": items[2][1].data > 0}
     assert set(theirs) == set(expected)
     for name, want in expected.items():
         data, space, attrs = theirs[name]

@@ -63,7 +63,8 @@ def test_round_trip_is_exact_and_empty_entries_are_left_out_with_a_warning(tmp_p
                         series_description="organs")
     ds = pydicom.dcmread(out)
     assert ds.SeriesDescription == "organs" and ds.SegmentationType == "BINARY"
-    assert [s.SegmentLabel for s in ds.SegmentSequence] == ["liver", "lobes/upper", "lobes/lower", "tumor"]
+    # SegmentLabel is the structure's own name; entry/label only where two would collide
+    assert [s.SegmentLabel for s in ds.SegmentSequence] == ["liver", "upper", "lower", "tumor"]
     space, back = read_dicom_seg(out)
     assert space == series.space
     assert [n for n, _ in back] == [n for n, _ in items]
@@ -131,7 +132,7 @@ def test_labelmap_when_asked_and_nothing_overlaps(tmp_path, series):
     space, back = read_dicom_seg(out)
     for (_, a), (_, b) in zip(items, back):
         assert np.array_equal(a.data, b.data) and a.mapping == b.mapping
-    with pytest.raises(ConversionError, match="LABELMAP cannot hold overlapping.*'liver' and 'lobes/upper'"):
+    with pytest.raises(ConversionError, match="LABELMAP cannot hold overlapping.*'liver' and 'upper'"):
         write_dicom_seg(masks(series.space)[:2], series.space, tmp_path / "x.dcm", series=series,
                         segmentation_type="labelmap")
     assert not (tmp_path / "x.dcm").exists()
@@ -192,7 +193,7 @@ def test_a_foreign_seg_gives_one_entry_per_segment_with_its_attributes(tmp_path,
     assert PRIVATE_CREATOR not in str(ds)
     ds.save_as(tmp_path / "foreign.dcm")
     space, back = read_dicom_seg(tmp_path / "foreign.dcm")
-    assert [n for n, _ in back] == ["liver", "lobes/upper", "lobes/lower", "tumor"]
+    assert [n for n, _ in back] == ["liver", "upper", "lower", "tumor"]
     liver = dict(back)["liver"]
     assert liver.dtype == bool
     dicom = liver.metadata["dicom"]
@@ -247,3 +248,53 @@ def test_real_ct_body_and_bone_overlapping(tmp_path):
     assert seg.number_of_segments == 2
     vol = seg.get_volume(combine_segments=False)
     assert vol.array[..., 1].sum() == bone.data.sum()
+
+
+def test_segment_labels_are_organ_names_and_colours_distinct(tmp_path, series):
+    from medmask.core.colors import TOTALSEG_CYCLE, default_color
+    from medmask.core.totalseg import CLASS_MAPS
+
+    space = series.space
+    names = [CLASS_MAPS["total"][k] for k in range(1, 32)]  # 31 structures, as in the issue
+    data = np.zeros(space.shape, np.uint8)
+    flat = data.reshape(-1)
+    for k in range(1, 32):
+        flat[k * 7] = k
+    cycle = {n: tuple(c / 255 for c in TOTALSEG_CYCLE[k % 12]) + (1.0,) for k, n in zip(range(1, 32), names)}
+    total = SegmentationMask(data, {n: k for k, n in zip(range(1, 32), names)}, space=space, colors=cycle)
+    other = np.zeros(space.shape, np.uint8)
+    other[0, 0, 0] = 1
+    mine = SegmentationMask(other, {"spleen": 1}, space=space, colors={"spleen": (0.1, 0.2, 0.9, 1.0)})
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg([("total", total), ("spleen", mine)], space, out, series=series, manual=True)
+    ds = pydicom.dcmread(out)
+    labels = [s.SegmentLabel for s in ds.SegmentSequence]
+    # 'spleen' is in both entries: those two keep their entry; every other segment is the organ's name
+    assert labels == ["total/spleen", *names[1:], "spleen"]
+    lab = [tuple(s.RecommendedDisplayCIELabValue) for s in ds.SegmentSequence]
+    assert len(set(lab[:31])) == 31  # not TotalSegmentator's 12-colour cycle
+    want = hd.color.CIELabColor.from_rgb(*[int(round(c * 255)) for c in default_color("liver")[:3]]).value
+    assert lab[names.index("liver")] == tuple(want)
+    # a user's own colour is kept
+    assert lab[31] == tuple(hd.color.CIELabColor.from_rgb(26, 51, 230).value)
+
+
+def test_codes_of_an_imported_seg_reach_slicer(tmp_path, series):
+    """DICOM-SEG -> .mska -> .seg.nrrd keeps the coding as Slicer's TerminologyEntry."""
+    slicerio = pytest.importorskip("slicerio")
+    from medmask.convert import convert
+
+    out = tmp_path / "o.seg.dcm"
+    write_dicom_seg(masks(series.space)[:3], series.space, out, series=series, algorithm=("net", "3"))
+    ds = pydicom.dcmread(out)
+    del ds[PRIVATE_GROUP, 0x0010]  # another tool's SEG: codes live only in the segment descriptions
+    del ds[PRIVATE_GROUP, 0x1001]
+    ds.save_as(tmp_path / "foreign.dcm")
+    convert(tmp_path / "foreign.dcm", tmp_path / "f.mska")
+    convert(tmp_path / "f.mska", tmp_path / "f.seg.nrrd")
+    seg = slicerio.read_segmentation(str(tmp_path / "f.seg.nrrd"), skip_voxels=True)
+    terms = {s["name"]: s.get("terminology") for s in seg["segments"]}
+    assert terms["tumor"]["category"] == ["SCT", "49755003", "Morphologically Altered Structure"]
+    assert terms["tumor"]["type"] == ["SCT", "108369006", "Neoplasm"]
+    assert terms["tumor"]["anatomicRegion"] == ["SCT", "10200004", "Liver"]
+    assert terms["liver"]["type"] == ["SCT", "10200004", "Liver"]

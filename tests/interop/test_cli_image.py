@@ -98,6 +98,32 @@ def test_a_scan_on_another_grid_is_refused_unless_forced(tmp_path):
         assert a.image_reference is None and "liver" in a
 
 
+def test_a_single_label_file_records_the_ct_beside_it(tmp_path):
+    """`convert <case>/seg.nii.gz` (--ml) and `convert <case>/segmentations/liver.nii.gz` record
+    <case>/ct.nii.gz as the folder does; one on another grid is left out with a warning."""
+    case = make_case(tmp_path)
+    ml = nib.load(str(case / "segmentations" / "liver.nii.gz"))
+    nib.save(nib.Nifti1Image(np.asarray(ml.dataobj) * 5, AFFINE), str(case / "seg.nii.gz"))
+    run("convert", "s0001/seg.nii.gz", "s0001/ml.mska", cwd=tmp_path)
+    run("convert", "s0001/segmentations/liver.nii.gz", "liver.mska", cwd=tmp_path)
+    with MaskArchive(case / "ml.mska") as a, MaskArchive(tmp_path / "liver.mska") as b:
+        assert a.image_reference.path == "ct.nii.gz" and a.image_reference.matches(a.space)
+        assert b.image_reference.path == "s0001/ct.nii.gz"
+        assert b.image_reference.resolve(tmp_path / "liver.mska") == case / "ct.nii.gz"
+    convert(case / "seg.nii.gz", tmp_path / "none.mska", image=False)
+    with MaskArchive(tmp_path / "none.mska") as a:
+        assert a.image_reference is None
+    other = make_case(tmp_path, "s0002", shift_ct=4.0)
+    with pytest.warns(ImageNotRecordedWarning, match="not on the masks' grid"):
+        convert(other / "segmentations" / "liver.nii.gz", tmp_path / "shifted.mska")
+    with MaskArchive(tmp_path / "shifted.mska") as a:
+        assert a.image_reference is None
+    # the scan itself converted (a wrong but possible call) does not record itself
+    from medmask.convert.image_link import scan_candidates
+
+    assert scan_candidates(case / "ct.nii.gz") == []
+
+
 @pytest.mark.slow
 def test_image_option_errors(tmp_path):
     case = make_case(tmp_path)

@@ -46,13 +46,17 @@ def test_report_rows_and_summary(dataset, tmp_path, capsys):
     out = tmp_path / "review.csv"
     assert main(["review", str(dataset), "--report", str(out)]) == 0
     summary = capsys.readouterr().out.strip()
+    # organs: an accepted multi-label entry accepts each of its labels (liver_segments: 2, ribs: 5)
     assert summary == ("4 cases: 1 done, 2 in progress, 1 untouched; "
-                       "organs: 4 accepted, 1 fixed, 1 rejected, 1 need a fix")
+                       "organs: 9 accepted, 1 fixed, 1 rejected, 1 need a fix")
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 5 + 5 + 5 + 4  # case x entry
-    assert list(rows[0]) == ["case", "entry", "status", "reviewer", "time", "comment", "voxels",
+    assert len(rows) == 10 + 10 + 10 + 9  # case x (single-label entry or label of a multi-label entry)
+    assert list(rows[0]) == ["case", "entry", "label", "status", "reviewer", "time", "comment", "voxels",
                              "voxels_added", "voxels_removed", "path"]
-    by = {(r["case"], r["entry"]): r for r in rows}
+    by = {(r["case"], r["entry"]): r for r in rows if not r["label"]}
+    organs = {(r["case"], r["entry"], r["label"]): r for r in rows if r["label"]}
+    assert organs["s01", "ribs", "rib_3"]["status"] == "accepted" and organs["s01", "ribs", "rib_3"]["voxels"] == "208"
+    assert organs["s02", "liver_segments", "liver_lower"]["status"] == "unreviewed"
     assert by["s01", "tumor"]["status"] == "rejected" and by["s01", "tumor"]["comment"] == "a cyst, not a tumour"
     assert by["s02", "liver"]["status"] == "fixed" and by["s02", "liver"]["reviewer"] == "bob"
     assert (by["s02", "liver"]["voxels_added"], by["s02", "liver"]["voxels_removed"]) == ("6", str(2 * 17 * 20))
@@ -78,7 +82,7 @@ def test_report_json_and_parquet_agree(dataset, tmp_path, capsys):
 def test_report_to_stdout_keeps_the_summary_off_the_csv(dataset, capsys):
     assert main(["review", str(dataset), "--report", "-"]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines()[0].startswith("case,entry,status") and "cases:" in err
+    assert out.splitlines()[0].startswith("case,entry,label,status") and "cases:" in err
 
 
 def test_no_archives_is_one_clear_error(tmp_path, capsys):
@@ -109,6 +113,18 @@ def test_stats_review_joins_status_to_volumes(dataset, tmp_path):
     every = compute_stats(dataset, entries=["tumor"], review=True)
     assert [(r["case"], r["review_status"]) for r in every] == [("s01", "rejected"), ("s02", "needs_fix"),
                                                                 ("s03", "unreviewed")]
+
+
+def test_stats_review_gives_each_organ_of_a_multi_label_entry_its_own_status(dataset):
+    from medmask import compute_stats
+
+    with MaskArchive(dataset / "s03.mska", "a") as a:
+        a.set_review("ribs", "accepted")           # the whole label map...
+        a.set_review("ribs/rib_2", "rejected")     # ...but this rib
+    rows = compute_stats(dataset / "s03.mska", entries=["ribs"], review=["accepted"])
+    assert [r["label"] for r in rows] == ["rib_0", "rib_1", "rib_3", "rib_4"]
+    (rib,) = compute_stats(dataset / "s03.mska", entries=["ribs"], review=["rejected"])
+    assert rib["label"] == "rib_2"
 
 
 def test_report_with_the_original_says_how_much_reviewers_changed(dataset, tmp_path, capsys):
