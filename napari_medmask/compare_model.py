@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from medmask.errors import MedMaskError
-from medmask.stats.compare import compare_sources
-from medmask.stats.source import MaskSource
+from medmask.stats.compare import Source, b_on_grid_of_a, compare_sources
+from medmask.stats.source import MaskSource, ReorderedSource
 
 from ._layers import META_KEY, PAD, colormap_for, crop_translate, features_for, geometry_meta, padded_box
 from .model import natural_key
@@ -72,14 +72,16 @@ class CompareModel:
 
     def __init__(self) -> None:
         self.a: MaskSource | None = None
-        self.b: MaskSource | None = None
+        self.b: Source | None = None
         self.summaries: dict[str, EntrySummary] = {}
 
     # loading -------------------------------------------------------------------------------
     def open(self, path_a: str | os.PathLike, path_b: str | os.PathLike) -> list[str]:
-        """Open both archives (same grid required); returns the entries present in either."""
+        """Open both archives (one grid; B's voxels in another axis order are read in A's order, as
+        ``medmask compare`` does); returns the entries present in either."""
         a, b = MaskSource(path_a), MaskSource(path_b)
         try:
+            b = b_on_grid_of_a(a, b)
             rows = compare_sources(a, b, surface=False)
         except BaseException:
             a.close()
@@ -112,7 +114,7 @@ class CompareModel:
         return s
 
     # layers ------------------------------------------------------------------------------
-    def _crop_in(self, source: MaskSource, entry: str, box) -> tuple[np.ndarray, dict, dict]:
+    def _crop_in(self, source: Source, entry: str, box) -> tuple[np.ndarray, dict, dict]:
         shape = tuple(b - a for a, b in box)
         if entry not in source.names:
             return np.zeros(shape, np.uint8), {}, {}
@@ -177,6 +179,14 @@ class CompareModel:
             if s is not None:
                 s.close()
         self.a = self.b = None
+
+    @property
+    def note(self) -> str:
+        """'' when B is stored in A's axis order, else what the dock says about reading it in A's."""
+        if not isinstance(self.b, ReorderedSource):
+            return ""
+        return (f"B holds A's voxels in another axis order ({self.b.order.describe()}): read in A's order exactly, "
+                f"nothing resampled")
 
     @property
     def paths(self) -> tuple[Path | None, Path | None]:

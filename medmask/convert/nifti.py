@@ -12,6 +12,7 @@ gives the very same affine, codes and dtype, bit for bit.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -24,11 +25,12 @@ from spacetransformer import Space
 
 from ..core.colors import color_for
 from ..core.dtypes import smallest_label_dtype
+from ..core.grid_match import IDENTITY, AxisMatch, match
 from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning
 from ..optional import LazyModule, require
 from .. import limits
 from ._file_errors import check_regular_file, unopenable
-from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
+from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine
 from .label_names import choose_label_names, label_mapping, read_label_spec
 from .nifti_label_table import label_table_extension, read_label_table
 from .nifti_read import (GZIP_ERRORS, InflateLimit, declared_bytes, gunzip, header_from_bytes, image_class, read_bytes,
@@ -420,11 +422,12 @@ def largest_exact_label(dtype: np.dtype) -> int:
     return 1  # bool
 
 
-def _export_array(mask, rec: Mapping[str, Any] | None, dtype) -> tuple[np.ndarray, np.dtype]:
+def _export_array(mask, rec: Mapping[str, Any] | None, dtype, order: AxisMatch = IDENTITY) -> tuple[np.ndarray, np.dtype]:
     """The voxels in the data type to write: the asked or stored one, never one that merges labels.
 
     A stored type too small for the labels is widened (uint16/uint32, float64 for a float
     file: float32 cannot tell 16777216 from 16777217); an explicitly asked one is refused.
+    ``order``: the file's axis order (see :func:`record_order`), taken by a view before the one copy.
     """
     asked = dtype is not None
     if dtype is None:
@@ -443,7 +446,7 @@ def _export_array(mask, rec: Mapping[str, Any] | None, dtype) -> tuple[np.ndarra
         warnings.warn(f"the stored NIfTI data type {dtype} cannot hold label {hi} exactly; writing {wider}",
                       MedMaskWarning, stacklevel=3)
         dtype = wider
-    return data.transpose(2, 1, 0).astype(dtype), dtype
+    return order.reorder(data).transpose(2, 1, 0).astype(dtype), dtype
 
 
 def full_array(mask) -> np.ndarray:
@@ -475,17 +478,25 @@ def orthonormal_space(space: Space) -> Space:
 def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False, orthonormalize: bool = False):
     """A Nifti1Image of ``mask``; the stored original header fields are reused when they fit.
 
-    ``orthonormalize`` writes the nearest orthonormal geometry instead, the same in the
-    sform and the qform (codes kept, 1 where the original had none), for ITK and Slicer.
+    A stored header of the same voxels in another axis order (a file of a folder that came
+    with its rows reversed, say, read into the archive's order) is written as that file
+    was: its header, its axis order. ``orthonormalize`` writes the nearest orthonormal
+    geometry instead, the same in the sform and the qform (codes kept, 1 where the original
+    had none), for ITK and Slicer.
     """
     rec = mask.metadata.get(NIFTI_META_KEY) if isinstance(mask.metadata, Mapping) else None
     date = rec.get("label_table_date") if isinstance(rec, Mapping) else None
-    shape_ijk = nifti_shape(mask.space)
-    if rec is not None and not (_valid_record(rec) and _fits(rec, mask.space, shape_ijk)):
-        rec = None
-    data, dtype = _export_array(mask, rec, dtype)
+    space, order = mask.space, IDENTITY
+    if rec is not None:
+        found = record_order(rec, mask.space)
+        if found is None:
+            rec = None
+        elif not found[0].identity:  # the file's own order (same order: the archive's values, as always)
+            order, space = found
+    shape_ijk = nifti_shape(space)
+    data, dtype = _export_array(mask, rec, dtype, order)
     if orthonormalize:
-        affine = ras_affine_from_space(orthonormal_space(mask.space))
+        affine = ras_affine_from_space(orthonormal_space(space))
         img = nib.Nifti1Image(data, affine)
         img.header.set_data_dtype(dtype)
         scode = int(rec["sform_code"]) if rec is not None and int(rec["sform_code"]) > 0 else 1
@@ -514,9 +525,21 @@ def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False, orthonor
     return img
 
 
-def _fits(rec: Mapping[str, Any], space: Space, shape_ijk) -> bool:
-    rspace = _record_space(rec, shape_ijk)
-    return rspace is not None and spaces_close(rspace, space)
+def record_order(rec: Any, space: Space) -> tuple[AxisMatch, Space] | None:
+    """How a stored header record's file held ``space``'s voxels: (the reordering from ``space``'s axis order
+    to the file's, the file's Space), or None when the record describes another grid (or is damaged).
+
+    The record keeps no dimensions, so each order of ``space``'s shape is tried, its own first; the
+    grids are compared as :func:`medmask.core.grid_match.match` does (0.1 of the smallest spacing).
+    """
+    if not _valid_record(rec):
+        return None
+    for shape_ijk in dict.fromkeys(itertools.permutations(nifti_shape(space))):
+        rspace = _record_space(rec, shape_ijk)  # type: ignore[arg-type]
+        order = None if rspace is None else match(space, rspace)
+        if order is not None:
+            return order, rspace  # type: ignore[return-value]
+    return None
 
 
 def save_nifti_mask(mask, path: str | os.PathLike, *, dtype=None, label_names: bool = True,

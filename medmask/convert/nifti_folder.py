@@ -17,6 +17,7 @@ import numpy as np
 from spacetransformer import Space
 
 from ..core.dtypes import smallest_label_dtype
+from ..core.grid_match import IDENTITY, AxisMatch, log_reorder, match
 from ..errors import ConversionError, GeometryWarning, MedMaskError, SkippedFileWarning
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
@@ -52,13 +53,24 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
                       skip_bad: bool = False) -> tuple[Space, list[Path]]:
     """(archive Space, files) of a folder of label NIfTIs; reads headers only.
 
-    All files must share one grid. Header affines that differ only by float noise
+    All files must hold the same voxels. Header affines that differ only by float noise
     (every corner voxel within ``voxel_tolerance`` of a voxel, as TotalSegmentator's
     float32 headers do) are accepted: the archive takes the most common affine and each
-    entry keeps its own header fields, for an exact way back. A file that is unreadable
-    or on another grid is an error naming it, or with ``skip_bad`` a
+    entry keeps its own header fields, for an exact way back. A file storing the same
+    voxels in another axis order (rows reversed by ITK-SNAP or Slicer, say) is reordered
+    into the archive's order when read (see :func:`scan_nifti_folder_orders`). A file that
+    is unreadable or on another grid is an error naming it, or with ``skip_bad`` a
     :class:`SkippedFileWarning` and left out.
     """
+    space, found = scan_nifti_folder_orders(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+    return space, [f for f, _ in found]
+
+
+def scan_nifti_folder_orders(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1,
+                             skip_bad: bool = False) -> tuple[Space, list[tuple[Path, AxisMatch]]]:
+    """(archive Space, [(file, how its array reads in the archive's axis order)]): :func:`scan_nifti_folder`
+    with each kept file's :class:`~medmask.core.grid_match.AxisMatch` (the identity for all but files in
+    another axis order; those get one info line for the folder)."""
     src_dir = Path(src_dir)
     if not src_dir.is_dir():
         raise ConversionError("not a folder" if src_dir.exists() else "no such folder", src_dir)
@@ -84,13 +96,21 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     best = keys.most_common(1)[0][0]
     ref = next(s for _, s in spaces if json.dumps(_space_key(s)) == best)
     seen: dict[str, Path] = {}
-    kept: list[Path] = []
+    kept: list[tuple[Path, AxisMatch]] = []
+    reordered: list[tuple[Path, AxisMatch]] = []
     for f, space in spaces:
         problem = None
-        if tuple(space.shape) != tuple(ref.shape):
-            problem = f"shape {nifti_shape(space)} differs from the other files' {nifti_shape(ref)}"
-        elif not spaces_close(space, ref, voxel_tolerance):
-            problem = "geometry (affine) differs from the other files in the folder"
+        order: AxisMatch | None = IDENTITY
+        if tuple(space.shape) != tuple(ref.shape) or not spaces_close(space, ref, voxel_tolerance):
+            tol = voxel_tolerance * float(min(min(space.spacing), min(ref.spacing)))
+            order = match(space, ref, tol)
+            if order is None:  # really another grid: today's words
+                if tuple(space.shape) != tuple(ref.shape):
+                    problem = f"shape {nifti_shape(space)} differs from the other files' {nifti_shape(ref)}"
+                else:
+                    problem = "geometry (affine) differs from the other files in the folder"
+            elif not order.identity:
+                reordered.append((f, order))
         if problem is not None:
             if not skip_bad:
                 raise ConversionError(problem + "; pass skip_bad (--skip-bad) to leave it out", f)
@@ -100,13 +120,20 @@ def scan_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
         if name in seen:
             raise ConversionError(f"{seen[name].name} and {f.name} give the same entry name {name!r}", f)
         seen[name] = f
-        kept.append(f)
+        kept.append((f, order))  # type: ignore[arg-type]
+    if reordered:  # one line for the folder, not one per file
+        f, order = reordered[0]
+        log_reorder(f"{src_dir}: {len(reordered)} of {len(kept)} files (e.g. {f.name})", order,
+                    "read into the other files' order exactly, nothing resampled; written back in their own")
     return ref, kept
 
 
-def _mask_crop(path: Path, space: Space):
+def _mask_crop(path: Path, space: Space, order: AxisMatch = IDENTITY):
     """(bbox, crop or None, header record) of one mask file on ``space``: streamed when the file allows
-    (only the organ's box is ever held whole, see :mod:`.nifti_stream`), else read whole."""
+    (only the organ's box is ever held whole, see :mod:`.nifti_stream`), else read whole.
+
+    ``order``: how the file's array reads in ``space``'s axis order; box and crop come back in that
+    order (the crop a view of the file's)."""
     from ..core.geometry import bbox_slices, compute_bbox
     from .nifti import _as_labels, header_record
     from .nifti_stream import read_label_crop
@@ -123,23 +150,29 @@ def _mask_crop(path: Path, space: Space):
         shape = tuple(int(v) for v in reversed(hdr.get_data_shape()[:3]))
         if crop is not None:
             crop = _as_labels(crop, path)  # the general path checks the whole volume; every non-zero voxel is here
-    if tuple(shape) != tuple(space.shape):
-        raise ConversionError(f"shape {tuple(reversed(shape))} differs from {nifti_shape(space)}", path)
+    if order.shape(shape) != tuple(space.shape):
+        want = tuple(reversed(order.inverse().shape(space.shape)))
+        raise ConversionError(f"shape {tuple(reversed(shape))} differs from {want}", path)
+    if not order.identity and bbox is not None:
+        bbox, crop = order.box(bbox, shape), order.reorder(crop)
     return bbox, crop, rec
 
 
-def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = False):
+def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = False, order: AxisMatch = IDENTITY):
     """One file of a mask folder as a crop-backed SegmentationMask on ``space``.
 
     Label 1 is named after the file; a file holding one other value v keeps v; a file
     holding several values gets ``<name>_<v>`` names. Only the bounding-box crop is kept.
     A file that looks like an image (a ``ct.nii.gz`` among the masks) is refused unless ``force``.
+    ``order``: the file stores ``space``'s voxels in another axis order (see
+    :func:`scan_nifti_folder_orders`); its own header record is kept, so writing the entry
+    as NIfTI gives the file back in its own order.
     """
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
     name = nifti_stem(path)
-    bbox, crop, rec = _mask_crop(path, space)
+    bbox, crop, rec = _mask_crop(path, space, order)
     present: list[int] = []
     if crop is not None:
         if crop.dtype == bool or int(crop.max()) <= 1:
@@ -183,11 +216,13 @@ def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     the GIL), a few ahead of the consumer; each holds only its organ's box. A file that is not
     a mask is an error naming it, or with ``skip_bad`` a :class:`SkippedFileWarning` and left out.
     """
-    space, files = scan_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+    space, found = scan_nifti_folder_orders(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
+    orders = dict(found)
+    files = list(orders)
     threads = default_threads() if threads is None else max(1, int(threads))
 
     def read(f):
-        return binary_file_mask(f, space, force=force)
+        return binary_file_mask(f, space, force=force, order=orders[f])
 
     def results():
         if threads == 1 or len(files) < 2:

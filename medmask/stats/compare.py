@@ -2,12 +2,13 @@
 
 Voxels are decoded only where needed: entries whose stored bytes are equal are equal
 (Dice 1, distances 0) without decoding; the overlap count reads only where the two
-entry boxes intersect; surface distances use the crops' surface voxels.
+entry boxes intersect; surface distances use the crops' surface voxels. The second file
+may hold the first's voxels in another axis order (:func:`b_on_grid_of_a`).
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Union
 
 import numpy as np
 
@@ -15,9 +16,11 @@ from ..errors import GeometryError, MedMaskError
 from ..format.records import EntryInfo
 from ..storage.bytesource import is_url
 from .inputs import expand_inputs
-from .source import MaskSource
+from .source import MaskSource, ReorderedSource
 from .surface import surface_distances, surface_points_mm
 from .volumes import entry_labels, voxel_volume_ml
+
+Source = Union[MaskSource, ReorderedSource]
 
 COLUMNS = ["case", "entry", "label", "status", "voxels_a", "voxels_b", "overlap_voxels", "volume_a_ml",
            "volume_b_ml", "volume_diff_ml", "volume_diff_pct", "dice", "hd95_mm", "hd_mm", "assd_mm"]
@@ -30,14 +33,27 @@ ONLY_A, ONLY_B = "missing_in_b", "missing_in_a"  # the entry (or label) exists o
 CASE_ONLY_A, CASE_ONLY_B = "case_missing_in_b", "case_missing_in_a"
 
 
-def _check_same_grid(a: MaskSource, b: MaskSource) -> None:
-    from ..convert._geometry import max_corner_distance, spaces_close
+def b_on_grid_of_a(a: Source, b: Source) -> Source:
+    """``b`` as compare reads it: itself on ``a``'s grid; the same voxels in another axis order (a reference
+    made from a dicom2nifti NIfTI: rows reversed) read in ``a``'s order, with one info line; another grid refused."""
+    from ..convert._geometry import max_corner_distance
+    from ..core.grid_match import log_reorder, match
 
-    if tuple(a.space.shape) != tuple(b.space.shape) or not spaces_close(a.space, b.space):
+    order = match(b.space, a.space)
+    if order is None:
         gap = max_corner_distance(a.space, b.space)
         raise GeometryError(f"{a.path} and {b.path} lie on different grids (shapes {tuple(a.space.shape)} "
                             f"and {tuple(b.space.shape)}, corners up to {gap:.3g} mm apart); compare needs "
                             f"both on one grid", str(b.path))
+    if order.identity:
+        return b
+    log_reorder(f"{b.path} (compared with {a.path})", order, "read in the first file's order exactly, nothing resampled")
+    return ReorderedSource(b, order)
+
+
+def _equal_payloads(pa: bytes | None, pb: bytes | None) -> bool:
+    """Equal stored bytes mean equal voxels; a reordered side has none to compare (None)."""
+    return pa is not None and pb is not None and pa == pb
 
 
 def _label_key(name: str | None, value: int) -> str:
@@ -64,7 +80,7 @@ def _region(crop: np.ndarray, value: int) -> np.ndarray:
 class _Side:
     """One archive's entry: index record, and its crop decoded at most once."""
 
-    def __init__(self, source: MaskSource, name: str):
+    def __init__(self, source: Source, name: str):
         self.source, self.name = source, name
         self.info = source.info(name) if name in source.names else None
         self._crop: np.ndarray | None = None
@@ -91,10 +107,11 @@ def _row(case, entry, label, status, na, nb, ml) -> dict[str, Any]:
     return row
 
 
-def compare_sources(a: MaskSource, b: MaskSource, *, entries: Iterable[str] | None = None,
+def compare_sources(a: Source, b: Source, *, entries: Iterable[str] | None = None,
                     surface: bool = True, case: str | None = None) -> list[dict[str, Any]]:
-    """Rows for one pair of files on one grid; entries present in either (or those named)."""
-    _check_same_grid(a, b)
+    """Rows for one pair of files on one grid (``b`` in another axis order is read in ``a``'s, see
+    :func:`b_on_grid_of_a`); entries present in either (or those named)."""
+    b = b_on_grid_of_a(a, b)
     case = case if case is not None else a.case
     ml = voxel_volume_ml(a.space)
     spacing = [float(s) for s in a.space.spacing]
@@ -107,7 +124,7 @@ def compare_sources(a: MaskSource, b: MaskSource, *, entries: Iterable[str] | No
         la, lb = _labels(sa.info), _labels(sb.info)
         same_bytes = (sa.info is not None and sb.info is not None and sa.info.dtype == sb.info.dtype
                       and sa.info.bbox == sb.info.bbox and sa.info.codec == sb.info.codec
-                      and a.payload(name) == b.payload(name))
+                      and _equal_payloads(a.payload(name), b.payload(name)))
         for key in dict.fromkeys([*la, *lb]):
             va, vb = la.get(key, (None, None))[1], lb.get(key, (None, None))[1]
             label = (la.get(key) or lb.get(key))[0]  # type: ignore[index]

@@ -5,11 +5,13 @@ is one edit here.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import numpy as np
 
+from ..core.grid_match import AxisMatch
 from ..format.records import EntryInfo
 from ..storage.bytesource import RemoteFile
 from ..storage.reader import ContainerReader
@@ -56,6 +58,49 @@ class MaskSource:
         self._reader.close()
 
     def __enter__(self) -> "MaskSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ReorderedSource:
+    """A :class:`MaskSource` read in another grid's axis order: the same voxels, boxes and crops reordered.
+
+    Why: a reference made from a dicom2nifti NIfTI stores the rows of the model's grid reversed;
+    compared with the model's archive, it is read through this (crops are numpy views, nothing
+    resampled) instead of being refused. ``order`` is how the source's arrays read in the target's order.
+    """
+
+    def __init__(self, source: MaskSource, order: AxisMatch):
+        self.source, self.order = source, order
+        self.path, self.case, self.names = source.path, source.case, source.names
+        self.space = order.space(source.space)  # the source's own values, in the target's axis order
+
+    def info(self, name: str) -> EntryInfo:
+        info = self.source.info(name)
+        if info.bbox is None:
+            return info
+        return dataclasses.replace(info, bbox=self.order.box(info.bbox, self.source.space.shape))
+
+    def infos(self) -> list[EntryInfo]:
+        return [self.info(n) for n in self.names]
+
+    def crop(self, name: str) -> np.ndarray | None:
+        crop = self.source.crop(name)
+        return None if crop is None else self.order.reorder(crop)
+
+    def payload(self, name: str) -> None:
+        """None: the stored bytes hold the voxels in the source's order, so equal bytes prove nothing here."""
+        return None
+
+    def review(self) -> dict[str, dict[str, str]]:
+        return self.source.review()
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> "ReorderedSource":
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,6 +1,8 @@
 """The "MedMask compare" dock: two archives' versions of an entry and where they disagree."""
 from __future__ import annotations
 
+import html
+
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (QAbstractItemView, QFileDialog, QGridLayout, QHeaderView, QLabel, QLineEdit,
                             QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -96,7 +98,8 @@ class CompareWidget(QWidget):
         self.table.blockSignals(False)
         differ = sum(1 for n in entries if (self.model.summaries[n].dice or 0) < 1
                      and self.model.summaries[n].status != "empty_in_both")
-        self.summary.setText(f"{len(entries)} entries, {differ} differ. Select one to show A, B and A≠B.")
+        note = f"<br><i>{html.escape(self.model.note)}</i>" if self.model.note else ""
+        self.summary.setText(f"{len(entries)} entries, {differ} differ. Select one to show A, B and A≠B.{note}")
         return entries
 
     def _selection_changed(self) -> None:

@@ -80,3 +80,41 @@ def test_other_grid_is_refused(two, tmp_path):
         archive.add_segmask(SegmentationMask(np.zeros(space.shape, bool), {"x": 1}, space=space), "x")
     with pytest.raises(GeometryError, match="different grids"):
         CompareModel().open(pa, tmp_path / "c.mska")
+
+
+def test_b_in_another_axis_order_shows_the_same_layers(two, tmp_path):
+    """B stored with its rows reversed and its slices and columns swapped (the same voxels): the dock reads it
+    in A's order, so every layer and figure equals the same-order comparison, and says so once."""
+    from medmask.core.grid_match import AxisMatch, reorder_mask
+
+    (pa, pb), *_ = two
+    order = AxisMatch((2, 1, 0), (False, True, False))
+    reordered = tmp_path / "b_reordered.mska"
+    with MaskArchive(pb) as src:
+        target = order.space(src.space)
+        with MaskArchive(reordered, "w", space=target) as dst:
+            for name in src.all_names():
+                dst.add_segmask(reorder_mask(src.load_segmask(name), order), name)
+    same, other = CompareModel(), CompareModel()
+    assert same.open(pa, pb) == other.open(pa, reordered)
+    assert same.note == "" and "another axis order" in other.note and "rows reversed" in other.note
+    for entry in same.entries():
+        assert same.summary(entry) == other.summary(entry)
+        for (d1, k1, t1), (d2, k2, t2) in zip(same.layers(entry), other.layers(entry)):
+            assert t1 == t2 and np.array_equal(d1, d2)
+            assert k1["translate"] == k2["translate"] and k1["scale"] == k2["scale"]
+    # really another grid: still refused
+    shifted = tmp_path / "shifted.mska"
+    with MaskArchive(pb) as src:
+        s = order.space(src.space)
+        from spacetransformer import Space
+
+        moved = Space(shape=s.shape, origin=tuple(np.add(s.origin, (0.5, 0, 0))), spacing=s.spacing,
+                      x_orientation=s.x_orientation, y_orientation=s.y_orientation, z_orientation=s.z_orientation)
+        with MaskArchive(shifted, "w", space=moved) as dst:
+            m = reorder_mask(src.load_segmask("organ"), order, space=moved)
+            dst.add_segmask(m, "organ")
+    with pytest.raises(GeometryError, match="different grids"):
+        CompareModel().open(pa, shifted)
+    same.close()
+    other.close()
