@@ -50,6 +50,6 @@ def summary_line(states: list[CaseState]) -> str:
     """``12 cases: 5 done, 3 in progress, 4 untouched; organs: 340 accepted, 12 fixed, 3 rejected, 2 need a fix``."""
     cases = Counter(s.state for s in states)
     organs = Counter(d["status"] for s in states for d in map(s.decision, s.items) if d)
-    return (f"{len(states)} cases: {cases['done']} done, {cases['started']} in progress, "
+    return (f"{len(states)} case{'' if len(states) == 1 else 's'}: {cases['done']} done, {cases['started']} in progress, "
             f"{cases['untouched']} untouched; organs: {organs['accepted']} accepted, {organs['fixed']} fixed, "
             f"{organs['rejected']} rejected, {organs['needs_fix']} need a fix")
