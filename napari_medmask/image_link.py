@@ -37,9 +37,16 @@ class ImageLink:
             scan = read_header(path)
         except Exception as exc:
             return ImageLink("error", None, self.recorded, f"{path.name} cannot be read: {exc}")
-        diff = grid_difference(scan, space)
-        note = (f"{path.name} is on another grid than the masks ({diff}): overlaid in patient space, "
-                f"within half a voxel" if diff else "")
+        from medmask.core.grid_match import match
+
+        order = match(scan, space)
+        if order is not None:  # the masks' voxels, maybe in another axis order: shown exactly, no note needed
+            note = "" if order.identity else f"{path.name} holds the masks' voxels in another axis order " \
+                                             f"({order.describe()}): shown exactly"
+        else:
+            diff = grid_difference(scan, space)
+            note = (f"{path.name} is on another grid than the masks ({diff}): overlaid in patient space, "
+                    f"within half a voxel" if diff else "")
         return ImageLink("ok", path, self.recorded, note)
 
     def failed(self, why: str) -> "ImageLink":

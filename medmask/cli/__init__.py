@@ -81,17 +81,21 @@ def _one_line_warnings() -> None:
 
 
 class _InfoLines(logging.Handler):
-    """medmask's info messages (logger ``medmask``: e.g. a server that ignores Range requests) as one
-    ``medmask: info:`` line each on stderr (looked up at each message: tests replace sys.stderr)."""
+    """medmask's info messages (logger ``medmask``: e.g. a server that ignores Range requests, masks
+    reordered exactly onto a series) as one ``medmask: info:`` line each on stderr (looked up at each
+    message: tests replace sys.stderr). ``--quiet`` hides them."""
 
     def emit(self, record: logging.LogRecord) -> None:
         print(f"{PROG}: info: {' '.join(record.getMessage().split())}", file=sys.stderr)
 
 
-def _info_lines() -> None:
+def _info_lines(quiet: bool = False) -> None:
     logger = logging.getLogger("medmask")
-    if not any(isinstance(h, _InfoLines) for h in logger.handlers):
-        logger.addHandler(_InfoLines(logging.INFO))
+    handler = next((h for h in logger.handlers if isinstance(h, _InfoLines)), None)
+    if handler is None:
+        handler = _InfoLines(logging.INFO)
+        logger.addHandler(handler)
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
 
@@ -109,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _one_line_warnings()
-    _info_lines()
+    _info_lines(bool(getattr(args, "quiet", False)))
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

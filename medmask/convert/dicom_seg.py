@@ -14,6 +14,7 @@ the geometry comes from the plane positions (or from a reference grid passed in)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -25,6 +26,8 @@ from spacetransformer import Space
 from ..errors import ConversionError, MedMaskError
 from .dicom_codes import SegmentCodes, codes_for, codes_from_json
 from .dicom_series import DicomSeries, read_dicom_series_header
+
+log = logging.getLogger("medmask")
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -108,6 +111,36 @@ def grid_differences(space: Space, series: DicomSeries, tol_fraction: float = 0.
                    f"{max(b[1] for b in bad):.3f} mm (tolerance {tol:.3f} mm); first: mask slice {k} vs {name}, "
                    f"{dist:.3f} mm apart")
     return out
+
+
+def _onto_series(items: Sequence[tuple[str | None, Any]], space: Space, series: DicomSeries,
+                 path) -> tuple[list[tuple[str | None, Any]], Space]:
+    """The masks on the series' grid when they hold its voxels in another order or a block of them (views).
+
+    A NIfTI made from the series by dicom2nifti/dcm2niix has its rows reversed; a SEG read on its own
+    grid holds only the slices with segments: nothing to resample either way. Masks on a grid that
+    really differs are left as they are, for :func:`check_grid` to refuse.
+    """
+    from ..core.geometry import spaces_equal
+    from ..core.grid_match import embed, extend, log_reorder, reorder_mask
+
+    found = embed(space, series.space)
+    if found is None or (found[0].identity and found[1] == (0, 0, 0)
+                         and tuple(space.shape) == tuple(series.space.shape)):
+        return list(items), space
+    m, offset = found
+    for entry, mask in items:
+        if not spaces_equal(mask.space, space):
+            raise ConversionError(f"entry {entry!r} has another geometry than the others", path)
+    # the series' grid built from the masks' own geometry, so check_grid still measures the masks' grid
+    on_series = extend(m.space(space), offset, series.space.shape)
+    what = f"{path}: the masks hold the voxels of the series {series.folder}"
+    if not m.identity:
+        log_reorder(what, m)
+    if tuple(m.shape(space.shape)) != tuple(series.space.shape):
+        log.info("%s: they cover %s of its %s voxels from index %s; placed exactly, nothing resampled", what,
+                 "x".join(map(str, m.shape(space.shape))), "x".join(map(str, series.space.shape)), list(offset))
+    return [(entry, reorder_mask(mask, m, on_series, offset)) for entry, mask in items], on_series
 
 
 def check_grid(space: Space, series: DicomSeries, path=None) -> None:
@@ -453,8 +486,9 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
         for kw in ("SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID"):
             if not str(ds.get(kw, "") or "").strip():
                 raise ConversionError(f"has no {kw}, which a DICOM-SEG must copy or reference", f)
-    check_grid(space, series, dst)
-    segments, entries = _segment_plan(items, space, dst)
+    items, on_series = _onto_series(items, space, series, dst)
+    check_grid(on_series, series, dst)
+    segments, entries = _segment_plan(items, on_series, dst)
     if not segments:
         raise ConversionError("every entry is empty: a DICOM-SEG needs at least one non-empty segment", dst)
     if algorithm is None and not manual and not any(
@@ -474,7 +508,7 @@ def write_dicom_seg(items: Sequence[tuple[str | None, Any]], space: Space, dst: 
             # the source's single-component PatientName ("Anonymous") is copied as it is, on purpose
             warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
             options = _segmentation_options(hd, st, descriptions, series_number, series_description, version, kwargs)
-            seg = build_segmentation(hd, series, segments, tuple(int(v) for v in space.shape), options, dst)
+            seg = build_segmentation(hd, series, segments, tuple(int(v) for v in on_series.shape), options, dst)
     except MedMaskError:
         raise
     except Exception as exc:  # highdicom's ValueError/TypeError about the input
@@ -727,6 +761,24 @@ class _Geometry:
         return rounded
 
 
+def _frame_grid(geom: _Geometry, space: Space, path):
+    """(the reordering of ``space`` whose rows and columns run like the SEG's frames, frame indices on it).
+
+    A SEG of the same voxels in another axis order (dcmqi writes the frames of a dicom2nifti
+    NIfTI with their rows reversed) is placed exactly; a grid that really differs is refused
+    with the message comparing the frames to ``space`` as given.
+    """
+    from ..core.grid_match import orient
+
+    along = orient(space, (None, geom.col_dir, geom.row_dir))
+    try:
+        return along, geom.indices(along.space(space), path)
+    except ConversionError:
+        if not along.identity:
+            geom.indices(space, path)  # the message about the grid the user gave
+        raise
+
+
 def _private_json(ds) -> dict | None:
     try:
         block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
@@ -750,6 +802,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     import pydicom
 
     from ..core.geometry import bbox_slices, compute_bbox, space_from_dict
+    from ..core.grid_match import log_reorder
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
@@ -779,12 +832,16 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     if space is None and private is not None:
         try:
             space = space_from_dict(private["space"])
-            geom.indices(space, path)
+            _frame_grid(geom, space, path)
         except (MedMaskError, KeyError):
             private, space = None, None
     if space is None:
         space = geom.derived_space(path)
-    idx = geom.indices(space, path)
+    # the frames are placed on the target grid reordered to run like them, then put back in its order
+    along, idx = _frame_grid(geom, space, path)
+    back, frame_shape = along.inverse(), along.shape(space.shape)
+    if not along.identity:
+        log_reorder(f"{path}: the SEG's frames hold the voxels of the grid {tuple(space.shape)}", back)
     threshold = 0
     if seg_type == "FRACTIONAL":
         threshold = int(ds.get("MaximumFractionalValue", 255)) // 2
@@ -830,7 +887,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         if sub is None:
             continue
         box = tuple((lo + a, lo + b) for lo, (a, b) in zip((k0, r0, c0), sub))
-        regions[number] = (box, np.ascontiguousarray(block[bbox_slices(sub)]))
+        regions[number] = (back.box(box, frame_shape), back.reorder(np.ascontiguousarray(block[bbox_slices(sub)])))
 
     if private is not None:
         rebuilt = _rebuild_from_private(private, infos, regions, space, path)

@@ -24,6 +24,9 @@ TOTALSEG_IMAGE = "ct.nii.gz"
 TOTALSEG_MASKS = "segmentations"
 
 
+REORDERED = "recorded as it is: stats, napari and DICOM-SEG export reorder exactly, nothing is resampled"
+
+
 class ImageNotRecordedWarning(UserWarning):
     """A scan was found next to the masks but not recorded (its grid differs, or it is unreadable)."""
 
@@ -31,18 +34,25 @@ class ImageNotRecordedWarning(UserWarning):
 
 def image_reference_for(image_path: str | os.PathLike, archive_path: str | os.PathLike,
                         mask_space: Space | None = None, *, tol: float | None = None,
-                        force: bool = False) -> ImageReference:
+                        force: bool = False, reordered: str = REORDERED) -> ImageReference:
     """An :class:`ImageReference` to ``image_path`` for an archive at ``archive_path``.
 
-    Reads the image's header only. With ``mask_space``, the image's grid must be the masks'
-    grid within ``tol`` mm (see :meth:`ImageReference.differences`): GeometryError naming
-    both files otherwise, unless ``force`` (then a warning).
+    Reads the image's header only. With ``mask_space``, the image's grid must hold the masks'
+    voxels within ``tol`` mm, in any axis order (:func:`medmask.core.grid_match.match`; another
+    order is recorded with an info line, readers reorder): GeometryError naming both files and
+    how the grids differ (:meth:`ImageReference.differences`) otherwise, unless ``force`` (then a warning).
+    ``reordered``: what the info line says is done about another axis order.
     """
+    from ..core.grid_match import log_reorder, match
+
     space = read_image_header(image_path)
     ref = ImageReference.from_image(image_path, space, archive_path)
     if mask_space is not None:
+        order = match(mask_space, space, tol)
+        if order is not None and not order.identity:  # e.g. a dicom2nifti NIfTI of the series: rows reversed
+            log_reorder(f"{os.fspath(archive_path)}: its scan {os.fspath(image_path)}", order, reordered)
         masks = ImageReference.from_image(image_path, mask_space, archive_path)
-        diffs = masks.differences(space, tol, ours="the masks'")
+        diffs = [] if order is not None else masks.differences(space, tol, ours="the masks'")
         if diffs:
             msg = f"{os.fspath(image_path)} is not on the masks' grid: {'; '.join(diffs)}"
             if not force:

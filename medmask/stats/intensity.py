@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..core.geometry import BBox
+from ..core.grid_match import IDENTITY
 from ..errors import GeometryError, MedMaskError
 from ..storage.bytesource import RemoteFile, is_url
 from .source import MaskSource
@@ -72,11 +73,13 @@ class ImageRegion:
         self._partial = image_format(self.path) == "nifti" and not self.path.name.lower().endswith(".gz")
         self._array: np.ndarray | None = None
         self._slope, self._inter = 1.0, 0.0
+        self.order = IDENTITY  # scan -> masks' axis order, set by :func:`check_same_grid`
 
     def read(self, box: BBox) -> np.ndarray:
-        """Voxel values inside ``box`` (stored values: apply :meth:`scale` to what you take out)."""
+        """Voxel values inside ``box`` of the masks' grid (stored values: apply :meth:`scale` to what you take out)."""
         if self._array is None:
-            self._array = self._map() if self._partial else self._whole()
+            # a scan of the masks' voxels in another axis order is read through a view in theirs
+            self._array = self.order.reorder(self._map() if self._partial else self._whole())
         return self._array[tuple(slice(a, b) for a, b in box)]
 
     def scale(self, values: np.ndarray) -> np.ndarray:
@@ -113,13 +116,16 @@ class ImageRegion:
 
 
 def check_same_grid(image: ImageRegion, source: MaskSource) -> None:
-    """The image must lie on the masks' grid (same rule as recording an image reference)."""
+    """The image must hold the masks' voxels (same rule as recording an image reference); in another
+    axis order, ``image`` is set to read them in the masks' order."""
     from ..convert.image_link import image_reference_for
+    from ..core.grid_match import match
 
     try:
-        image_reference_for(image.path, source.path, source.space)
+        image_reference_for(image.path, source.path, source.space, reordered="read in the masks' order (a view)")
     except GeometryError as exc:
         raise GeometryError(f"case {source.case!r}: {exc.problem}", str(source.path)) from None
+    image.order = match(image.space, source.space) or IDENTITY
 
 
 def summarize(values: np.ndarray) -> dict[str, float]:

@@ -151,3 +151,30 @@ def test_batch_records_each_case_scan_and_reports_those_it_could_not(tmp_path):
     data = json.loads(run("batch", "data", "out2", "--json", cwd=tmp_path).stdout)
     by_case = {r["case"]: r for r in data["results"]}
     assert by_case["s0001"]["image"] == "../data/s0001/ct.nii.gz" and by_case["s0002"]["note"]
+
+
+@pytest.mark.slow
+def test_a_scan_of_the_same_voxels_with_rows_reversed_is_recorded_with_one_info_line(tmp_path):
+    """dicom2nifti/dcm2niix store a series' rows reversed: the masks' voxels, not another grid."""
+    case = make_case(tmp_path)
+    img = nib.load(str(case / "ct.nii.gz"))
+    # the same scan, its j axis (medmask's rows) stored backwards: nibabel's own reorientation
+    flip = np.array([[0, 1], [1, -1], [2, 1]])
+    nib.save(img.as_reoriented(flip), str(case / "ct_las.nii.gz"))
+    proc = run("convert", case / "segmentations", tmp_path / "o.mska", "--image", case / "ct_las.nii.gz", cwd=tmp_path)
+    info = [line for line in proc.stderr.splitlines() if "another axis order" in line]
+    assert len(info) == 1 and "rows reversed" in info[0] and "warning" not in proc.stderr
+    with MaskArchive(tmp_path / "o.mska") as a:
+        assert a.image_reference.resolve(tmp_path / "o.mska") == case / "ct_las.nii.gz"
+    assert "found, grid matches" in run("info", tmp_path / "o.mska", cwd=tmp_path).stdout
+    proc = run("convert", case / "segmentations", tmp_path / "q.mska", "--image", case / "ct_las.nii.gz", "--quiet",
+               cwd=tmp_path)
+    assert proc.stderr == ""
+    # a scan that really differs is still refused, saying how
+    las = img.as_reoriented(flip)
+    shifted = las.affine.copy()
+    shifted[:3, 3] += 0.4  # half a voxel
+    nib.save(nib.Nifti1Image(np.asanyarray(las.dataobj), shifted), str(case / "ct_moved.nii.gz"))
+    proc = run("convert", case / "segmentations", tmp_path / "r.mska", "--image", case / "ct_moved.nii.gz",
+               cwd=tmp_path, ok=False)
+    assert "not on the masks' grid" in proc.stderr and "--force-image" in proc.stderr

@@ -126,3 +126,34 @@ def test_real_ct_against_nibabel(tmp_path):
     assert checked >= 12
     aorta = next(r for r in rows if r["entry"] == "aorta")
     assert 100 < aorta["median"] < 600  # contrast-enhanced blood, in HU
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+@pytest.mark.parametrize("axes, flips", [((0, 1, 2), (False, True, False)), ((2, 0, 1), (True, False, True))],
+                         ids=["rows-reversed", "transposed-and-reversed"])
+def test_a_scan_of_the_same_voxels_in_another_axis_order_gives_the_same_numbers(tmp_path, suffix, axes, flips,
+                                                                                   caplog):
+    """A dicom2nifti NIfTI of the scan (rows reversed) or a resliced export: read through a view, never refused."""
+    import logging
+
+    import nibabel as nib
+    from medmask.convert._geometry import ras_affine_from_space
+    from medmask.core.grid_match import AxisMatch
+
+    archive = tmp_path / "case01.mska"
+    synthetic_archive(archive)
+    ct = write_ct(tmp_path / f"ct{suffix}", oblique_space(), scaled=True)
+    m = AxisMatch(axes, flips)
+    values = nib.load(str(ct)).dataobj.get_unscaled().transpose(2, 1, 0)
+    other = nib.Nifti1Image(np.ascontiguousarray(m.reorder(values).transpose(2, 1, 0)),
+                            ras_affine_from_space(m.space(oblique_space())))
+    other.set_data_dtype(np.int16)
+    other.header.set_slope_inter(0.5, -12.25)
+    nib.save(other, str(tmp_path / f"other{suffix}"))
+    want = medmask.compute_stats(archive, image=ct)
+    with caplog.at_level(logging.INFO, logger="medmask"):
+        got = medmask.compute_stats(archive, image=tmp_path / f"other{suffix}")
+    assert [r.levelno for r in caplog.records if "another axis order" in r.getMessage()] == [logging.INFO]
+    assert any(r["mean"] is not None for r in got)
+    for a, b in zip(want, got):
+        assert {k: v for k, v in a.items() if k != "image"} == {k: v for k, v in b.items() if k != "image"}
