@@ -174,7 +174,8 @@ def scale_figures(k: int, folder: Path, cli: Path, tmp: Path, runs: int) -> dict
                     buf[sl] = 0
             t0 = timing.clock()
         return spent + timing.clock() - t0
-    api_write()
+    if k < 3:
+        api_write()  # warm-up (at 3x each run takes tens of seconds: none)
     f["write API 117 full arrays"] = statistics.median(api_write() for _ in range(runs))
     with MaskArchive(tmp / "api.mska") as a:
         assert sum(a.entry_info(n).voxel_count for n in names) == total
@@ -369,13 +370,28 @@ def print_tables(conv: dict, reads: dict, scales: list[int]) -> None:
               f"{r['write API 117 full arrays'] / r['write nib.save multi-label']:.2f}× nib.save" + extra)
 
 
+def print_small(res: dict, runs: int) -> None:
+    first = next(iter(res.values()))
+    print(f"small case: s0000 every third voxel ({first['_voxels'] / 1e6:.2f} M voxels, {first['_nonempty']} "
+          f"non-empty of 117), 3 child processes per tree alternating, each the median of {runs}")
+    print("| | " + " | ".join(res) + " |\n|---|" + "---:|" * len(res))
+    for key in (k for k in first if not k.startswith("_")):
+        print(f"| {key} | " + " | ".join(f"{r[key] * 1e3:.2f} ms" for r in res.values()) + " |")
+    for t, r in res.items():
+        print(f"{t}: all 117 full {r['all 117 full (.data)'] / r['nibabel multi-label volume']:.2f}× one "
+              f"multi-label .nii.gz, {r['all 117 full (.data)'] / r['nibabel multi-label, split into 117']:.2f}× "
+              f"it split into 117; {(r['all 117 full (.data)'] - r['floor: 117 volumes + crops']) / 117 * 1e6:.0f} "
+              f"µs per entry above the floor, crops {r['all 117 crops'] / 117 * 1e6:.0f} µs per entry", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", default="1,2,3")
-    ap.add_argument("--runs", type=int, default=5, help="runs per figure (convert: at 1x and 2x)")
-    ap.add_argument("--slow-runs", type=int, default=3, help="runs per figure at 3x and above")
+    ap.add_argument("--runs", type=int, default=3, help="runs per figure at 1x and 2x")
+    ap.add_argument("--slow-runs", type=int, default=2, help="runs per figure at 3x and above")
+    ap.add_argument("--release-scales", default="1,2", help="scales at which medmask 0.2.0's convert runs too")
     ap.add_argument("--baseline-runs", default="3,2,1",
-                    help="runs of nibabel loading the folder and of medmask 0.2.0's convert, per scale")
+                    help="runs of nibabel loading the folder and of medmask 0.2.0's convert at 1x, 2x, 3x...")
     ap.add_argument("--no-release", action="store_true", help="leave out medmask 0.2.0's convert")
     ap.add_argument("--no-small", action="store_true", help="leave out the small case")
     ap.add_argument("--before", default=BEFORE, help="the tree the small case's reads are compared with")
@@ -401,31 +417,23 @@ def main(argv=None) -> int:
           f"({time.strftime('%H:%M UTC', time.gmtime())})")
     release = None if args.no_release else release_tree(tmp)
     conv, reads = {}, {}
+    if not args.no_small:
+        print_small(small_runs(tmp, args.runs * 3, args.before, args.clock), args.runs * 3)
     baseline = [int(v) for v in args.baseline_runs.split(",")]
-    for i, k in enumerate(scales):
+    release_scales = {int(v) for v in args.release_scales.split(",") if v}
+    for k in scales:
         folder = nifti_case(k)
         runs = args.runs if k < 3 else args.slow_runs
-        conv[k] = convert_runs(folder, tmp, runs, baseline[min(i, len(baseline) - 1)], release)
+        conv[k] = convert_runs(folder, tmp, runs, baseline[min(k - 1, len(baseline) - 1)],
+                               release if k in release_scales else None)
         cli = tmp / f"x{k}.mska"
         shutil.move(tmp / "today.mska", cli)
         reads[k] = scale_figures(k, folder, cli, tmp, runs)
-        print(f"{k}× done, load average {os.getloadavg()[0]:.2f}", flush=True)
-    print()
-    print_tables(conv, reads, scales)
-    if not args.no_small:
-        res = small_runs(tmp, args.runs * 3, args.before, args.clock)
-        first = next(iter(res.values()))
-        print(f"\nsmall case: s0000 every third voxel ({first['_voxels'] / 1e6:.2f} M voxels, "
-              f"{first['_nonempty']} non-empty of 117), 3 child processes per tree alternating, each the median "
-              f"of {args.runs * 3}")
-        print("| | " + " | ".join(res) + " |\n|---|" + "---:|" * len(res))
-        for key in (k for k in first if not k.startswith("_")):
-            print(f"| {key} | " + " | ".join(f"{r[key] * 1e3:.2f} ms" for r in res.values()) + " |")
-        for t, r in res.items():
-            print(f"{t}: all 117 full {r['all 117 full (.data)'] / r['nibabel multi-label volume']:.2f}× one "
-                  f"multi-label .nii.gz, {r['all 117 full (.data)'] / r['nibabel multi-label, split into 117']:.2f}× "
-                  f"it split into 117; {(r['all 117 full (.data)'] - r['floor: 117 volumes + crops']) / 117 * 1e6:.0f} "
-                  f"µs per entry above the floor")
+        print(f"\n{k}× done, load average {os.getloadavg()[0]:.2f}", flush=True)
+        print_tables(conv, reads, [k])  # as it goes: a long run stopped early keeps what it measured
+    if len(scales) > 1:
+        print()
+        print_tables(conv, reads, sorted(scales))
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     return 0
 
