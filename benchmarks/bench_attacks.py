@@ -1,7 +1,8 @@
-"""The attacks of issue 12 (and the lying servers of issue 20.6), each run in a fresh process: time,
-peak RSS above the process's peak after imports, and outcome. Not run in CI.
+"""The attacks of issues 12 and 20, each run in a fresh process: time, peak RSS above the process's
+peak after imports, and outcome. Not run in CI (tests/reliability/test_attacks20.py runs the
+issue-20 file attacks scaled down).
 
-    python benchmarks/bench_attacks.py [--tree /path/to/other/checkout] [--limit-gb 3] [--only 20.6]
+    python benchmarks/bench_attacks.py [--tree /path/to/other/checkout] [--limit-gb 3] [--only 20.]
 
 Hostile files are made by this checkout's tests/reliability/hostile.py; the reads and
 edits run against ``--tree`` (default: this checkout), so the same table can be printed
@@ -271,9 +272,205 @@ def remote_attacks(d: str):
         yield "20.6 ... read_timeout=1 in storage_options", READ_URL_1S, f"{server.url}/case.mska"
 
 
+# --- issue 20 ---------------------------------------------------------------------------------
+CLI = """
+from medmask.cli import main
+import io, contextlib
+out, err = io.StringIO(), io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    try:
+        code = main(ARGS)
+    except SystemExit as e:
+        code = e.code
+    except BaseException as exc:
+        code = "raised " + type(exc).__name__
+text = (err.getvalue() + out.getvalue()).strip()
+lines = [x for x in text.splitlines() if "error" in x.lower() or "FAIL" in x or "unreadable" in x or "wrote" in x]
+said = (lines[-1] if lines else text.splitlines()[-1] if text else "")
+said = said.replace(os.path.dirname(path) + "/", "")
+done(f"exit {code}: {said[:110]}")
+"""
+
+
+def cli(*args: str) -> str:
+    """A snippet running the medmask command line with ``args`` ("{path}" is the attack's path)."""
+    return CLI.replace("ARGS", "[" + ", ".join("path" if a == "{path}" else f"path + {a[6:]!r}"
+                                                if a.startswith("{path}") else repr(a) for a in args) + "]")
+
+
+READ_IMAGE = """
+from medmask.convert.image_io import read_image
+try:
+    a, s = read_image(path)
+    done(f"read {a.shape}")
+except BaseException as exc:
+    done(name(exc) + ": " + str(exc).replace(path, "<file>")[:90])
+"""
+
+EDIT_AFTER_UPGRADE = """
+from medmask.cli import main
+import contextlib, io
+with MaskArchive(path, "w", format_version=1) as w:
+    w.add_segmask(small_mask(), "first")
+handle = MaskArchive(path, "a")
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["upgrade", path])
+with MaskArchive(path, "a") as other:
+    other.set_attributes("first", colors={"a": (1, 0, 0, 1)}, metadata={"rater": "x"})
+first = "no error"
+for attempt in range(3):
+    try:
+        handle.add_segmask(small_mask(2), "second")
+        break
+    except Exception as exc:
+        first = type(exc).__name__
+head = open(path, "rb").read(6)
+info = MaskArchive(path).entry_info("first")
+done(f"{first}, applied again: file v{head[4]}.{head[5] if head[4] > 1 else 0}, metadata "
+     f"{'kept' if info.metadata else 'LOST'}, colours {'kept' if info.colors else 'LOST'}")
+"""
+
+MSK_UPGRADE_RACE = """
+from medmask.cli import main
+from medmask.storage import container_v1
+import contextlib, io
+save_mask(small_mask(), path, format_version=1)
+real_load = container_v1.V1Container.load
+calls = []
+def load_then_someone_saves(self, name):  # another program saves while upgrade holds the old content
+    m = real_load(self, name)
+    calls.append(name)
+    if len(calls) == 2:  # (the first load is upgrade's check of the file, the second the one it rewrites)
+        container_v1.V1Container.load = real_load
+        save_mask(small_mask(3, metadata={"new": 1}), path)
+    return m
+container_v1.V1Container.load = load_then_someone_saves
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["upgrade", path])
+m = load_mask(path)
+last = out.getvalue().strip().splitlines()[-1][:70] if out.getvalue().strip() else ""
+kept = "kept" if m.metadata == {"new": 1} else "LOST"
+done(f"exit {code}; the concurrent save is {kept}; " + last.replace(path, "<file>"))
+"""
+
+OVERWRITE_FOLDER = """
+from medmask.cli import main
+import contextlib, io
+os.makedirs(path)
+for n in ("other_case_liver.nii.gz", "notes.txt"):
+    open(os.path.join(path, n), "w").write("x")
+arch = path + ".mska"
+with MaskArchive(arch, "w") as w:
+    w.add_segmask(small_mask(), "liver")
+err = io.StringIO()
+with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    code = main(["convert", arch, path, "--overwrite"])
+left = sorted(os.listdir(path))
+done(f"exit {code}: folder holds {left}; {err.getvalue().strip().replace(path, '<dir>')[-80:]}")
+"""
+
+NAN_METADATA = """
+import json
+try:
+    with MaskArchive(path, "w") as w:
+        w.add_segmask(small_mask(metadata={"dice": float("nan"), "max": float("inf")}), "x")
+    from medmask.format import v2
+    data = open(path, "rb").read()
+    h = v2.unpack_header(data, len(data))
+    doc = v2.index_document(data[h.index_offset:h.index_offset + h.index_length], h)
+    text = json.dumps(doc)
+    strict = "not strict JSON" if "NaN" in text or "Infinity" in text else "strict JSON"
+    done(f"written ({strict}): {MaskArchive(path).entry_info('x').metadata}")
+except BaseException as exc:
+    done(name(exc) + ": " + str(exc).replace(path, "<file>")[:80])
+"""
+
+DEEP_100 = """
+d = c = {}
+for _ in range(99):
+    c["x"] = {}
+    c = c["x"]
+with MaskArchive(path, "w") as w:
+    w.add_segmask(small_mask(), "x")
+# forge: the index carries metadata 100 deep (checksums recomputed), as another writer might
+sys.path.insert(0, os.environ["ATTACK_TESTS"])
+from tests.reliability import hostile as H
+doc, payloads, magic = H.valid_v2_doc(path)
+doc["entries"][0]["metadata"] = {"deep": d}
+open(path, "wb").write(H.craft_v2(doc, payloads, magic=magic))
+try:
+    m = MaskArchive(path).load_segmask("x")
+    with MaskArchive(path, "a") as a:
+        a.add_segmask(small_mask(2), "y")
+    done("read and re-written")
+except BaseException as exc:
+    done(name(exc) + ": " + str(exc).replace(path, "<file>")[:80])
+"""
+
+KILLED_WRITERS = """
+import subprocess, sys
+with MaskArchive(path, "w") as w:
+    w.add_segmask(small_mask(), "a")
+sys.path.insert(0, os.environ["ATTACK_TESTS"])
+from tests.reliability.attacks20 import STALLED_WRITER as child
+folder = os.path.dirname(path)
+for k in range(5):
+    p = subprocess.Popen([sys.executable, "-c", child, path], stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    p.kill(); p.wait()
+before = len([n for n in os.listdir(folder) if n.endswith((".tmp", ".tmpdir"))])
+with MaskArchive(path, "a") as a:  # the next write
+    a.add_segmask(small_mask(2), "c")
+after = len([n for n in os.listdir(folder) if n.endswith((".tmp", ".tmpdir"))])
+done(f"5 writers killed: {before} temporary files left; after the next write: {after}")
+"""
+
+
+def attacks20(d: str):
+    from tests.reliability import attacks20 as A
+
+    def sub(name: str) -> str:
+        os.makedirs(os.path.join(d, name), exist_ok=True)
+        return os.path.join(d, name)
+
+    yield "20.1 rows sharing one extra (1.2 KB): info", cli("info", "{path}"), \
+        A.shared_extra(os.path.join(d, "x1.mska"))
+    p = A.shared_metadata(os.path.join(d, "x2.mska"))
+    yield "20.1 5000 rows x 60000-key shared metadata: info", cli("info", "{path}"), p
+    yield "20.1 ... : verify", cli("verify", "{path}"), p
+    yield "20.2 edit applied again after a concurrent upgrade", EDIT_AFTER_UPGRADE, os.path.join(d, "up.mska")
+    scans = [("FIFO", "fifo", None, "ct.nii.gz"), ("symlink to /dev/zero", "link", "/dev/zero", "ct.nrrd"),
+             ("symlink to /proc/self/mem", "link", "/proc/self/mem", "ct.nii.gz"),
+             ("8 GB sparse file, no newline", "sparse", None, "ct.nrrd")]
+    for label, kind, target, fname in scans:
+        arch = A.archive_recording(sub(f"scan_{kind}_{fname}"), fname, target, kind)
+        scan = os.path.join(os.path.dirname(arch), fname)
+        yield f"20.3 recorded scan is a {label}: read_image", READ_IMAGE, scan
+        yield "20.3 ... : medmask info", cli("info", "{path}"), arch
+        yield "20.3 ... : stats --intensity", cli("stats", "{path}", "--intensity"), arch
+    arch = A.archive_recording(sub("scan_proc"), "x", "/proc", "path")
+    yield "20.3 recorded scan '/proc': info (8: scanned as DICOM?)", cli("info", "{path}"), arch
+    with open(os.path.join(d, "outside.raw"), "wb") as f:
+        f.write(bytes(256))
+    yield "20.3 .nhdr data file outside its folder", READ_IMAGE, A.nhdr_outside(sub("nhdr"), "../outside.raw")
+    yield "20.4 .nii.gz bomb (2.6 MB, 8 voxels): convert", cli("convert", "{path}", "{path}.msk"), \
+        A.nifti_bomb(os.path.join(d, "bomb.nii.gz"))
+    yield "20.4 .seg.nrrd bomb (2.6 MB, 8 voxels): convert", cli("convert", "{path}", "{path}.mska"), \
+        A.seg_nrrd_bomb(os.path.join(d, "bomb.seg.nrrd"))
+    yield "20.5 DICOM-SEG, one frame moved 1e9 mm: convert", cli("convert", "{path}", "{path}.mska"), \
+        A.seg_frame_moved(sub("segmoved"))
+    yield "20.5 CT series, Rows/Columns 65535: read_image", READ_IMAGE, A.ct_series_65535(sub("ct65535"))
+    yield "20.7 convert --overwrite into another case's folder", OVERWRITE_FOLDER, os.path.join(d, "outdir")
+    yield "20.7 writers killed before their rename", KILLED_WRITERS, os.path.join(sub("killed"), "k.mska")
+    yield "20.7 NaN/Infinity in metadata", NAN_METADATA, os.path.join(d, "nan.mska")
+    yield "20.7 metadata nested 100 deep in a file", DEEP_100, os.path.join(d, "deep100.mska")
+    yield "20.8 .msk upgrade while another process saves", MSK_UPGRADE_RACE, os.path.join(d, "race.msk")
+
+
 def run(tree: str, snippet: str, path: str, limit_gb: float, timeout: float = 300) -> dict:
     code = PRELUDE + textwrap.dedent(snippet)
-    env = dict(os.environ, PYTHONPATH=tree)
+    env = dict(os.environ, PYTHONPATH=tree, ATTACK_TESTS=ROOT)
     limit = int(limit_gb * 2**30)
     pre = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
     try:
@@ -297,7 +494,7 @@ def main() -> int:
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for label, snippet, path in itertools.chain(attacks(d), remote_attacks(d)):
+        for label, snippet, path in itertools.chain(attacks(d), remote_attacks(d), attacks20(d)):
             if args.only and not label.startswith(args.only):
                 continue
             r = run(os.path.abspath(args.tree), snippet, path, args.limit_gb, args.timeout)

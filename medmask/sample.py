@@ -181,3 +181,25 @@ def write_phantom(masks, path: str | os.PathLike) -> str:
 
 __all__ = ["aorta_case", "AORTA_DIR", "AORTA_FILES", "make_phantom", "phantom_arrays", "phantom_space", "write_phantom", "ENTRY_NAMES",
            "ORGANS", "RIBS", "GROUPS", "PHANTOM_VERSION"]
+
+
+def aorta_queue(folder: str | os.PathLike, n: int = 5) -> list[str]:
+    """``n`` copies of the real case, ``folder/case_001/organs.mska`` (+ its ``ct.nrrd``) ...: a small
+    review queue to try ``medmask review`` on. Existing copies are kept (their decisions too)."""
+    import shutil
+    from pathlib import Path
+
+    from .storage.atomic import atomic_write
+
+    ct, archive = aorta_case()
+    out = []
+    for i in range(1, n + 1):
+        case = Path(folder) / f"case_{i:03d}"
+        case.mkdir(parents=True, exist_ok=True)
+        for src in (ct, archive):
+            dst = case / os.path.basename(src)
+            if not dst.exists():
+                with open(src, "rb") as fin, atomic_write(dst) as fout:
+                    shutil.copyfileobj(fin, fout)
+        out.append(str(case / os.path.basename(archive)))
+    return out

@@ -31,18 +31,9 @@ META_KEY = "medmask"
 # CT soft-tissue window (W400 / L40 HU)
 CT_WINDOW = (40.0 - 200.0, 40.0 + 200.0)
 
-__all__ = ["PAD", "META_KEY", "CT_WINDOW", "vertical_orientation", "mask_to_layer_data", "layer_to_mask",
+__all__ = ["PAD", "META_KEY", "CT_WINDOW", "mask_to_layer_data", "layer_to_mask",
            "image_layer_data", "image_contrast", "colormap_for", "features_for", "volume_ml", "padded_box",
            "geometry_meta", "crop_translate"]
-
-
-def vertical_orientation(vertical_world_axis: int) -> str:
-    """napari camera direction of the screen's vertical axis that reads like a radiology viewer.
-
-    Frame axes are (S, P, L): superior up when the vertical axis is axis 0 (coronal, sagittal),
-    anterior up (posterior ``"down"``) otherwise.
-    """
-    return "up" if vertical_world_axis == 0 else "down"
 
 
 def geometry_meta(space, frame=None) -> tuple[dict, Any]:
@@ -185,17 +176,21 @@ def _display_dtype(dtype) -> np.dtype:
 
 # layer -> mask ---------------------------------------------------------------------------------
 def _space_from_scale(shape, scale, translate):
-    """Space of a layer without medmask metadata: array axis i along LPS axis 2-i (z, y, x)."""
+    """Space of a layer without medmask metadata, read in the plugin's axis-aligned frame.
+
+    napari world axes are (I, P, L) in LPS millimetres (``frame.TARGETS``), as for every
+    axis-aligned MedMask scan: a Labels layer made over such a scan (napari's "new labels" copies
+    its scale and translate) is saved where it was painted. Layer axis 0 runs inferior, 1
+    posterior, 2 left; a negative scale runs the other way.
+    """
     from spacetransformer import Space
+
+    from .frame import TARGETS
 
     scale = [float(s) for s in (scale if scale is not None else (1, 1, 1))][-3:]
     translate = [float(t) for t in (translate if translate is not None else (0, 0, 0))][-3:]
-    dirs = []
-    for i in range(3):
-        v = [0.0, 0.0, 0.0]
-        v[2 - i] = -1.0 if scale[i] < 0 else 1.0
-        dirs.append(tuple(v))
-    origin = (translate[2], translate[1], translate[0])
+    dirs = [tuple(float(v) for v in TARGETS[i] * (-1.0 if scale[i] < 0 else 1.0)) for i in range(3)]
+    origin = tuple(float(v) for v in TARGETS.T @ np.asarray(translate))
     return Space(shape=tuple(int(v) for v in shape), origin=origin, spacing=tuple(abs(s) for s in scale),
                  x_orientation=dirs[0], y_orientation=dirs[1], z_orientation=dirs[2])
 

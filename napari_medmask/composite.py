@@ -59,10 +59,19 @@ class Composite:
             return []
         return [self.items[k].title for k in self.combos[int(value)]]
 
+    @property
+    def titles(self) -> list[str]:
+        """Each item's title: the entry name, or ``entry: label`` for a label of a multi-label entry."""
+        return [i.title for i in self.items]
+
     def colormap(self, hidden: Iterable[str] = ()) -> dict[Any, tuple]:
-        """{id: rgba} drawing every combination in its topmost shown item's colour."""
+        """{id: rgba} drawing every combination in its topmost shown item's colour.
+
+        ``hidden``: item titles (an entry name hides a single-label entry, ``entry: label`` one
+        label of a multi-label entry).
+        """
         hidden = set(hidden)
-        shown = [it.entry not in hidden for it in self.items]
+        shown = [it.title not in hidden for it in self.items]
         cmap: dict[Any, tuple] = {0: TRANSPARENT, None: TRANSPARENT}
         for cid in range(1, len(self.combos)):
             cmap[cid] = next((self.items[k].color for k in self.combos[cid] if shown[k]), TRANSPARENT)
@@ -75,29 +84,26 @@ class Composite:
         return pd.DataFrame({"index": np.arange(len(self.combos)), "name": names})
 
     def initially_shown(self) -> list[str]:
-        """Entries drawn on open: every non-empty one except those mostly drawn by smaller shown ones.
+        """Item titles drawn on open: every item except those mostly drawn by smaller shown ones.
 
-        Entries are taken smallest first; one whose voxels are at least ``COVERED_FRACTION`` covered
-        by entries already taken is left unchecked (still listed and one click away).
+        Items (organs: single-label entries and each label of a multi-label one) are taken
+        smallest first; one whose voxels are at least ``COVERED_FRACTION`` covered by items
+        already taken is left unchecked (still listed and one click away).
         """
-        by_entry: dict[str, list[int]] = {}
-        for k, it in enumerate(self.items):
-            by_entry.setdefault(it.entry, []).append(k)
-        size = {e: sum(self.items[k].voxels for k in ks) for e, ks in by_entry.items()}
-        entry_of = [it.entry for it in self.items]
-        shown: set[str] = set()
-        for e in sorted(by_entry, key=lambda e: (size[e], e)):
+        titles = self.titles
+        shown: set[int] = set()
+        for k in sorted(range(len(self.items)), key=lambda k: (self.items[k].voxels, titles[k])):
             total = covered = 0
             for cid, combo in enumerate(self.combos):
-                if not combo or not any(entry_of[k] == e for k in combo):
+                if k not in combo:
                     continue
                 n = int(self.counts[cid]) if cid < len(self.counts) else 0
                 total += n
-                if any(entry_of[k] in shown and entry_of[k] != e for k in combo):
+                if any(j in shown for j in combo if j != k):
                     covered += n
             if total and covered < COVERED_FRACTION * total:
-                shown.add(e)
-        return [e for e in by_entry if e in shown]
+                shown.add(k)
+        return [titles[k] for k in range(len(self.items)) if k in shown]
 
     def to_meta(self) -> dict:
         """Plain description for ``layer.metadata`` (the dock rebuilds colormaps from it)."""

@@ -79,7 +79,7 @@ def _coronal_view(viewer, widget) -> None:
     import numpy as np
 
     viewer.dims.ndisplay = 2
-    viewer.dims.order = (1, 0, 2)  # slice along the frame's P axis; S vertical, L horizontal
+    viewer.dims.order = (1, 0, 2)  # coronal: slice along the frame's P axis, superior up, patient right on the left
     layer = widget.session.composite_layer
     if layer is not None:  # the middle of the organs front to back
         hit = np.flatnonzero(np.asarray(layer.data).any(axis=(0, 2)))

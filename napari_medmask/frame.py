@@ -8,9 +8,13 @@ viewer shows a *rotated copy of patient space*:
   the cursor ``d`` is at ``w = R @ d``. No origin is subtracted, so the frame depends on the
   rotation only: volumes that share a rotation share a frame, whatever their origin or crop.
 * A volume's own frame (:func:`frame_for`) is its direction matrix with the columns re-ordered and
-  re-signed so that world axis 0 points (mostly) superior, 1 posterior and 2 left (napari axis 0 is
-  the slider of the default axial view). For an axis-aligned scan ``R`` is that permutation of the
-  identity and napari world coordinates are LPS millimetres ``(S, P, L)``.
+  re-signed so that world axis 0 points (mostly) inferior, 1 posterior and 2 left (napari axis 0 is
+  the slider of the default axial view, head to foot), and ``det R = +1``. For an axis-aligned scan
+  napari world coordinates are LPS millimetres ``(-z, y, x)``. The order is right-handed
+  (I x P = L), as napari draws its axes in 3D, so the 3D view is the patient, not a mirror image;
+  and with napari's default camera the 2D views read like a radiology viewer: axial anterior up and
+  the patient's right on the screen's left, coronal superior up, sagittal superior up and anterior
+  on the left (dims order (0, 1, 2), (1, 0, 2), (2, 0, 1)).
 * A volume is placed in a frame (:func:`placement`) with a transpose of its array axes (a view, no
   copy), a diagonal scale (negative for an axis that runs backwards) and a translate: exact,
   because ``R.T @ D`` is then a signed permutation. A flipped, sagittally or coronally acquired
@@ -27,7 +31,7 @@ import numpy as np
 
 from medmask.core.geometry import direction_matrix
 
-__all__ = ["Placement", "frame_for", "placement", "display_to_patient", "patient_to_display",
+__all__ = ["Placement", "TARGETS", "frame_for", "placement", "display_to_patient", "patient_to_display",
            "format_patient", "same_frame", "resample_nearest", "CONVENTIONS"]
 
 CONVENTIONS = ("LPS", "RAS")
@@ -59,24 +63,40 @@ class Placement:
                 "exact": self.exact}
 
 
+# world axis j of a frame points (mostly) along TARGETS[j]: inferior, posterior, left (LPS vectors).
+# (I, P, L) is right-handed, I x P = L, as napari's 3D view draws its three axes; (S, P, L) would
+# show the patient's mirror image in 3D. The 2D views read like a radiology viewer with napari's
+# default camera: axial anterior up and patient right on the left, coronal and sagittal superior
+# up, sagittal anterior on the left.
+TARGETS = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
 def _assign(d: np.ndarray) -> list[tuple[int, float]]:
-    """For world axes S, P, L (LPS rows 2, 1, 0): (array axis, sign) pointing most along it."""
+    """For world axes I, P, L: (array axis, sign) pointing most along it, the three right-handed.
+
+    I and P take the array axes closest to them; L is the axis left, signed so that I x P = L
+    (for any grid that is also the sign that points it left: handedness decides, not a rounding).
+    """
     out: list[tuple[int, float]] = []
     used: set[int] = set()
-    for row in (2, 1, 0):
-        order = np.argsort(-np.abs(d[row]), kind="stable")
+    for target in TARGETS[:2]:
+        along = target @ d  # cosine of each array axis with the target direction
+        order = np.argsort(-np.abs(along), kind="stable")
         i = int(next(a for a in order if int(a) not in used))
         used.add(i)
-        out.append((i, -1.0 if d[row, i] < 0 else 1.0))
+        out.append((i, -1.0 if along[i] < 0 else 1.0))
+    (i0, s0), (i1, s1) = out
+    i2 = ({0, 1, 2} - used).pop()
+    out.append((i2, 1.0 if np.linalg.det(np.column_stack([s0 * d[:, i0], s1 * d[:, i1], d[:, i2]])) > 0 else -1.0))
     return out
 
 
 def frame_for(space) -> np.ndarray:
-    """The frame a volume defines: its axes re-ordered (S, P, L first) and re-signed."""
+    """The frame a volume defines: its axes re-ordered (I, P, L first), re-signed, right-handed."""
     d = direction_matrix(space)
     r = np.empty((3, 3))
     for j, (i, sign) in enumerate(_assign(d)):
-        r[:, j] = sign * d[:, i]
+        r[:, j] = sign * d[:, i] + 0.0  # + 0.0: no -0.0 in the metadata
     return r
 
 

@@ -61,7 +61,12 @@ def group_names(names: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
 
 @dataclass
 class EntryRow:
-    """One archive entry as the list shows it."""
+    """One row of the list: an archive entry, or one label (organ) of a multi-label entry.
+
+    ``name`` is the row's unique key and its text: the entry name, or for a label of a
+    multi-label entry the label name (``entry: label`` when another row has that name), so
+    search and grouping treat an organ of a TotalSegmentator ``--ml`` entry like an entry.
+    """
 
     name: str
     voxels: int = 0
@@ -71,10 +76,22 @@ class EntryRow:
     visible: bool = False
     loaded: bool = False  # a layer exists for it
     dirty: bool = False  # the layer has edits not yet saved
+    entry: str = ""  # archive entry of the row ("" = ``name``)
+    label: str = ""  # label of a multi-label entry this row is ("" = the whole entry)
+    value: int = 0  # that label's value
 
     @property
     def empty(self) -> bool:
         return self.voxels == 0
+
+    @property
+    def entry_name(self) -> str:
+        return self.entry or self.name
+
+    @property
+    def title(self) -> str:
+        """The row's item title in the composite (``Item.title``): ``entry`` or ``entry: label``."""
+        return f"{self.entry_name}: {self.label}" if self.label else self.entry_name
 
 
 @dataclass

@@ -52,21 +52,64 @@ def same_layer(a, b) -> bool:
 
 
 def entry_rows(infos, space) -> list[EntryRow]:
+    """The dock's rows: one per single-label entry, one per label of a multi-label entry.
+
+    A label's row is named like the label (``liver`` of a TotalSegmentator ``--ml`` entry), or
+    ``entry: label`` for every label of an entry when another row would have one of its names
+    (``rib_left_1`` and ``ribs_left``'s ``rib_left_1``).
+    """
+    from collections import Counter
+
     from medmask.core.colors import color_for
 
-    rows = []
+    infos = list(infos)
+    wanted = Counter(lab for i in infos if len(i.mapping) > 1 for lab in i.mapping)
+    wanted.update(i.name for i in infos if len(i.mapping) <= 1)
+    rows: list[EntryRow] = []
+    used: set[str] = set()
     for info in infos:
-        voxels = int(sum((info.counts or {}).values())) if info.counts is not None else 0
-        names = sorted(info.mapping, key=lambda n: info.mapping[n])
-        colors = [tuple((info.colors or {}).get(n) or color_for(n)) for n in names]
-        rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
-                             labels=dict(info.mapping), colors=colors))
+        # an entry's labels are all named alike: bare when none is taken, else all ``entry: label``
+        bare = all(wanted[lab] == 1 for lab in info.mapping)
+        counts = info.counts or {}
+        if len(info.mapping) <= 1:
+            voxels = int(sum(counts.values())) if info.counts is not None else 0
+            colors = [tuple((info.colors or {}).get(n) or color_for(n)) for n in info.mapping]
+            rows.append(EntryRow(name=info.name, voxels=voxels, volume_ml=volume_ml(space, voxels),
+                                 labels=dict(info.mapping), colors=colors))
+            used.add(info.name)
+            continue
+        for label, value in sorted(info.mapping.items(), key=lambda kv: kv[1]):
+            key = label if bare and label not in used else f"{info.name}: {label}"
+            while key in used:
+                key += "'"
+            used.add(key)
+            voxels = int(counts.get(int(value), counts.get(str(value), 0)) or 0)
+            color = tuple((info.colors or {}).get(label) or color_for(label))
+            rows.append(EntryRow(name=key, voxels=voxels, volume_ml=volume_ml(space, voxels), labels={label: int(value)},
+                                 colors=[color], entry=info.name, label=label, value=int(value)))
     return rows
 
 
+def row_of_layer(model: ArchiveModel, info: dict) -> str | None:
+    """The row an entry layer (``entry``, and ``label`` for one label of a multi-label entry) shows."""
+    entry, label = info.get("entry"), info.get("label") or ""
+    for row in model:
+        if row.entry_name == entry and row.label == label:
+            return row.name
+    return None
+
+
 def _open_handle(path: str):
-    """The session's one handle: editable when the file and its folder are writable."""
+    """The session's one handle: editable when the file and its folder are writable.
+
+    A label NIfTI/NRRD or a folder of masks (not an archive) is read-only (:mod:`.label_source`).
+    """
     from medmask import MaskArchive
+
+    if not path.lower().endswith(".mska"):
+        from .label_source import open_label_source
+
+        return open_label_source(path)
 
     writable = os.access(path, os.W_OK) and os.access(os.path.dirname(path) or ".", os.W_OK)
     return MaskArchive(path, "a" if writable else "r")
@@ -81,7 +124,8 @@ class ArchiveSession:
         self.model = ArchiveModel(entry_rows(self.archive.entries(), self.space), path=self.path)
         self.composite_layer = None
         self.composite: Composite | None = None
-        self.layers: dict[str, Any] = {}  # entry -> its own (editable) layer
+        self.layers: dict[str, Any] = {}  # row -> its own (editable) layer
+        self._row_of_title = {r.title: r.name for r in self.model}  # composite item title -> row
         self._syncing = False
         self._expanding = False
         self._colormaps: dict[frozenset, Any] = {}  # hidden entries -> napari colormap, of _colormaps_of
@@ -117,8 +161,8 @@ class ArchiveSession:
         info = layer_info(layer)
         if info.get("kind") == "composite":
             return self._adopt_composite(layer, info)
-        entry = info.get("entry")
-        if entry not in self.model:
+        entry = row_of_layer(self.model, info)
+        if entry is None:
             return False
         if same_layer(self.layers.get(entry), layer):
             return True
@@ -145,8 +189,8 @@ class ArchiveSession:
             layer.editable = False  # display only: paint an entry in its own layer (edit)
         except Exception:
             pass
-        drawn = set(self.composite.entries)
-        shown = set(info.get("shown") or ())
+        drawn = self._drawn
+        shown = {self._row_of_title.get(t) for t in info.get("shown") or ()}
         self._syncing = True
         try:
             self.model.set_many({n: (n in shown) for n in drawn if n not in self.layers})
@@ -159,7 +203,7 @@ class ArchiveSession:
         """Drop a layer the user deleted; returns entries whose unsaved edits went with it."""
         if same_layer(layer, self.composite_layer):
             self.composite_layer = None
-            gone = [n for n in (self.composite.entries if self.composite else []) if n not in self.layers]
+            gone = [n for n in self._drawn if n not in self.layers]
             self.composite = None
             self._syncing = True
             try:
@@ -265,16 +309,19 @@ class ArchiveSession:
         if self.composite is None:
             return set()
         if getattr(self, "_drawn_cache", None) is None or self._drawn_cache[0] is not self.composite:
-            self._drawn_cache = (self.composite, set(self.composite.entries))
+            rows = {self._row_of_title.get(t) for t in self.composite.titles}
+            self._drawn_cache = (self.composite, {r for r in rows if r is not None})
         return self._drawn_cache[1]
 
     def hidden_in_composite(self) -> set[str]:
+        """Rows the composite does not draw: unchecked, or drawn by their own layer."""
         return {n for n in self._drawn if not self.model[n].visible or n in self.layers}
 
     def _recolor(self) -> None:
         if self.composite is None or self.composite_layer is None:
             return
-        self.composite_layer.colormap = self._colormap_for(frozenset(self.hidden_in_composite()))
+        hidden = frozenset(self.model[n].title for n in self.hidden_in_composite())
+        self.composite_layer.colormap = self._colormap_for(hidden)
 
     def _colormap_for(self, hidden: frozenset):
         """The composite's napari colormap with ``hidden`` entries undrawn, kept for the last few states.
@@ -302,10 +349,10 @@ class ArchiveSession:
             v = _value_at(self.composite_layer, position)
             if v:
                 for title in self.composite.names_at(v):
-                    entry = title.split(": ")[0]
-                    if entry in self.layers:
+                    row = self._row_of_title.get(title, title)
+                    if row in self.layers or row not in self.model:
                         continue
-                    (shown if self.model[entry].visible else hidden).append(title)
+                    (shown if self.model[row].visible else hidden).append(row)
         for name, layer in self.layers.items():
             v = _value_at(layer, position)
             if v:
@@ -316,16 +363,27 @@ class ArchiveSession:
 
     # editing ------------------------------------------------------------------------------------
     def edit(self, name: str, *, select: bool = True):
-        """Give an entry its own editable Labels layer (cropped; grown when a brush is picked)."""
+        """Give a row its own editable Labels layer (cropped; grown when a brush is picked).
+
+        A label of a multi-label entry gets a layer of that label alone; saving writes it back
+        into its entry, the entry's other labels untouched.
+        """
         layer = self.layers.get(name)
         if layer is not None and any(same_layer(layer, lyr) for lyr in self.viewer.layers):
             layer.visible = True
         else:
-            mask = self.archive.load_segmask(name)
+            row = self.model[name]
+            mask = self.archive.load_segmask(row.entry_name)
+            if row.label:
+                mask = one_label(mask, row.label)
             # an empty entry gets the full volume, so there is room to paint it
-            data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=name,
+            data, kwargs, _ = mask_to_layer_data(mask, name=name, archive=self.path, entry=row.entry_name,
                                                  crop=mask.bbox is not None, frame=self.frame)
+            if row.label:
+                kwargs["metadata"][META_KEY]["label"] = row.label
             layer = self.viewer.add_labels(data, **kwargs)
+            if row.label:
+                layer.selected_label = row.value  # the brush paints this organ
             self.adopt_layer(layer)
         if select:
             self.viewer.layers.selection.active = layer
@@ -344,21 +402,82 @@ class ArchiveSession:
         if not names:
             return []
         if self.archive.mode == "r":
-            raise ArchiveModeError("the archive or its folder is read-only; save the edited layers "
+            raise ArchiveModeError(getattr(self.archive, "read_only_reason", None)
+                                   or "the archive or its folder is read-only; save the edited layers "
                                    "elsewhere (File > Save Selected Layers)", self.path)
-        masks = {n: layer_to_mask(self.layers[n].data, layer_meta(self.layers[n])) for n in names}
+        masks: dict[str, Any] = {}  # entry -> its new mask
+        for n in names:
+            row = self.model[n]
+            if not row.label:
+                masks[row.entry_name] = layer_to_mask(self.layers[n].data, layer_meta(self.layers[n]))
+        for n in names:  # labels of multi-label entries, merged into their entry's stored voxels
+            row = self.model[n]
+            if row.label:
+                entry = row.entry_name
+                base = masks.get(entry) or self.archive.load_segmask(entry)
+                masks[entry] = with_label(base, row.value, self._painted(self.layers[n]))
         self.archive.add_segmasks(masks, replace=True)
-        for n, mask in masks.items():
-            layer = self.layers[n]
+        for n in names:
+            row, layer = self.model[n], self.layers[n]
+            mask = masks[row.entry_name]
             info = dict(layer_info(layer))
-            info["bbox"] = None if mask.bbox is None else [list(p) for p in mask.bbox]
-            info["mapping"] = mask.mapping.to_dict()
-            info["colors"] = {k: list(v) for k, v in mask.colors.items()}
+            own = one_label(mask, row.label) if row.label else mask
+            info["bbox"] = None if own.bbox is None else [list(p) for p in own.bbox]
+            info["mapping"] = own.mapping.to_dict()
+            info["colors"] = {k: list(v) for k, v in own.colors.items()}
             layer.metadata = {**layer.metadata, META_KEY: info}
-            voxels = sum(mask.voxel_counts().values())
+            counts = mask.voxel_counts()
+            voxels = counts.get(row.value, 0) if row.label else sum(counts.values())
             self.model.update_counts(n, voxels, volume_ml(self.space, voxels))
             self.model.set_dirty(n, False)
         return names
+
+    def _painted(self, layer) -> np.ndarray:
+        """A layer's non-zero voxels as a full-volume boolean array in medmask order."""
+        info = layer_info(layer)
+        arr = np.asarray(layer.data)
+        axes = [int(v) for v in info.get("axes", (0, 1, 2))]
+        if axes != [0, 1, 2]:
+            arr = np.transpose(arr, np.argsort(axes))
+        offset = [int(v) for v in info.get("offset", (0, 0, 0))]
+        full = np.zeros(tuple(int(v) for v in self.space.shape), dtype=bool)
+        full[tuple(slice(o, o + n) for o, n in zip(offset, arr.shape))] = arr != 0
+        return full
+
+
+def one_label(mask, label: str):
+    """One label of a multi-label mask as its own mask (same value, cropped to its voxels)."""
+    from medmask import SegmentationMask
+    from medmask.core.geometry import bbox_slices, compute_bbox
+
+    value = int(mask.mapping[label])
+    colors = {label: mask.colors[label]} if label in mask.colors else {}
+    if mask.bbox is None:
+        return SegmentationMask.from_crop(None, None, {label: value}, mask.space, mask.dtype, colors=colors,
+                                          metadata=mask.metadata)
+    hit = np.asarray(mask.crop_data) == value
+    local = compute_bbox(hit)
+    if local is None:
+        return SegmentationMask.from_crop(None, None, {label: value}, mask.space, mask.dtype, colors=colors,
+                                          metadata=mask.metadata)
+    crop = np.where(hit[bbox_slices(local)], value, 0).astype(mask.dtype)
+    bbox = tuple((a + o, b + o) for (a, b), (o, _) in zip(local, mask.bbox))
+    return SegmentationMask.from_crop(crop, bbox, {label: value}, mask.space, mask.dtype, colors=colors,
+                                      metadata=mask.metadata)
+
+
+def with_label(mask, value: int, painted: np.ndarray):
+    """``mask`` with label ``value`` redrawn as ``painted`` (full-volume boolean); other labels untouched.
+
+    A voxel another label of the entry holds stays that label's: one organ's edit never
+    takes voxels from its neighbours in the same label map.
+    """
+    from medmask import SegmentationMask
+
+    data = np.array(mask.data)
+    data[data == value] = 0
+    data[painted & (data == 0)] = value
+    return SegmentationMask(data, mask.mapping, space=mask.space, colors=mask.colors, metadata=mask.metadata)
 
 
 def _value_at(layer, position) -> int:

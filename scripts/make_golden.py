@@ -6,6 +6,8 @@ tests decode every golden file forever, so later releases keep reading what this
 - golden_v2_archive.mska / golden_v2_mask.msk: format 2.0 (medmask 0.2.0), codec rle-zstd.
 - golden_v2_1_archive.mska / golden_v2_1_mask.msk: format 2.1, codec rowdelta-zstd in both
   axis orders and in both value modes, archive attributes and a shared-metadata table.
+- golden_v2_2_review.mska (``--review``): the 2.2 golden archive with review decisions and an
+  edit history (the ``review`` and ``history`` index keys), a voxel edit, a rename and a removal.
 """
 from __future__ import annotations
 
@@ -76,5 +78,30 @@ def main() -> None:
     write(single, lambda: save_mask(masks["kidney_lobes"], single), {"mask": masks["kidney_lobes"]}, space)
 
 
+def review() -> None:
+    """A copy of the 2.2 golden archive, reviewed: decisions, a fixed organ, a rename, a removal."""
+    import shutil
+    path = OUT / "golden_v2_2_review.mska"
+    if path.exists():
+        raise SystemExit(f"{path} exists: golden files are never regenerated")
+    shutil.copyfile(OUT / "golden_v2_2_archive.mska", path)
+    with MaskArchive(path, "a") as a:
+        a.set_review("liver", "accepted", reviewer="dr.a", comment="clean")
+        fixed = a["vessel"].data.copy()
+        fixed[5:7, 10:12, 20:23] = 1
+        a.replace("vessel", SegmentationMask(fixed, a["vessel"].mapping, space=a.space,
+                                             metadata=a["vessel"].metadata))
+        a.set_review("vessel", "needs_fix", reviewer="dr.a", comment="misses a branch")
+        a.set_review("vessel", "fixed", reviewer="dr.b")
+        a.rename("kidney", "kidney_left")
+        a.set_review("kidney_left", "rejected", reviewer="dr.b", comment="wrong side")
+        a.remove(a.names[-1])
+    a = MaskArchive(path)
+    (path.parent / f"{path.name}.json").write_text(json.dumps(
+        {"space": space_to_dict(a.space), "review": a.review, "history": a.history,
+         "entries": describe(a.read_all_masks())}, indent=1))
+    print("wrote", path)
+
+
 if __name__ == "__main__":
-    main()
+    review() if "--review" in sys.argv else main()

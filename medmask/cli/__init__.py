@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import Sequence
 
-from . import batch_cmds, convert_cmds, inspect_cmds, stats_cmds
+from . import batch_cmds, convert_cmds, inspect_cmds, review_cmds, stats_cmds
 from ._common import PROG, UsageError
 from ._errors import error_text
 
@@ -32,11 +32,12 @@ examples:
   medmask batch Totalsegmentator_dataset/ archives/ -j 2
   medmask stats archives/ -o volumes.csv
   medmask compare model_v1/ model_v2/ -o agreement.csv --plot agreement.png
+  medmask review archives/                            # napari review queue; --report review.csv
 """
 
 
 # the order of the subcommands in --help
-COMMAND_GROUPS = (convert_cmds, inspect_cmds, batch_cmds, stats_cmds)
+COMMAND_GROUPS = (convert_cmds, inspect_cmds, batch_cmds, stats_cmds, review_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,14 @@ def add_overwrite_flags(sp: argparse.ArgumentParser) -> None:
                    help="refuse to replace an existing output (the default)")
 
 
+def add_format_version_flag(sp: argparse.ArgumentParser) -> None:
+    """``--format-version``: what a .msk/.mska output is written as (2.1 for medmask 0.3 installations)."""
+    sp.add_argument("--format-version", choices=("1", "2", "2.1", "2.2"), default=None,
+                    help=".msk/.mska output: the format version to write (default: the current, 2.2). '2.1' is "
+                         "what medmask 0.3 reads (it reports a 2.2 file's index as 'not valid JSON'), '1' what "
+                         "medmask 0.1 reads (no checksums, colours or metadata)")
+
+
 def add_storage_options_flag(sp: argparse.ArgumentParser) -> None:
     """``--storage-options JSON`` for every command that reads URLs."""
     from ..limits import REMOTE_CONNECT_TIMEOUT, REMOTE_READ_TIMEOUT

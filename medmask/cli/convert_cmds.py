@@ -5,7 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import (UsageError, add_overwrite_flags, add_progress_flags, add_storage_options_flag, human,
+from ._common import (UsageError, add_format_version_flag, add_overwrite_flags, add_progress_flags,
+                      add_storage_options_flag, human,
                       progress_enabled)
 from .dicom_flags import add_dicom_flags, dicom_options
 from .names import resolve_names
@@ -25,8 +26,9 @@ def cmd_convert(args) -> int:
     image = False if args.no_image else args.image
     dst = convert(args.src, args.dst, labels=args.labels, progress=progress_enabled(args), overwrite=args.overwrite,
                   overlap=args.overlap, force=args.force, skip_bad=args.skip_bad, orthonormalize=args.orthonormalize,
-                  image=image, force_image=args.force_image, series=args.series,
-                  storage_options=args.storage_options, **dicom_options(args))
+                  image=image, force_image=args.force_image, series=args.series, split=args.split,
+                  format_version=args.format_version, storage_options=args.storage_options,
+                  **dicom_options(args))
     if not args.quiet:
         print(f"wrote {dst} ({human(_size(Path(dst)))})")
         if str(dst).lower().endswith(".mska"):
@@ -94,7 +96,7 @@ def cmd_extract(args) -> int:
         ref = None
     write_items(items, space, args.output, default_name=default, labels=args.labels, overlap=args.overlap,
                 progress=progress_enabled(args), source=src, orthonormalize=args.orthonormalize, image=ref,
-                series=args.series, **dicom_options(args))
+                series=args.series, format_version=args.format_version, **dicom_options(args))
     if not args.quiet:
         what = "entr" + ("y" if len(names) == 1 else "ies") if low.endswith(".mska") else \
             "label" + ("" if len(names) == 1 else "s")
@@ -120,11 +122,13 @@ def register(sub) -> None:
                               "  medmask convert s0000.mska out_folder/\n"
                               "  medmask convert s0000.mska s0000.seg.nrrd\n"
                               "  medmask convert ml.nii.gz ml.msk --labels total\n"
+                              "  medmask convert seg.nii.gz organs.mska --split      # one entry per organ\n"
                               "  medmask convert mr_ml.nii.gz ml.msk --labels total_mr\n"
                               "  medmask convert ml.nii.gz ml.msk --labels names.json   # {\"1\": \"liver\", ...}\n"
                               "  medmask convert s0000.mska ml.nii.gz --labels total --overlap keep\n"
                               "  medmask convert case_folder/ case.mska --skip-bad      # leave out non-mask files\n"
                               "  medmask convert case/masks case/organs.mska --image case/ct.nii.gz\n"
+                              "  medmask convert s0000.mska for_0.3.mska --format-version 2.1   # for medmask 0.3\n"
                               "  medmask convert s3://bucket/s0000.mska s0000_nifti/ --storage-options '{\"anon\": true}'\n\n"
                               "A .mska records the scan its masks belong to (path relative to the archive + "
                               "its grid):\nthe one given with --image, or TotalSegmentator's <case>/ct.nii.gz "
@@ -136,6 +140,10 @@ def register(sub) -> None:
                         "{label: name}, .csv (label,name) or .txt (one name per line) file. For a NIfTI "
                         "source it names the labels its own label table does not (a contradiction is an error); "
                         "when many masks become one label map it sets their values")
+    c.add_argument("--split", action="store_true",
+                   help="a label map (multi-label .nii.gz such as TotalSegmentator --ml, or .msk) to .mska: one "
+                        "entry per label name (empty entries for names without voxels) instead of one multi-label "
+                        "entry")
     c.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise",
                    help="when masks are merged into one label map: what to do with voxels two masks claim "
                         "(default: raise an error)")
@@ -146,6 +154,7 @@ def register(sub) -> None:
                    help="in a folder of masks, leave out (with a warning) files that are not masks or lie on "
                         "another grid, instead of stopping")
     add_overwrite_flags(c)
+    add_format_version_flag(c)
     add_orthonormalize_flag(c)
     c.add_argument("--image", metavar="SCAN",
                    help="the scan (.nii/.nii.gz/.nrrd/.nhdr) the masks were drawn on; a .mska DST records it. "
@@ -176,6 +185,7 @@ def register(sub) -> None:
     e.add_argument("--labels", metavar="SPEC", help="label values when merging into one label map (see convert)")
     e.add_argument("--overlap", choices=("raise", "keep", "overwrite"), default="raise")
     add_overwrite_flags(e)
+    add_format_version_flag(e)
     add_orthonormalize_flag(e)
     e.add_argument("-q", "--quiet", action="store_true")
     add_progress_flags(e)

@@ -22,7 +22,7 @@ def _codec_name(codec) -> str:
 
 def _info_dict(path: str, storage_options: dict | None = None) -> dict:
     from ..core.geometry import space_to_dict
-    from ..errors import FormatError
+    from ..errors import FormatError, LimitError
     from ..storage.reader import ContainerReader
 
     reader = ContainerReader(path, storage_options)
@@ -31,6 +31,8 @@ def _info_dict(path: str, storage_options: dict | None = None) -> dict:
         for name in reader.names:
             try:
                 info = reader.info(name)
+            except LimitError:  # the file as a whole costs too much: no use trying the other rows
+                raise
             except FormatError as exc:  # one damaged record: list the others, name this one's problem
                 entries.append({"name": name, "error": exc.problem})
                 continue
@@ -42,6 +44,7 @@ def _info_dict(path: str, storage_options: dict | None = None) -> dict:
                 "metadata_keys": sorted(info.metadata) if info.metadata else [],
             })
         return {"path": path, "kind": reader.kind, "format_version": reader.version,
+                "format": f"{reader.version}.{reader.minor}" if reader.version >= 2 else str(reader.version),
                 "file_bytes": int(reader.file_size), "space": space_to_dict(reader.space),
                 "image": _image_dict(reader.image, path), "attributes": dict(reader.attributes),
                 "entries": entries}
@@ -75,7 +78,7 @@ def cmd_info(args) -> int:
             print()
         sp = d["space"]
         kind = "archive" if d["kind"] == "archive" else "single mask"
-        print(f"{path}: medmask {kind}, format v{d['format_version']}, {len(d['entries'])} "
+        print(f"{path}: medmask {kind}, format v{d['format']}, {len(d['entries'])} "
               f"entr{'y' if len(d['entries']) == 1 else 'ies'}, {human(d['file_bytes'])}")
         print(f"  shape (z, y, x)   {' x '.join(str(v) for v in sp['shape'])}")
         print(f"  spacing (mm)      {_fmt_vec(sp['spacing'])}")
@@ -157,7 +160,8 @@ def cmd_upgrade(args) -> int:
     from ..errors import MedMaskError
     from ..format import v2
     from ..storage.archive import MaskArchive
-    from ..storage.maskfile import load_mask, save_mask
+    from ..errors import ConcurrentModificationError
+    from ..storage.maskfile import rewrite_mask
     from ..storage.verify import verify_file
 
     bad = 0
@@ -169,7 +173,13 @@ def cmd_upgrade(args) -> int:
                     print(f"SKIP  {path} (already format v{before.format})")
                 continue
             if before.kind == "mask":
-                save_mask(load_mask(path), path, format_version=2)
+                for attempt in range(3):  # a file changed meanwhile is read again (its new content upgraded)
+                    try:
+                        rewrite_mask(path, format_version=2)
+                        break
+                    except ConcurrentModificationError:
+                        if attempt == 2:
+                            raise
             else:
                 with MaskArchive(path, "a", format_version=2) as archive:
                     archive.rewrite()  # entry by entry: one decoded volume in memory at a time

@@ -19,14 +19,16 @@ def cmd_stats(args) -> int:
 
     problems = []
     with no_gc_pauses():  # 100,000s of fresh row dicts: a full collection would rescan them all
+        review = False if args.review is None else (args.review or True)
         rows = compute_stats(args.inputs, entries=args.entries, centroid=args.centroid,
                              intensity=args.intensity, image=args.image, storage_options=args.storage_options,
-                             workers=args.workers, dask=args.dask,
+                             review=review, workers=args.workers, dask=args.dask,
                              on_error="raise" if args.fail_fast else problems.append)
         if args.nonempty:
             rows = [r for r in rows if r["voxels"]]
         kind = write_rows(rows, args.output, args.format,
-                          columns=stats_columns(args.centroid, args.intensity or args.image is not None))
+                          columns=stats_columns(args.centroid, args.intensity or args.image is not None,
+                                                review is not False))
     for problem in problems:  # each case the run could not fully measure, after the rows are safe
         print(f"{PROG}: warning: {problem}", file=sys.stderr)
     if args.output not in (None, "-") and not args.quiet:
@@ -74,6 +76,7 @@ def register(sub) -> None:
                "  medmask stats s0000.mska --image s0000/ct.nii.gz --centroid -o s0000.json\n"
                "  medmask stats archives/ --image 'dataset/{case}/ct.nii.gz' -o hu.parquet\n"
                "  medmask stats archives/ --intensity          # the scan each archive records\n"
+               "  medmask stats archives/ --entries liver --review accepted fixed   # reviewed livers only\n"
                "  medmask stats 's3://bucket/archives/*.mska' --storage-options '{\"anon\": true}'\n"
                "  medmask stats archives/ --intensity -j 8 -o hu.parquet\n\n"
                "exit status: 0 every case measured; 1 an error stopped the run, or some case was left out\n"
@@ -90,6 +93,10 @@ def register(sub) -> None:
                    help="the scan (NIfTI) for intensities; with many cases a template like 'data/{case}/ct.nii.gz'")
     s.add_argument("--intensity", action="store_true", help="intensities from the scan each archive records")
     s.add_argument("--nonempty", action="store_true", help="leave out labels without voxels")
+    s.add_argument("--review", metavar="STATUS", nargs="*",
+                   choices=("accepted", "needs_fix", "fixed", "rejected", "unreviewed"),
+                   help="add each entry's review status and reviewer (medmask review); with statuses, "
+                        "keep only those (e.g. --review accepted fixed)")
     s.add_argument("--fail-fast", action="store_true", help="stop at the first case that cannot be fully measured")
     _add_parallel_flags(s)
     add_storage_options_flag(s)

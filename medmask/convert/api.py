@@ -14,7 +14,7 @@ from ..core.overlap import OVERLAP_POLICIES, apply_overlap_policy, describe_clas
 from ..errors import ConversionError, MaskOverlapWarning, MedMaskError
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
-from ..storage.atomic_folder import atomic_folder
+from ..storage.atomic_folder import atomic_folder, foreign_files
 from ..storage.bytesource import is_url
 from . import nifti as nii
 from . import nifti_folder
@@ -55,13 +55,12 @@ def path_kind(path: str | os.PathLike, *, output: bool = False) -> str:
 def source_kind(src: Any) -> str:
     """What ``src`` holds (see :func:`path_kind`); a clear error when it is missing, or a URL of a
     format read from local files only (URLs are read for ``.mska`` and ``.msk``, by range requests)."""
-    kind = path_kind(src)
-    if is_url(src):
-        if kind not in ("mska", "msk"):
-            raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
-                                  f"and .msk); download it first", str(src))
-    elif not Path(src).exists():
+    if not is_url(src) and not Path(src).exists():  # before guessing a format from a name that is not there
         raise ConversionError("no such file or folder", src)
+    kind = path_kind(src)
+    if is_url(src) and kind not in ("mska", "msk"):
+        raise ConversionError(f"a {KIND_NAMES[kind]} is read from local files only (URLs are read for .mska "
+                              f"and .msk); download it first", str(src))
     return kind
 
 
@@ -221,7 +220,13 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
         if dst.exists() and not dst.is_dir():
             raise ConversionError("exists and is not a folder", dst)
         if dst.is_dir() and not overwrite and any(dst.iterdir()):
-            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to write into it", dst)
+            raise ConversionError("exists and is not empty; pass --overwrite (overwrite=True) to replace its NIfTI "
+                                  "files with the new ones", dst)
+        foreign = foreign_files(dst, nii.is_nifti_file)
+        if foreign:  # --overwrite replaces the folder as a whole: never delete what medmask did not write
+            raise ConversionError(f"holds files a conversion does not write ({', '.join(foreign[:5])}"
+                                  f"{' ...' if len(foreign) > 5 else ''}); --overwrite replaces the whole folder "
+                                  f"and would delete them: remove them or write to another folder", dst)
     else:
         if dst.is_dir():
             raise ConversionError("is a folder", dst)
@@ -232,7 +237,8 @@ def check_output(dst: str | os.PathLike, *, overwrite: bool, folder: bool) -> No
 def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = None, progress: bool = False,
             overwrite: bool = True, overlap: str = "raise", force: bool = False, skip_bad: bool = False,
             orthonormalize: bool = False, image: Any = None, force_image: bool = False, series: Any = None,
-            storage_options: dict | None = None, **dicom: Any) -> Path:
+            format_version: int | str | None = None, storage_options: dict | None = None, split: bool = False,
+            **dicom: Any) -> Path:
     """Convert between a folder of NIfTI masks, a NIfTI, a ``.seg.nrrd``, a ``.msk`` and a ``.mska``.
 
     The formats come from the extensions (a folder, or an output path without extension,
@@ -258,9 +264,17 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     (segmentation_type, series_description, algorithm, manual). A ``.dcm`` SRC is read onto
     ``series``' grid when given (and a ``.mska`` DST records that series as its scan).
 
+    ``format_version`` (``.msk``/``.mska`` output): e.g. ``"2.1"`` for medmask 0.3 installations,
+    which cannot read the current 2.2 index; then a ``.mska`` or ``.msk`` source may be converted
+    to the same kind (entries, colours, metadata, attributes and scan kept).
+
     A ``.mska``/``.msk`` SRC may be a URL (``https://``, ``s3://``, any fsspec URL), read by
     range requests with ``storage_options`` (credentials, endpoint, ``connect_timeout``,
     ``read_timeout``; see :mod:`medmask.storage.remote`).
+
+    ``split`` (label map source, ``.mska`` DST): one entry per label name, written by
+    :meth:`~medmask.MaskArchive.add_labelmap` (absent names become empty entries), instead of
+    one multi-label entry.
     """
     refuse_remote_output(dst)
     if dicom and path_kind(dst, output=True) != "dicomseg":
@@ -274,16 +288,25 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
     if image not in (None, False) and dst_kind != "mska":
         raise ConversionError(f"only a .mska archive records its scan (image={os.fspath(image)!r}); "
                               f"the output is a {KIND_NAMES[dst_kind]}", dst)
+    if format_version is not None and dst_kind not in ("msk", "mska"):
+        raise ConversionError(f"format_version ({format_version!r}) applies to .msk/.mska outputs; the output "
+                              f"is a {KIND_NAMES[dst_kind]}", dst)
+    if format_version is not None and src_kind == dst_kind:
+        return _rewrite_as(src, dst, dst_kind, format_version, storage_options)
     # streaming fast paths
     if src_kind == "niftidir" and dst_kind == "mska":
         return nifti_folder.nifti_folder_to_archive(src, dst, progress=progress, skip_bad=skip_bad, force=force,
-                                                    image=image, force_image=force_image)
+                                                    image=image, force_image=force_image,
+                                                    format_version=format_version)
     if src_kind == "mska" and dst_kind == "niftidir":
         nifti_folder.archive_to_nifti_folder(src, dst, progress=progress, orthonormalize=orthonormalize,
                                              storage_options=storage_options)
         return dst
     if src_kind == dst_kind and src_kind != "niftidir":
         raise ConversionError(f"both paths are a {KIND_NAMES[src_kind]}; nothing to convert", dst)
+    if split and (src_kind not in ("nifti", "msk") or dst_kind != "mska"):
+        raise ConversionError(f"split makes one .mska entry per label of a label map (.nii.gz or .msk); "
+                              f"here {KIND_NAMES[src_kind]} -> {KIND_NAMES[dst_kind]}", dst)
     space, items, _ = load_items(src, labels=labels if src_kind == "nifti" else None, progress=progress, force=force,
                                  skip_bad=skip_bad, series=series if src_kind == "dicomseg" else None,
                                  storage_options=storage_options)
@@ -294,25 +317,63 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, labels: Any = Non
         from .image_link import conversion_image_reference
 
         ref = conversion_image_reference(image, src, dst, space, force=force_image)
+    if split:
+        write_labelmap_archive(dst, items[0][1], image=ref)
+        return dst
     write_items(items, space, dst, default_name=_stem(src), labels=labels if src_kind != "nifti" else None,
                 overlap=overlap, progress=progress, source=src, orthonormalize=orthonormalize, image=ref,
-                series=series, **dicom)
+                series=series, format_version=format_version, **dicom)
+    return dst
+
+
+def _rewrite_as(src: str | os.PathLike, dst: Path, kind: str, format_version: int | str,
+                storage_options: dict | None = None) -> Path:
+    """A .msk/.mska written again in another format version (for older installations)."""
+    from .. import MaskArchive, load_mask, save_mask
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "msk":
+        save_mask(load_mask(src, storage_options=storage_options), dst, format_version=format_version)
+        return dst
+    with MaskArchive(src, storage_options=storage_options) as archive:
+        ref = archive.image_reference  # relative to the archive: meaningless beside a local copy of a URL
+        write_archive(dst, archive.space, ((n, archive.load_segmask(n)) for n in archive.names),
+                      image=None if ref is None or is_url(src) else ref.relocated(src, dst),
+                      format_version=format_version,
+                      attributes=archive.attributes)
+    return dst
+
+
+def write_labelmap_archive(dst: str | os.PathLike, mask, *, image=None) -> Path:
+    """A label map (SegmentationMask) -> a fresh ``.mska`` with one entry per label name, one atomic write."""
+    from .. import MaskArchive
+
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with MaskArchive(dst, mode="w", space=mask.space) as archive:
+        archive.image_reference = image
+        archive.add_labelmap(mask)
     return dst
 
 
 def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os.PathLike, *,
                 default_name: str = "mask", labels: Any = None, overlap: str = "raise", progress: bool = False,
-                source=None, orthonormalize: bool = False, image=None, series: Any = None, **dicom: Any) -> Path:
+                source=None, orthonormalize: bool = False, image=None, series: Any = None,
+                format_version: int | str | None = None, **dicom: Any) -> Path:
     """Write (entry name or None, mask) pairs in the format ``dst``'s extension names.
 
     ``.mska``: one entry each; ``.seg.nrrd``: one segment per label; folder: one
     ``.nii.gz`` per item; ``.msk`` / ``.nii.gz``: all merged into one label map
     (see :func:`merge_items`). ``image``: an ImageReference a ``.mska`` records.
+    ``format_version``: of a ``.msk``/``.mska`` output (None: the current one).
     """
     from .. import save_mask
 
     dst = Path(dst)
     dst_kind = path_kind(dst, output=True)
+    if format_version is not None and dst_kind not in ("msk", "mska"):
+        raise ConversionError(f"format_version ({format_version!r}) applies to .msk/.mska outputs; the output "
+                              f"is a {KIND_NAMES[dst_kind]}", dst)
     if dst_kind == "dicomseg":  # one segment per label, referencing ``series``
         from .dicom_seg import write_dicom_seg
 
@@ -324,11 +385,11 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         raise ConversionError(f"{', '.join(sorted(dicom))} only apply to a DICOM-SEG (.dcm) output", dst)
     if dst_kind == "mska":
         write_archive(dst, space, [(name if name is not None else default_name, mask) for name, mask in items],
-                      image=image)
+                      image=image, format_version=format_version)
     elif dst_kind == "seg":
         seg.write_seg_nrrd(items, space, dst)
     elif dst_kind == "niftidir":
-        with atomic_folder(dst) as tmp:
+        with atomic_folder(dst, owned=nii.is_nifti_file) as tmp:
             used: set[str] = set()
             for name, mask in progress_bar(items, progress, f"writing {dst.name}", unit="entry"):
                 stem = nii.safe_file_stem(name if name is not None else default_name)
@@ -342,7 +403,7 @@ def write_items(items: list[tuple[str | None, Any]], space: Space, dst: str | os
         mask = merge_items(items, space, labels=labels, overlap=overlap, path=source)
         if dst_kind == "msk":
             dst.parent.mkdir(parents=True, exist_ok=True)
-            save_mask(mask, dst)
+            save_mask(mask, dst, format_version=2 if format_version is None else format_version)
         else:
             nii.save_nifti_mask(mask, dst, label_names=True, orthonormalize=orthonormalize)
     return dst

@@ -25,7 +25,9 @@ from spacetransformer import Space
 
 from ..errors import ConversionError, MedMaskError
 from .dicom_codes import SegmentCodes, codes_for, codes_from_json
-from .dicom_series import DicomSeries, read_dicom_series_header
+from .. import limits
+from ._file_errors import check_regular_file
+from .dicom_series import DicomSeries, check_grid_size, read_dicom_series_header
 
 log = logging.getLogger("medmask")
 
@@ -723,7 +725,12 @@ class _Geometry:
             spacing = self.spacing_between or self.thickness or 1.0
         k0 = int(np.argmin(along))
         origin = self.positions[k0]
+        if not (np.isfinite(along).all() and np.isfinite(spacing) and spacing > 0):
+            raise ConversionError(f"frame positions or slice spacing ({spacing}) are not finite positive numbers",
+                                  path)
         n = int(round((along.max() - along.min()) / spacing)) + 1
+        # a frame moved far away must not decide the size of the grid alone
+        check_grid_size((n, self.rows, self.cols), 1, "grid spanned by the SEG's frames", path)
         return Space(shape=(n, self.rows, self.cols), origin=tuple(float(v) for v in origin),
                      spacing=(float(spacing), float(self.pixel_spacing[0]), float(self.pixel_spacing[1])),
                      x_orientation=tuple(float(v) for v in self.normal),
@@ -806,8 +813,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
     from ..core.segmask import SegmentationMask
 
     path = Path(path)
-    if not path.is_file():
-        raise ConversionError("no such file", path)
+    check_regular_file(path, "a DICOM-SEG file")
     try:
         ds = pydicom.dcmread(path)
     except Exception as exc:
@@ -831,7 +837,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         space = (series if isinstance(series, DicomSeries) else read_dicom_series_header(series)).space
     if space is None and private is not None:
         try:
-            space = space_from_dict(private["space"])
+            space = space_from_dict(private["space"], max_voxels=limits.MAX_VOXELS)
             _frame_grid(geom, space, path)
         except (MedMaskError, KeyError):
             private, space = None, None
@@ -870,6 +876,7 @@ def read_dicom_seg(path: str | os.PathLike, *, space: Space | None = None,
         k0, k1 = int(ks.min()), int(ks.max()) + 1
         r0, c0 = int(rs.min()), int(cs.min())
         r1, c1 = int(rs.max()) + geom.rows, int(cs.max()) + geom.cols
+        check_grid_size((k1 - k0, r1 - r0, c1 - c0), 1, f"region of segment {number}", path)
         block = np.zeros((k1 - k0, r1 - r0, c1 - c0), dtype=bool)
         if isinstance(frames, _PackedFrames) and r1 - r0 == geom.rows and c1 - c0 == geom.cols \
                 and np.unique(ks).size == ks.size:

@@ -14,6 +14,7 @@ decoder plugins (``pip install medmask[dicom]`` brings pylibjpeg with openjpeg).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 from spacetransformer import Space
 
 from ..errors import ConversionError
+from ._file_errors import check_regular_file, check_scan_folder
 
 # slice positions may deviate from a regular lattice by this fraction of the slice spacing
 SLICE_SPACING_TOL = 0.01
@@ -62,6 +64,8 @@ class DicomSeries:
 def is_dicom_file(path: str | os.PathLike) -> bool:
     """True when ``path`` starts like a DICOM Part 10 file (preamble + ``DICM``)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a device never end
+            return False
         with open(path, "rb") as f:
             head = f.read(132)
     except OSError:
@@ -109,8 +113,10 @@ def read_dicom_series_header(path: str | os.PathLike) -> DicomSeries:
         raise ConversionError("no such file or folder", path)
     wanted_uid = None
     if path.is_dir():
+        check_scan_folder(path)  # not /proc or /sys
         folder = path
     else:
+        check_regular_file(path, "a DICOM file")
         first = _read_header(path)
         wanted_uid = str(first.get("SeriesInstanceUID", "") or "")
         folder = path.parent
@@ -142,6 +148,18 @@ def read_dicom_series_header(path: str | os.PathLike) -> DicomSeries:
                                   folder)
         members = next(iter(by_series.values()))
     return _assemble(members, folder, wanted_uid or next(iter(by_series)))
+
+
+def check_grid_size(shape: tuple[int, ...], itemsize: int, what: str, path) -> None:
+    """ConversionError/LimitError naming ``path`` before a grid of ``shape`` is allocated: a header's
+    Rows/Columns or a frame's position must not decide alone how much memory is taken."""
+    from .. import limits
+
+    n = int(np.prod(np.asarray(shape, dtype=object)))  # Python ints: no overflow
+    if n > limits.MAX_VOXELS:
+        raise ConversionError(f"{what} of shape {tuple(int(v) for v in shape)} has {n} voxels, more than the limit "
+                              f"{limits.MAX_VOXELS} (medmask.limits.MAX_VOXELS)", path)
+    limits.check_allocation(n * itemsize, f"the {tuple(int(v) for v in shape)} {what}", path)
 
 
 def _assemble(members: list[tuple[Path, Any]], folder: Path, uid: str) -> DicomSeries:
@@ -200,6 +218,7 @@ def _assemble(members: list[tuple[Path, Any]], folder: Path, uid: str) -> DicomS
                 f"{np.linalg.norm(drift, axis=1).max():.3f} mm off): resample the series first", folder)
     else:
         spacing = float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 1.0)
+    check_grid_size((n, rows, cols), 1, "series grid (slices x Rows x Columns)", folder)
     space = Space(shape=(n, rows, cols), origin=tuple(float(v) for v in pos[0]),
                   spacing=(spacing, float(ps0[0]), float(ps0[1])),
                   x_orientation=tuple(float(v) for v in normal),
@@ -237,7 +256,9 @@ def _output_dtype(series: DicomSeries) -> np.dtype:
 
 def _read_pixels(series: DicomSeries) -> np.ndarray:
     pydicom = _pydicom()
-    out = np.empty(tuple(series.space.shape), dtype=_output_dtype(series))
+    dtype = _output_dtype(series)
+    check_grid_size(tuple(series.space.shape), dtype.itemsize, "series volume", series.folder)
+    out = np.empty(tuple(series.space.shape), dtype=dtype)
     for k, f in enumerate(series.files):
         ds = None
         try:

@@ -18,6 +18,7 @@ and pynrrd.
 """
 from __future__ import annotations
 
+import io
 import os
 import zlib
 from pathlib import Path
@@ -25,9 +26,10 @@ from pathlib import Path
 import numpy as np
 from spacetransformer import Space
 
+from .. import limits
 from ..errors import ConversionError, MedMaskError
 from ..optional import require
-from ._file_errors import unopenable
+from ._file_errors import check_regular_file, check_scan_folder, open_regular, unopenable
 from ._geometry import space_from_nrrd_geometry, space_from_ras_affine
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -35,6 +37,7 @@ NRRD_SUFFIXES = (".nrrd", ".nhdr")
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr")
 _IN_CHUNK = 1 << 20    # compressed bytes read per step
 _OUT_CHUNK = 1 << 20   # inflated bytes per step: bounds the transient buffer, not the array
+MAX_NRRD_HEADER = 16 << 20  # a NRRD header (text up to its blank line) longer than this is refused
 
 
 def image_format(path: str | os.PathLike) -> str:
@@ -42,7 +45,12 @@ def image_format(path: str | os.PathLike) -> str:
     from .dicom_series import is_dicom_file
 
     name = Path(path).name.lower()
-    if name.endswith(".dcm") or Path(path).is_dir() or (Path(path).is_file() and is_dicom_file(path)):
+    if Path(path).is_dir():
+        check_scan_folder(path)  # not /proc: a series folder is scanned file by file
+        return "dicom"
+    if os.path.lexists(path):  # a FIFO, device or /proc file is refused before anything opens it
+        check_regular_file(path, "an image file")
+    if name.endswith(".dcm") or (Path(path).is_file() and is_dicom_file(path)):
         return "dicom"
     if name.endswith(SEGMENTATION_SUFFIXES):
         raise ConversionError("is a 3D Slicer segmentation (.seg.nrrd), not a scan; open it as masks "
@@ -166,17 +174,39 @@ def _apply_scaling(raw: np.ndarray, slope: float, inter: float, path: Path) -> n
 # ---------------------------------------------------------------------------------------------
 # NRRD
 
-def _nrrd_header(path: Path):
+def read_nrrd_header(path: str | os.PathLike) -> tuple[dict, int]:
+    """(pynrrd header, offset of attached data) of a NRRD file, reading at most ``MAX_NRRD_HEADER``
+    bytes: a file without the blank line that ends a header (a multi-GB file of zeros) is refused
+    after reading that much, not read line by line to its end."""
     nrrd = require("nrrd")
-
+    path = Path(path)
+    head = bytearray()
+    with _open(path) as fh:
+        while True:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                break
+            seen = max(len(head) - 3, 0)
+            head += chunk
+            ends = [i + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if (i := head.find(sep, seen)) >= 0]
+            if ends:
+                del head[min(ends):]
+                break
+            if len(head) > MAX_NRRD_HEADER:
+                raise ConversionError(f"no end of a NRRD header (a blank line) in its first {MAX_NRRD_HEADER} "
+                                      f"bytes: not a NRRD file", path)
     try:
-        with _open(path) as fh:
-            header = nrrd.read_header(fh)
-            data_start = fh.tell()
+        buf = io.BytesIO(bytes(head))
+        header = nrrd.read_header(buf)
+        return header, buf.tell()
     except MedMaskError:
         raise
     except Exception as exc:  # pynrrd raises NRRDError, ValueError, UnicodeDecodeError...
-        raise ConversionError(f"not a readable NRRD file ({exc})", path) from None
+        raise ConversionError(f"not a readable NRRD file ({str(exc)[:200]})", path) from None
+
+
+def _nrrd_header(path: Path):
+    header, data_start = read_nrrd_header(path)
     if int(header.get("dimension", 0)) != 3:
         raise ConversionError(f"expected a 3D image, NRRD dimension is {header.get('dimension')} "
                               f"(sizes {list(header.get('sizes', []))})", path)
@@ -195,9 +225,31 @@ def _nrrd_header(path: Path):
 
 
 def _read_nrrd(path: Path, mmap: bool = True) -> tuple[np.ndarray, Space]:
-    nrrd = require("nrrd")
-
     header, space, data_start = _nrrd_header(path)
+    return read_nrrd_array(path, header, data_start, tuple(space.shape), mmap), space
+
+
+def _data_file(path: Path, data_file: str) -> Path:
+    """A detached data file (``data file:``) inside the header's folder, or a ConversionError naming both."""
+    if data_file.startswith("LIST") or "%" in data_file or " " in data_file.strip():
+        raise ConversionError(f"multi-file NRRD data ({data_file!r:.80}) is not read: write the volume into one "
+                              f"file", path)
+    source = path.parent / data_file.strip()
+    folder = os.path.realpath(path.parent)
+    real = os.path.realpath(source)
+    if os.path.commonpath([folder, real]) != folder:
+        raise ConversionError(f"its detached data file {data_file.strip()!r} resolves to {real}, outside the "
+                              f"header's folder {folder}: refused (copy the data beside the header)", path)
+    return source
+
+
+def read_nrrd_array(path: str | os.PathLike, header: dict, data_start: int, shape: tuple[int, ...],
+                    mmap: bool = True) -> np.ndarray:
+    """The voxels of a NRRD (C order, ``shape`` = its sizes reversed), reading and inflating no more than
+    its header declares (+ up to 1 MiB to reach a gzip trailer); a detached data file must lie in the
+    header's folder."""
+    nrrd = require("nrrd")
+    path = Path(path)
     try:
         from nrrd.reader import _determine_datatype
         dtype = _determine_datatype(header)
@@ -209,22 +261,26 @@ def _read_nrrd(path: Path, mmap: bool = True) -> tuple[np.ndarray, Space]:
     byte_skip = int(header.get("byte skip", header.get("byteskip", 0)))
     line_skip = int(header.get("line skip", header.get("lineskip", 0)))
     data_file = header.get("data file", header.get("datafile"))
-    simple = (encoding in ("raw", "gzip", "gz", "bzip2", "bz2") and byte_skip >= 0 and line_skip == 0
-              and (data_file is None or (isinstance(data_file, str) and not data_file.startswith("LIST")
-                                         and "%" not in data_file and " " not in data_file.strip())))
-    shape = tuple(space.shape)
+    source = path if data_file is None else _data_file(path, str(data_file))
+    size = check_regular_file(source, "NRRD voxel data").st_size
+    simple = encoding in ("raw", "gzip", "gz", "bzip2", "bz2") and byte_skip >= 0 and line_skip == 0
     if not simple:  # rare encodings: pynrrd reads them (may hold the data twice meanwhile)
+        n = int(np.prod(shape, dtype=np.int64))
+        if encoding not in ("ascii", "text", "txt", "raw") or n > limits.MAX_VOXELS \
+                or size > 64 * n * dtype.itemsize + (1 << 20):
+            raise ConversionError(f"NRRD data ({encoding}, line skip {line_skip}, byte skip {byte_skip}, "
+                                  f"{size} bytes for {n} voxels) is not read: not a layout a scan or segmentation "
+                                  f"is written in, or far more bytes than its sizes declare", path)
         try:
             data = nrrd.read(str(path), index_order="C")[0]
         except Exception as exc:
             raise ConversionError(f"cannot read the NRRD voxel data ({exc})", path) from None
         if data.shape != shape:
             raise ConversionError(f"NRRD data shape {data.shape} does not match its sizes {shape}", path)
-        return _native(np.ascontiguousarray(data)), space
-    source = path if data_file is None else path.parent / str(data_file).strip()
+        return _native(np.ascontiguousarray(data))
     start = (data_start if data_file is None else 0) + (byte_skip if encoding == "raw" else 0)
     if mmap and encoding == "raw" and dtype.isnative:
-        return _map(source, start, shape, dtype), space
+        return _map(source, start, shape, dtype)
     out = _empty(shape, dtype, path)
     with _open(source) as fh:
         fh.seek(start)
@@ -234,14 +290,14 @@ def _read_nrrd(path: Path, mmap: bool = True) -> tuple[np.ndarray, Space]:
             _bunzip_into(fh, _bytes_of(out), byte_skip, source)
         else:
             _inflate_into(fh, _bytes_of(out), byte_skip, source)
-    return _native(out), space
+    return _native(out)
 
 
 # ---------------------------------------------------------------------------------------------
 # bytes into one array
 
 def _empty(shape: tuple[int, ...], dtype: np.dtype, path: Path) -> np.ndarray:
-    from .. import limits
+
 
     n = int(np.prod(shape, dtype=np.int64))
     if n > limits.MAX_VOXELS:
@@ -265,18 +321,12 @@ def _native(arr: np.ndarray) -> np.ndarray:
 
 
 def _open(path: Path):
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        err = unopenable(exc, path, "an image file")
-        if err is None:
-            raise
-        raise err from None
+    return open_regular(path, "an image file")
 
 
 def _map(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """The voxels as a read-only memory map of the file (checked to be long enough)."""
-    from .. import limits
+
 
     n = int(np.prod(shape, dtype=np.int64))
     if n > limits.MAX_VOXELS:

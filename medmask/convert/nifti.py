@@ -22,14 +22,17 @@ from typing import Any, Mapping
 import numpy as np
 from spacetransformer import Space
 
+from ..core.colors import color_for
 from ..core.dtypes import smallest_label_dtype
 from ..errors import ConversionError, GeometryWarning, MedMaskError, MedMaskWarning
 from ..optional import LazyModule, require
-from ._file_errors import unopenable
+from .. import limits
+from ._file_errors import check_regular_file, unopenable
 from ._geometry import nifti_shape, ras_affine_from_space, space_from_ras_affine, spaces_close
 from .label_names import choose_label_names, read_label_names
 from .nifti_label_table import label_table_extension, read_label_table
-from .nifti_read import GZIP_ERRORS, gunzip, header_from_bytes, image_class, read_bytes, read_header, voxels_from_bytes
+from .nifti_read import (GZIP_ERRORS, InflateLimit, declared_bytes, gunzip, header_from_bytes, image_class, read_bytes,
+                         read_header, read_stored, voxels_from_bytes)
 
 nib = LazyModule("nibabel")  # imported on first use: pip install 'medmask[nifti]'
 
@@ -46,6 +49,11 @@ _SUPPORTED_KINDS = "buif"
 
 def is_nifti_path(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(NIFTI_SUFFIXES)
+
+
+def is_nifti_file(path: Path) -> bool:
+    """A visible .nii/.nii.gz file: what a conversion writes into a folder (and may replace)."""
+    return path.is_file() and is_nifti_path(path) and not path.name.startswith(".")
 
 
 def nifti_stem(path: str | os.PathLike) -> str:
@@ -79,16 +87,25 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     """
     require("nibabel")  # a missing extra is not a damaged file
     path = Path(path)
+    check_regular_file(path, "a NIfTI file")  # not a FIFO, device or /proc file
     try:
         if str(path).lower().endswith(".gz") and not header_only:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-            raw = gunzip(raw)
+            # inflate no more than the header declares: a small file must not inflate to gigabytes
+            hdr = read_header(path) or nib.load(str(path)).header  # nibabel's lazy load reads the header only
+            limit = _checked_size(hdr, path)
+            raw = read_stored(path, limit)
+            raw = gunzip(raw, limit)
             img = image_class(raw[:4]).from_bytes(raw)
         else:
             img = nib.load(str(path))
+    except MedMaskError:
+        raise
+    except InflateLimit as exc:
+        raise ConversionError(str(exc), path) from None
+    except MemoryError:
+        raise ConversionError("not enough memory to read it", path) from None
     except Exception as exc:  # nibabel / zlib raise many kinds for a damaged file
-        detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file")
+        detail = str(exc).replace(f"File {path} ", "").replace(str(path), "the file") or type(exc).__name__
         if isinstance(exc, GZIP_ERRORS):  # zlib's "Error -3 while decompressing data: ..." says little
             detail = f"damaged gzip data: {detail.split(': ', 1)[-1]}"
         raise unopenable(exc, path, "a NIfTI file") or ConversionError(f"not a readable NIfTI file ({detail})",
@@ -96,6 +113,18 @@ def _load(path: Path, header_only: bool = False) -> nib.Nifti1Image:
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ConversionError(f"not a NIfTI image ({type(img).__name__})", path)
     return img
+
+
+def _checked_size(hdr, path: Path) -> int:
+    """The bytes the file with header ``hdr`` may inflate to; ConversionError beyond the limits."""
+    shape = tuple(int(v) for v in hdr.get_data_shape())
+    count = math.prod(max(v, 0) for v in shape) if shape else 0
+    if count > limits.MAX_VOXELS:
+        raise ConversionError(f"header declares {count} voxels (shape {shape}), more than the limit "
+                              f"{limits.MAX_VOXELS} (medmask.limits.MAX_VOXELS)", path)
+    size = declared_bytes(hdr)
+    limits.check_allocation(size, "inflating the NIfTI", path)
+    return size
 
 
 def read_nifti_header(path: str | os.PathLike):
@@ -233,8 +262,11 @@ def _read_nifti(path: Path, with_space: bool):
 def _read_fast(path: Path):
     """(nibabel header, voxel view in i, j, k order) read in one go (:mod:`.nifti_read`), or None."""
     try:
-        buf = read_bytes(path)
-    except OSError:
+        hdr = read_header(path)
+        if hdr is None:  # an odd or damaged header: nibabel's way, which words the error
+            return None
+        buf = read_bytes(path, declared_bytes(hdr))
+    except (OSError, MedMaskError):
         return None
     if buf is None:
         return None
@@ -475,7 +507,8 @@ def mask_to_nifti_image(mask, *, dtype=None, label_names: bool = False, orthonor
         img.header.set_xyzt_units("mm")
     if label_names and len(mask.mapping):
         names = {int(label): n for n, label in mask.mapping.items()}
-        colors = {int(mask.mapping[n]): c for n, c in mask.colors.items() if n in mask.mapping}
+        # a label without a colour of its own gets its organ colour, not the table's white
+        colors = {int(label): mask.colors.get(n) or color_for(n) for n, label in mask.mapping.items()}
         img.header.extensions.append(label_table_extension(names, colors, date=date))
     return img
 

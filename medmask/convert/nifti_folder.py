@@ -22,8 +22,9 @@ from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
-from .nifti import (NIFTI_META_KEY, header_record, list_nifti_files, nifti_stem, read_nifti_header, read_nifti_labels,
-                    refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap, sform_qform_message)
+from .nifti import (NIFTI_META_KEY, header_record, is_nifti_file, list_nifti_files, nifti_stem, read_nifti_header,
+                    read_nifti_labels, refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap,
+                    sform_qform_message)
 
 
 def _header_space(path: Path, gaps: dict | None = None) -> tuple[Space, dict[str, Any]]:
@@ -250,7 +251,7 @@ def _space_key(space: Space) -> list:
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
                             voxel_tolerance: float = 0.1, progress: bool = False, skip_bad: bool = False,
                             force: bool = False, image=None, force_image: bool = False,
-                            threads: int | None = None) -> Path:
+                            format_version: int | str | None = None, threads: int | None = None) -> Path:
     """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
 
     ``image``: the scan to record (path), None to record TotalSegmentator's
@@ -266,7 +267,7 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
     space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
                                      force=force, threads=threads)
     ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
-    write_archive(dst, space, masks, image=ref)
+    write_archive(dst, space, masks, image=ref, format_version=format_version)
     return dst
 
 
@@ -279,7 +280,8 @@ def archive_to_nifti_folder(src: str | os.PathLike, dst_dir: str | os.PathLike, 
 
     dst_dir = Path(dst_dir)
     names_out: list[str] = []
-    with MaskArchive(src, mode="r", storage_options=storage_options) as archive, atomic_folder(dst_dir) as tmp:
+    with MaskArchive(src, mode="r", storage_options=storage_options) as archive, \
+            atomic_folder(dst_dir, owned=is_nifti_file) as tmp:
         wanted = list(names) if names is not None else list(archive.all_names())
         used: set[str] = set()
         for name in progress_bar(wanted, progress, f"writing {dst_dir.name}", total=len(wanted)):

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import limits
 from ..optional import LazyModule
+from ._file_errors import open_regular
 
 nib = LazyModule("nibabel")
 
@@ -51,13 +52,38 @@ def inflater_name() -> str:
     return "libdeflate" if _libdeflate is not None else _inflater.__name__
 
 
-def gunzip(raw: bytes) -> bytes:
-    """All members of a gzip stream, in one call (much faster than streaming through gzip.GzipFile)."""
+_STEP = 64 << 20  # inflated bytes per call when a limit applies
+
+
+class InflateLimit(ValueError):
+    """A gzip stream inflates to more than its NIfTI header declares (a decompression bomb)."""
+
+
+def gunzip(raw: bytes, limit: int | None = None) -> bytes:
+    """All members of a gzip stream, in one call (much faster than streaming through gzip.GzipFile).
+
+    ``limit``: inflate no more than this many bytes; a stream holding more raises InflateLimit
+    (the caller knows from the header how many bytes a genuine file holds).
+    """
     parts = []
+    total = 0
     while raw:
         d = _inflater.decompressobj(31)
-        parts.append(d.decompress(raw))
-        parts.append(d.flush())
+        if limit is None:
+            parts.append(d.decompress(raw))
+            parts.append(d.flush())
+        else:  # in steps: an inflater may reserve max_length bytes at once
+            tail = raw
+            while not d.eof:
+                piece = d.decompress(tail, min(limit - total + 1, _STEP))
+                total += len(piece)
+                parts.append(piece)
+                if total > limit:
+                    raise InflateLimit(f"its gzip data inflates to more than the {limit} bytes its header "
+                                       f"declares (header, voxels and 1 MiB): refused (decompression bomb?)")
+                tail = d.unconsumed_tail
+                if not piece and not tail:
+                    break
         if not d.eof:
             raise zlib.error("truncated gzip stream")
         raw = d.unused_data.lstrip(b"\x00")
@@ -65,7 +91,7 @@ def gunzip(raw: bytes) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def gunzip_first_member(raw: bytes) -> bytes | bytearray | None:
+def gunzip_first_member(raw: bytes, limit: int | None = None) -> bytes | bytearray | None:
     """The first member of a gzip stream, inflated into one buffer of the size the stream's trailer states.
 
     None when the trailer's size is implausible (0, beyond deflate's ratio or the memory
@@ -76,7 +102,8 @@ def gunzip_first_member(raw: bytes) -> bytes | bytearray | None:
     if len(raw) < 18 or raw[:2] != b"\x1f\x8b":
         return None
     isize = int.from_bytes(raw[-4:], "little")
-    if not 0 < isize <= _MAX_DEFLATE_RATIO * len(raw) or isize > limits.MEMORY_BUDGET:
+    if not 0 < isize <= _MAX_DEFLATE_RATIO * len(raw) or isize > limits.MEMORY_BUDGET \
+            or (limit is not None and isize > limit):
         return None
     try:
         if _libdeflate is not None:
@@ -135,25 +162,56 @@ def header_from_bytes(buf) -> Any:
 
 
 def _gz_prefix(fh, n: int) -> bytes:
-    """The first ``n`` inflated bytes (fewer if the stream ends) of the gzip file ``fh``."""
-    d = zlib.decompressobj(31)
+    """The first ``n`` inflated bytes (fewer if the stream ends) of the gzip file ``fh``.
+
+    The deflate body is inflated raw, without the gzip trailer's check: a damaged trailer of a
+    tiny file must not hide its header, which decides the inflation limit of the full read
+    (that read then reports the damage)."""
+    pending = fh.read(1 << 16)
+    body = _gzip_body_start(pending)
+    if body is None:
+        return b""
+    d = zlib.decompressobj(-15)
     out = bytearray()
-    pending = b""
-    while len(out) < n and not d.eof:
-        if not pending:
-            pending = fh.read(1 << 16)
+    pending = pending[body:]
+    try:
+        while len(out) < n and not d.eof:
             if not pending:
-                break
-        out += d.decompress(pending, n - len(out))
-        pending = d.unconsumed_tail
+                pending = fh.read(1 << 16)
+                if not pending:
+                    break
+            out += d.decompress(pending, n - len(out))
+            pending = d.unconsumed_tail
+    except zlib.error:
+        pass
     return bytes(out)
+
+
+def _gzip_body_start(raw: bytes) -> int | None:
+    """Where the deflate data of the gzip member at the start of ``raw`` begins (RFC 1952), or None."""
+    if len(raw) < 10 or raw[:3] != b"\x1f\x8b\x08":
+        return None
+    flags, pos = raw[3], 10
+    if flags & 4:  # FEXTRA
+        if len(raw) < pos + 2:
+            return None
+        pos += 2 + int.from_bytes(raw[pos:pos + 2], "little")
+    for bit in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+        if flags & bit:
+            end = raw.find(b"\x00", pos)
+            if end < 0:
+                return None
+            pos = end + 1
+    if flags & 2:  # FHCRC
+        pos += 2
+    return pos if pos <= len(raw) else None
 
 
 def read_header(path: str | os.PathLike) -> Any:
     """nibabel's header of a ``.nii``/``.nii.gz`` file, reading and inflating only the header's bytes; or None."""
     gz = str(path).lower().endswith(".gz")
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, "a NIfTI file") as fh:
             head = _gz_prefix(fh, _HEAD_BYTES) if gz else fh.read(_HEAD_BYTES)
             hdr, ext_end = _parse_header(head)
             if hdr is not None and ext_end:
@@ -165,13 +223,41 @@ def read_header(path: str | os.PathLike) -> Any:
         return None
 
 
-def read_bytes(path: str | os.PathLike) -> bytes | bytearray | None:
-    """The whole (inflated) content of a ``.nii``/``.nii.gz``; None for a stream libdeflate does not take."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
+def declared_bytes(hdr) -> int:
+    """The bytes a single-file NIfTI with header ``hdr`` holds: header, extensions and voxels
+    (what inflating its gzip stream may give, plus ``INFLATE_MARGIN``)."""
+    shape = tuple(int(v) for v in hdr.get_data_shape())
+    count = math.prod(max(v, 0) for v in shape) if shape else 0
+    return int(hdr.get_data_offset()) + count * hdr.get_data_dtype().itemsize + INFLATE_MARGIN
+
+
+INFLATE_MARGIN = 1 << 20  # bytes past the declared voxels a gzip stream may hold (padding)
+
+
+def read_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes | bytearray | None:
+    """The whole (inflated) content of a ``.nii``/``.nii.gz``; None for a stream libdeflate does not take
+    or that claims more than ``limit`` bytes."""
+    try:
+        raw = read_stored(path, limit)
+    except InflateLimit:
+        return None  # the general path says what is wrong
     if not str(path).lower().endswith(".gz"):
         return raw
-    return gunzip_first_member(raw)
+    return gunzip_first_member(raw, limit)
+
+
+def read_stored(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The file's bytes; with ``limit`` (what it inflates to at most) no more than a genuine file of that
+    size can hold: InflateLimit for a bigger one (e.g. an 8 GB sparse file with a small header)."""
+    with open_regular(path, "a NIfTI file") as fh:
+        if limit is None:
+            return fh.read()
+        cap = limit + limit // 64 + (1 << 20)  # deflate's worst expansion is far below 1/64
+        size = os.fstat(fh.fileno()).st_size  # (read(cap) would reserve cap bytes at once)
+        if size > cap:
+            raise InflateLimit(f"the file is {size} bytes, more than the {cap} a file whose header declares "
+                               f"{limit} bytes can be: refused (decompression bomb?)")
+        return fh.read()
 
 
 def voxels_from_bytes(buf, hdr) -> np.ndarray | None:

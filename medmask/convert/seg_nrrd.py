@@ -31,6 +31,7 @@ from spacetransformer import Space
 from ..core.dtypes import DTYPE_BIT_DEPTHS, dtype_max, smallest_label_dtype
 from ..errors import ConversionError, MedMaskError
 from ..optional import require
+from ._file_errors import check_regular_file
 from ._geometry import nrrd_geometry_from_space, ras_affine_from_space, space_from_nrrd_geometry
 
 SEG_SUFFIX = ".seg.nrrd"
@@ -360,18 +361,20 @@ class SegNrrd:
 
 def read_seg_nrrd(path: str | os.PathLike) -> SegNrrd:
     """Read a Slicer segmentation (3D single-layer or 4D layered, LPS or RAS space)."""
-    nrrd = require("nrrd")
+    from .image_io import read_nrrd_array, read_nrrd_header
+
+    require("nrrd")
     path = Path(path)
-    if not path.exists():
-        raise ConversionError("no such file", path)
-    if path.is_dir():
-        raise ConversionError("is a folder, not a .seg.nrrd file", path)
+    check_regular_file(path, "a .seg.nrrd file")
+    # header read with a size cap; voxels read and inflated no further than the header declares
+    header, data_start = read_nrrd_header(path)
     try:
-        data, header = nrrd.read(str(path), index_order="C")
-    except MedMaskError:
-        raise
-    except Exception as exc:
-        raise ConversionError(f"not a readable NRRD file ({type(exc).__name__}: {exc})", path) from None
+        sizes = [int(v) for v in header["sizes"]]
+    except (KeyError, TypeError, ValueError):
+        raise ConversionError(f"NRRD header has no valid 'sizes' ({header.get('sizes')!r:.80})", path) from None
+    if len(sizes) not in (3, 4) or min(sizes) < 1:
+        raise ConversionError(f"a segmentation must be 3D or 4D with sizes >= 1, this NRRD has sizes {sizes}", path)
+    data = read_nrrd_array(path, header, data_start, tuple(reversed(sizes)), mmap=False)
     kinds = [str(k) for k in header.get("kinds", [])]
     ndim = int(header.get("dimension", data.ndim))
     if data.ndim != ndim or ndim not in (3, 4):

@@ -62,3 +62,17 @@ def valid_colors(colors: Any) -> bool:
     return type(colors) is dict and (not colors or all(
         type(c) is list and len(c) == 4 and all(type(x) in (int, float) and 0 <= x <= 1 for x in c)
         for c in colors.values()))
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of plain JSON data, counted without recursion; stops past ``limit``
+    (so a self-containing list ends too)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list, tuple)):
+            deepest = max(deepest, d)
+            if d > limit:
+                return d
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest

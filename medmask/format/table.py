@@ -28,7 +28,7 @@ from .. import limits
 from ..core.dtypes import LABEL_DTYPE_NAMES, dtype_max
 from ..errors import FormatError, LimitError
 from . import jsonguard
-from .records import EntryInfo, valid_colors, valid_counts, valid_mapping
+from .records import EntryInfo, json_depth, valid_colors, valid_counts, valid_mapping
 
 MAGIC = b"MKT2"
 HEAD = struct.Struct("<4sIIII")
@@ -41,7 +41,7 @@ MAPPING_SELF = 2                  # mapping is {name: 1} (a binary mask named af
 COUNT_ONE = 4                     # counts is {1: voxels}
 KNOWN_FLAGS = HAS_BBOX | MAPPING_SELF | COUNT_ONE
 DTYPE_CODES = ("bool", "uint8", "uint16", "uint32")  # dtype byte -> dtype; never reordered
-HEAD_KEYS = {"kind", "writer", "space", "image", "attributes", "codecs", "metadata", "names"}
+HEAD_KEYS = {"kind", "writer", "space", "image", "attributes", "codecs", "metadata", "names", "review", "history"}
 EXTRA_KEYS = ("mapping", "counts", "colors", "metadata")
 assert set(DTYPE_CODES) == set(LABEL_DTYPE_NAMES)
 
@@ -52,7 +52,7 @@ def is_table(raw: bytes) -> bool:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def encode(head: dict[str, Any], entries: list[EntryInfo], shared: list[dict], shared_of: list[int]) -> bytes:
@@ -161,9 +161,48 @@ class Table:
         if type(shared) is not list or not all(type(m) is dict for m in shared):
             raise FormatError(f"index 'metadata' must be a list of objects, got {shared!r:.80}", path)
         self.shared = shared
+        # what decoding rows may cost in all (see _spend): rows may share one extra, shared
+        # metadata or codec, and each row expands to all of it
+        self.work_limit = min(allowance, limits.MEMORY_BUDGET)
+        self.work = 0
+        self._extras: dict[tuple[int, int], tuple[dict, int]] = {}   # (offset, length) -> (parsed, cost)
+        self._costs: dict[tuple[str, int], int] = {}                  # ("metadata"/"codec", i) -> cost
+        self._deep_ok: set[tuple] = set()                             # metadata objects checked for depth
+
+    def _spend(self, cost: int, where: str) -> None:
+        """Count what one more decoded row expands to; LimitError once the rows of this file
+        together expand to more than an index of its stored size may (amplification)."""
+        self.work += cost
+        if self.work > self.work_limit:
+            raise LimitError(f"{where}: the index rows decoded so far expand to ~{self.work >> 20} MiB of "
+                             f"records (rows pointing at the same extras, shared metadata or codecs), more than "
+                             f"an index stored in this many bytes may ({self.work_limit >> 20} MiB): refused "
+                             f"(amplification attack?)", self.path)
+
+    def _check_depth(self, key: tuple, value: Any, where: str) -> None:
+        """Metadata nesting deeper than limits.MAX_JSON_DEPTH is refused (checked once per object)."""
+        if key not in self._deep_ok:
+            if json_depth(value, limits.MAX_JSON_DEPTH) > limits.MAX_JSON_DEPTH:
+                raise FormatError(f"{where}: metadata nests deeper than {limits.MAX_JSON_DEPTH} levels "
+                                  f"(medmask.limits.MAX_JSON_DEPTH)", self.path)
+            self._deep_ok.add(key)
+
+    def _cost_of(self, kind: str, i: int, value: Any) -> int:
+        """The estimated parse cost of a head object (shared metadata set, codec), computed once."""
+        key = (kind, i)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = self._costs[key] = jsonguard.estimated_parse_bytes(_dumps(value))
+        return cost
 
     def entry(self, name: str, shape, data_end: int) -> EntryInfo:
         """Validate and decode the row of entry ``name`` (a KeyError if there is none)."""
+        try:
+            return self._entry(name, shape, data_end)
+        except MemoryError:
+            raise LimitError(f"entry {name!r}: out of memory decoding its index row", self.path) from None
+
+    def _entry(self, name: str, shape, data_end: int) -> EntryInfo:
         path = self.path
         i = self.position[name]
         (offset, length, voxels, z0, z1, y0, y1, x0, x1, crc, codec_i, meta_i, xoff, xlen, dtype_i, flags,
@@ -180,7 +219,8 @@ class Table:
                 raise FormatError(f"{where}: codec {codec_i} names none of the index's {len(self.codecs)} codecs",
                                   path)
             bbox = (z0, z1), (y0, y1), (x0, x1)
-            codec = dict(self.codecs[codec_i])
+            codec = self.codecs[codec_i]  # shared by the rows that use it, never changed
+            self._spend(self._cost_of("codec", codec_i, codec), where)
         else:
             if codec_i != NONE or length:
                 raise FormatError(f"{where}: an empty entry (no bbox) with a codec or payload bytes", path)
@@ -189,6 +229,7 @@ class Table:
             raise FormatError(f"{where}: bytes {offset}..{offset + length} lie outside the data region "
                               f"64..{data_end} (truncated or lying index)", path)
         extra = self._extra(where, xoff, xlen) if xlen else {}
+        # (every row may point at the same extra: it is parsed once, but each row counts it)
         mapping = extra.get("mapping")
         if flags & MAPPING_SELF:
             if mapping is not None:
@@ -216,25 +257,58 @@ class Table:
         metadata = extra.get("metadata", {})
         if type(metadata) is not dict:
             raise FormatError(f"{where}: metadata must be an object", path)
+        if xlen:
+            self._check_depth(("extra", xoff, xlen), metadata, where)
         if meta_i != NONE:
             if meta_i >= len(self.shared):
                 raise FormatError(f"{where}: shared metadata {meta_i} names none of the index's "
                                   f"{len(self.shared)}", path)
-            metadata = {**self.shared[meta_i], **metadata}
-        elif metadata:
-            metadata = dict(metadata)
+            self._spend(self._cost_of("metadata", meta_i, self.shared[meta_i]), where)
+            self._check_depth(("metadata", meta_i), self.shared[meta_i], where)
+            # the shared object itself when the entry has no metadata of its own: not a copy per row
+            metadata = {**self.shared[meta_i], **metadata} if metadata else self.shared[meta_i]
         return EntryInfo(name, dtype, mapping, bbox, codec, offset, length, crc, counts, colors or {}, metadata)
 
     def _extra(self, where: str, xoff: int, xlen: int) -> dict:
+        """The row's extra, parsed once however many rows point at it; each row counts its cost."""
+        cached = self._extras.get((xoff, xlen))
+        if cached is not None:
+            self._spend(cached[1], where)
+            return cached[0]
         start = self.extras_start + xoff
         if start + xlen > len(self.raw):
             raise FormatError(f"{where}: its extra at {xoff}..{xoff + xlen} lies outside the "
                               f"{len(self.raw) - self.extras_start}-byte extras (lying table)", self.path)
+        raw = self.raw[start:start + xlen]
+        cost = jsonguard.estimated_parse_bytes(raw)
+        self._spend(cost, where)  # before parsing: overlapping extras are no way around the bound
         try:
-            extra = json.loads(self.raw[start:start + xlen].decode("utf-8"))
+            extra = json.loads(raw.decode("utf-8"))
         except (ValueError, RecursionError) as exc:
             raise FormatError(f"{where}: its index extra is not valid JSON ({exc})", self.path) from None
         if type(extra) is not dict:
             raise FormatError(f"{where}: its index extra is not a JSON object", self.path)
+        self._extras[(xoff, xlen)] = (extra, cost)
         return extra
+
+
+def expansion_cost(raw: bytes) -> int:
+    """What reading every row of an encoded table costs in :meth:`Table._spend` units: the
+    writer checks it against the reader's allowance, so medmask never writes what it refuses."""
+    _, j, n, r, e = HEAD.unpack_from(raw)
+    doc = json.loads(raw[HEAD.size:HEAD.size + j])
+    start = HEAD.size + j
+    extras = start + n * r
+    shared = [jsonguard.estimated_parse_bytes(_dumps(m)) for m in doc.get("metadata", [])]
+    codecs = [jsonguard.estimated_parse_bytes(_dumps(c)) for c in doc.get("codecs", [])]
+    total = 0
+    for row in struct.iter_unpack(RECORD.format, raw[start:extras]):
+        codec_i, meta_i, xoff, xlen, flags = row[10], row[11], row[12], row[13], row[15]
+        if flags & HAS_BBOX:
+            total += codecs[codec_i]
+        if meta_i != NONE:
+            total += shared[meta_i]
+        if xlen:
+            total += jsonguard.estimated_parse_bytes(raw[extras + xoff:extras + xoff + xlen])
+    return total
 

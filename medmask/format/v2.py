@@ -15,6 +15,7 @@ this module writes) stores the records as a packed binary table with a small JSO
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field, replace
@@ -31,9 +32,10 @@ from ..core.image_ref import ImageReference
 from ..errors import (ChecksumError, CodecError, FormatError, GeometryError, LabelError, LimitError,
                       UnsupportedVersionError)
 from . import jsonguard
+from . import review as review_keys
 from .checks import unnamed_values
 from . import table as table2
-from .records import EntryInfo, valid_colors, valid_counts as _valid_counts, valid_mapping as _valid_mapping
+from .records import EntryInfo, json_depth, valid_colors, valid_counts as _valid_counts, valid_mapping as _valid_mapping
 
 MAGIC_MASK = b"MSK1"
 MAGIC_ARCHIVE = b"MSKA"
@@ -43,7 +45,7 @@ _FIELDS = struct.Struct("<4sBBHQQI")  # magic, major, minor, flags, index_offset
 _RESERVED = HEADER_SIZE - _FIELDS.size - 4
 DTYPES = LABEL_DTYPE_NAMES
 DEFAULT_LEVEL = 19
-INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes", "shared"}
+INDEX_KEYS = {"kind", "writer", "space", "entries", "image", "attributes", "shared", *review_keys.HEAD_KEYS}
 MAX_UNKNOWN_KEY_BYTES = 64 << 10  # a newer writer's small additions are ignored; bulk is refused
 
 
@@ -89,6 +91,7 @@ class Index:
     entry: Callable[[str], EntryInfo]  # name -> validated record, parsed when first asked for (KeyError if none)
     image: ImageReference | None = None
     attributes: dict = field(default_factory=dict)  # archive-level facts (MaskArchive.attributes)
+    review: dict = field(default_factory=dict)  # the raw 'review'/'history' keys (format/review.py)
 
 
 def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]]]:
@@ -119,8 +122,20 @@ def share_metadata(entries: list[EntryInfo]) -> tuple[list[list], list[list[int]
 
 
 def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
-                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
-    """The compressed 2.2 index (a binary table, see :mod:`.table`) of ``entries``."""
+                 image: ImageReference | None = None, attributes: dict[str, Any] | None = None,
+                 review: dict[str, Any] | None = None, minor: int = VERSION[1]) -> bytes:
+    """The compressed 2.2 index (a binary table, see :mod:`.table`) of ``entries``; ``minor=1``: the
+    2.1 JSON index (the same facts, for medmask 0.3, which cannot read the 2.2 table)."""
+    if minor == 1:
+        raw = encode_index_json(kind, space, entries, writer, image, attributes, review)
+        blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
+        if len(raw) > jsonguard.max_index_size(len(blob)) or \
+                jsonguard.estimated_parse_bytes(raw) > jsonguard.index_allowance(len(blob)):
+            raise LimitError(f"the index would be {len(raw)} bytes ({len(blob)} compressed), more than a "
+                             f"reader accepts: store less metadata per entry")
+        return blob
+    if minor != VERSION[1]:
+        raise ValueError(f"format 2.{minor} cannot be written (2.1 or 2.2)")
     rows, refs = share_metadata(entries)
     sets: dict[tuple[int, ...], int] = {}
     shared: list[dict] = []
@@ -136,18 +151,21 @@ def encode_index(kind: str, space, entries: list[EntryInfo], writer: str,
         head["image"] = image.to_json()
     if attributes:
         head["attributes"] = attributes
+    head.update(review or {})  # the 'review'/'history' keys (format/review.py), absent when empty
     raw = table2.encode(head, entries, shared, shared_of)
     blob = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_content_size=True).compress(raw)
     allowance = jsonguard.index_allowance(len(blob))
     if len(raw) > jsonguard.max_index_size(len(blob)) or \
-            any(jsonguard.estimated_parse_bytes(part) > allowance for part in table2.json_parts(raw)):
+            any(jsonguard.estimated_parse_bytes(part) > allowance for part in table2.json_parts(raw)) or \
+            table2.expansion_cost(raw) > min(allowance, limits.MEMORY_BUDGET):
         raise LimitError(f"the index would be {len(raw)} bytes ({len(blob)} compressed), more than a "
                          f"reader accepts: store less metadata per entry")  # never write what reads refuse
     return blob
 
 
 def encode_index_json(kind: str, space, entries: list[EntryInfo], writer: str,
-                      image: ImageReference | None = None, attributes: dict[str, Any] | None = None) -> bytes:
+                      image: ImageReference | None = None, attributes: dict[str, Any] | None = None,
+                      review: dict[str, Any] | None = None) -> bytes:
     """The 2.1 JSON index document (uncompressed) of ``entries``: what medmask 0.3.0 wrote, kept
     for tests and tools that craft files of that version."""
     table, refs = share_metadata(entries)
@@ -156,6 +174,7 @@ def encode_index_json(kind: str, space, entries: list[EntryInfo], writer: str,
         doc["image"] = image.to_json()
     if attributes:
         doc["attributes"] = attributes
+    doc.update(review or {})
     if table:
         doc["shared"] = {"metadata": table}
     doc["entries"] = [_record_to_json(e, [table[i][0] for i in r], r) for e, r in zip(entries, refs)]
@@ -176,7 +195,8 @@ def index_document(blob: bytes, header: Header, path: str | None = None) -> dict
     writer = (table2.Table(raw, jsonguard.index_allowance(len(blob)), path).doc if table2.is_table(raw) else
               jsonguard.loads(raw, "index", path, jsonguard.index_allowance(len(blob)))).get("writer", "")
     entries = [index.entry(n) for n in index.names]
-    return json.loads(encode_index_json(index.kind, index.space, entries, writer, index.image, index.attributes))
+    return json.loads(encode_index_json(index.kind, index.space, entries, writer, index.image, index.attributes,
+                                        index.review))
 
 
 def decompress_index(blob: bytes, header: Header, path: str | None = None) -> bytes:
@@ -208,6 +228,10 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     raw = decompress_index(blob, header, path)
     allowance = jsonguard.index_allowance(len(blob))
     binary = table2.is_table(raw)
+    if not binary and raw[:3] == table2.MAGIC[:3]:  # "MKT3"...: a table of a later minor version
+        raise UnsupportedVersionError(f"index table {raw[:4]!r} of format 2.{header.version[1]} is newer than this "
+                                      f"medmask reads (2.0-2.2): upgrade medmask, or ask for the file written "
+                                      f"with --format-version 2.1 / format_version='2.1'", path)
     if binary:
         table = table2.Table(raw, allowance, path)
         doc, known = table.doc, table2.HEAD_KEYS
@@ -262,7 +286,9 @@ def decode_index_full(blob: bytes, header: Header, path: str | None = None) -> I
     attributes = doc.get("attributes", {})
     if not isinstance(attributes, dict):
         raise FormatError(f"index attributes must be an object, got {attributes!r:.80}", path)
-    return Index(doc["kind"], space, names, entry, image, attributes)
+    check_stored_depth(attributes, "index attributes", path)
+    review = {k: doc[k] for k in review_keys.HEAD_KEYS if k in doc}
+    return Index(doc["kind"], space, names, entry, image, attributes, review)
 
 
 def _name_problem(records: list, path: str | None) -> None:
@@ -339,12 +365,14 @@ def parse_record(r: Any, shape, data_end: int, path: str | None,
     metadata = r.get("metadata", {})
     if type(metadata) is not dict:
         raise FormatError(f"{where}: metadata must be an object", path)
+    check_stored_depth(metadata, f"{where}: metadata", path)
     refs = r.get("shared_metadata")
     if refs is not None:
         if type(refs) is not list or not all(type(i) is int and 0 <= i < len(shared_metadata) for i in refs):
             raise FormatError(f"{where}: shared_metadata {refs!r:.80} names no rows of the "
                               f"{len(shared_metadata)}-row shared table", path)
         metadata = {**dict(shared_metadata[i] for i in refs), **metadata}
+        check_stored_depth(metadata, f"{where}: metadata", path)
     return EntryInfo(name=name, dtype=dtype, mapping=dict(mapping), bbox=bbox, codec=codec, offset=offset,
                      length=length, crc32=crc, counts={int(k): v for k, v in counts.items()},
                      colors={k: tuple(float(x) for x in c) for k, c in colors.items()} if colors else {},
@@ -430,20 +458,6 @@ def check_text(text: str, what: str, path: str | None = None) -> None:
                          f"it cannot be stored", path) from None
 
 
-def json_depth(value: Any, limit: int) -> int:
-    """Nesting depth of plain JSON data, counted without recursion; stops past ``limit``
-    (so a self-containing list ends too)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (dict, list, tuple)):
-            deepest = max(deepest, d)
-            if d > limit:
-                return d
-            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return deepest
-
-
 def json_safe_metadata(metadata: dict, name: str, path: str | None = None) -> dict:
     """A JSON copy of an entry's metadata; FormatError naming the entry if it is not plain JSON
     storable as UTF-8, or nests deeper than ``limits.MAX_JSON_DEPTH``."""
@@ -451,11 +465,39 @@ def json_safe_metadata(metadata: dict, name: str, path: str | None = None) -> di
         raise FormatError(f"metadata of {name!r} nests deeper than {limits.MAX_JSON_DEPTH} levels "
                           f"(medmask.limits.MAX_JSON_DEPTH)", path)
     try:
-        text = json.dumps(metadata, ensure_ascii=False)
+        text = json.dumps(metadata, ensure_ascii=False, allow_nan=False)
         text.encode("utf-8")
         return json.loads(text)
     except UnicodeEncodeError as exc:
         raise FormatError(f"metadata of {name!r} holds text that is not valid Unicode ({exc.reason}: "
                           f"{exc.object[max(0, exc.start - 10):exc.end + 10]!r})", path) from None
-    except (TypeError, ValueError, RecursionError) as exc:
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}", path) from None
+        raise FormatError(f"metadata of {name!r} holds NaN or Infinity ({_first_nonfinite(metadata)}): strict JSON "
+                          f"readers refuse them, so medmask does not store them; store None or a string "
+                          f"such as 'nan' instead", path) from None
+    except (TypeError, RecursionError) as exc:
         raise FormatError(f"metadata of {name!r} is not JSON-serialisable: {exc}", path) from None
+
+
+def _first_nonfinite(value: Any, where: str = "") -> str:
+    """Where the first NaN/Infinity in plain JSON data is, e.g. "['scores'][2] = nan"."""
+    stack = [(value, where)]
+    while stack:
+        v, at = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"{at} = {v}"
+        if isinstance(v, dict):
+            stack.extend((x, f"{at}[{k!r}]") for k, x in v.items())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+    return "?"
+
+
+def check_stored_depth(value: Any, what: str, path: str | None) -> None:
+    """FormatError when stored JSON (metadata, attributes) nests deeper than ``limits.MAX_JSON_DEPTH``:
+    what medmask refuses to write it refuses to read, so it is never re-written either."""
+    if json_depth(value, limits.MAX_JSON_DEPTH) > limits.MAX_JSON_DEPTH:
+        raise FormatError(f"{what} nests deeper than {limits.MAX_JSON_DEPTH} levels "
+                          f"(medmask.limits.MAX_JSON_DEPTH)", path)

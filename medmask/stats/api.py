@@ -44,7 +44,8 @@ OnError = Union[str, Callable[[CaseProblem], None]]
 def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, entries: Iterable[str] | None = None,
                   centroid: bool = False, intensity: bool = False, image: Any = None,
                   frame: bool = False, storage_options: dict | None = None, workers: int = 1,
-                  dask: str | None = None, executor: cf.Executor | None = None, on_error: OnError = "raise"):
+                  dask: str | None = None, executor: cf.Executor | None = None, on_error: OnError = "raise",
+                  review: Iterable[str] | bool = False):
     """One record per (case, entry, label) of every archive in ``inputs``.
 
     ``inputs``: ``.mska``/``.msk`` files, folders (searched recursively) or glob patterns, local
@@ -55,7 +56,9 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     LPS centroid (``centroid_lps_*``, decodes crops). With ``image=`` (a path, a
     ``'.../{case}/ct.nii.gz'`` template, a {case: path} mapping or a callable(case, path))
     or ``intensity=True`` (the scan each archive records) also image, image_error, mean,
-    std, median, p5, p95 inside each label. The columns depend on these flags only.
+    std, median, p5, p95 inside each label. ``review=True`` adds each entry's review decision
+    (``review_status``: ``unreviewed`` when none, ``reviewer``); ``review=["accepted", ...]`` also
+    keeps only rows of entries with one of those statuses. The columns depend on these flags only.
 
     Cases run in ``workers`` processes, on a dask scheduler at ``dask``, or on any
     ``executor``; rows come back in input order. ``on_error``: ``"raise"`` stops at the
@@ -72,7 +75,8 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
         resolve_image(image, None, len(cases))  # one scan for many cases: the whole run is wrong, say so now
     wanted = None if entries is None else list(dict.fromkeys([entries] if isinstance(entries, str) else entries))
     job = partial(_cases_rows, wanted=wanted, centroid=centroid, with_images=intensity or image is not None,
-                  image=image, n_cases=len(cases), raise_errors=on_error == "raise")
+                  image=image, n_cases=len(cases), raise_errors=on_error == "raise",
+                  review=None if review is False else (True if review is True else list(review)))
     rows: list[dict[str, Any]] = []
     seen_entries: set[str] = set()
     problems: list[CaseProblem] = []
@@ -101,14 +105,18 @@ def compute_stats(inputs: str | os.PathLike | Iterable[str | os.PathLike], *, en
     return to_frame(rows) if frame else rows
 
 
-def stats_columns(centroid: bool = False, images: bool = False) -> list[str]:
+def stats_columns(centroid: bool = False, images: bool = False, review: bool = False) -> list[str]:
     """The columns of a stats run with these flags (every row has exactly these)."""
     from .volumes import BASE_COLUMNS, CENTROID_COLUMNS
 
-    return [*BASE_COLUMNS, *(CENTROID_COLUMNS if centroid else []), *(IMAGE_COLUMNS if images else [])]
+    return [*BASE_COLUMNS, *(CENTROID_COLUMNS if centroid else []), *(REVIEW_COLUMNS if review else []),
+            *(IMAGE_COLUMNS if images else [])]
 
 
-def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_errors):
+REVIEW_COLUMNS = ["review_status", "reviewer"]
+
+
+def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_errors, review=None):
     """Rows of a chunk of cases (module level: process pools and dask pickle it)."""
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -119,6 +127,8 @@ def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_e
                 present = set(source.names)
                 names = source.names if wanted is None else [n for n in wanted if n in present]
                 case_rows = source_rows(source, entries=names, centroid=centroid)
+                if review is not None:
+                    case_rows = _join_review(case_rows, source.review(), review)
                 if with_images:
                     try:
                         add_intensities(case_rows, source, resolve_image(image, source, n_cases))
@@ -137,6 +147,20 @@ def _cases_rows(cases, *, wanted, centroid, with_images, image, n_cases, raise_e
         seen.update(names)
         rows.extend(case_rows)
     return rows, seen, problems
+
+
+def _join_review(rows: list[dict[str, Any]], decisions: dict, statuses: Iterable[str] | bool) -> list[dict[str, Any]]:
+    """Each row gains its entry's review status and reviewer; rows of other statuses are left out
+    when ``statuses`` names some."""
+    keep = None if statuses is True else set(statuses)
+    out = []
+    for r in rows:
+        d = decisions.get(r["entry"]) or {}
+        r["review_status"] = d.get("status", "unreviewed")
+        r["reviewer"] = d.get("reviewer")
+        if not keep or r["review_status"] in keep:
+            out.append(r)
+    return out
 
 
 def _reason(exc: MedMaskError, archive) -> str:

@@ -35,7 +35,7 @@ def resolve_image(spec: Any, source: MaskSource, n_cases: int) -> Path:
             raise MedMaskError(f"its recorded image {ref.path!r} lies next to the remote archive and is not read "
                                f"over the network; pass the scan with --image", str(source.path))
         path = Path(ref.resolve(source.path))
-        if not path.is_file():
+        if not os.path.lexists(path):  # something there (a DICOM folder, or a FIFO the reader refuses): read it
             raise MedMaskError(f"its recorded image {ref.path!r} is not at {path}; pass the scan with --image",
                                str(source.path))
         return path

@@ -41,6 +41,12 @@ class MaskSource:
         """The entry's stored bytes: equal bytes mean equal voxels, no decoding needed."""
         return self._reader.raw_payload(name)
 
+    def review(self) -> dict[str, dict[str, str]]:
+        """The latest review decision per entry (``MaskArchive.review``); {} for files without any."""
+        from ..format.review import parse
+
+        return parse(getattr(self._reader, "review", {}) or {}, self.names, str(self.path)).decisions
+
     def image_reference(self):
         """The scan recorded in the archive (an ImageReference), or None."""
         return getattr(self._reader, "image", None)

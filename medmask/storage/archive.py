@@ -11,8 +11,8 @@ from ..core.geometry import spaces_equal
 from ..core.image_ref import ImageReference
 from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
-from ..errors import (ArchiveModeError, ConcurrentModificationError, EntryExistsError, EntryNotFoundError,
-                      GeometryError, LabelError, MedMaskError, WriteError)
+from ..errors import (ArchiveModeError, ChecksumError, ConcurrentModificationError, EntryExistsError,
+                      EntryNotFoundError, FormatError, GeometryError, LabelError, LimitError, MedMaskError, WriteError)
 from ..format import v2
 from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
@@ -20,12 +20,13 @@ from .bytesource import Source, source_name, writable_path
 from .container import Container, StagedEntry, preview_names
 from .entries import decode_mask, encode_mask
 from .locking import FileIdentity, commit_lock
-from .reader import container_class, open_container
+from .reader import container_class, open_container, parse_format_version
+from .review import ReviewMixin
 
 MODES = ("r", "w", "a")
 
 
-class MaskArchive:
+class MaskArchive(ReviewMixin):
     """A ``.mska`` file. ``mode``: ``"r"`` read, ``"w"`` create/overwrite, ``"a"`` edit or create.
 
     ``"r"`` also reads a URL (``s3://``, ``https://``, ``memory://``... through fsspec, with
@@ -44,14 +45,16 @@ class MaskArchive:
     """
 
     def __init__(self, path: Source, mode: str = "r", space=None, *,
-                 format_version: int | None = None, level: int = v2.DEFAULT_LEVEL,
+                 format_version: int | str | None = None, level: int = v2.DEFAULT_LEVEL,
                  storage_options: dict | None = None):
         if mode not in MODES:
             raise ArchiveModeError(f"mode must be one of {MODES}, got {mode!r}", source_name(path))
         if mode != "r":  # URLs, bytes and file objects are read-only
             path = writable_path(path, f"mode={mode!r} (writing)")
-        if format_version is not None:
-            container_class(format_version, source_name(path))  # refuse an unknown version before touching anything
+        # refuse an unknown version before touching anything; None: write the file's own version
+        # (re-read on every reload: a handle never lowers a file another program upgraded)
+        self._asked_version = parse_format_version(format_version, source_name(path))
+        self.format_version, self._minor = self._asked_version or (2, None)
         self._source = path
         self._storage_options = storage_options
         self.path = source_name(path)
@@ -68,17 +71,16 @@ class MaskArchive:
         self._written = False  # "w": the first commit overwrites whatever is there
         self._image: ImageReference | None = None
         self._attributes: dict[str, Any] = {}
+        self._load_review({})
         if mode == "r" or (mode == "a" and os.path.exists(self.path)):
             self._load_from_disk()
             if self._reader.kind != "archive":  # type: ignore[union-attr]
                 raise MedMaskError("is a single-mask .msk file, not an archive; use load_mask", self.path)
             if space is not None and not spaces_equal(space, self._space):
                 raise GeometryError(f"space given ({space}) differs from the archive's ({self._space})", self.path)
-            self.format_version = format_version or self._reader.version  # type: ignore[union-attr]
         else:
             # nothing touches the disk until the first change, commit() or close(): a crash
             # before then leaves any previous file intact and no empty "finished-looking" one
-            self.format_version = format_version or 2
             self._dirty = True
 
     # opening ------------------------------------------------------------------------------
@@ -92,8 +94,11 @@ class MaskArchive:
         self._space = reader.space
         self._image = reader.image
         self._attributes = reader.attributes
+        self._load_review(reader.review)
         self._entries = dict.fromkeys(reader.names, (None, None))
         self._dirty = False
+        if self._asked_version is None:  # the file's version as it is now (another program may have upgraded it)
+            self.format_version, self._minor = reader.version, None
 
     @property
     def space(self):
@@ -142,7 +147,8 @@ class MaskArchive:
         try:
             value = v2.json_safe_metadata(dict(value), "attributes")
         except MedMaskError as exc:
-            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are"),
+            raise MedMaskError(exc.problem.replace("metadata of 'attributes' is", "the archive attributes are")
+                               .replace("metadata of 'attributes' holds", "the archive attributes hold"),
                                self.path) from None
         if value == self._attributes:
             return
@@ -181,9 +187,26 @@ class MaskArchive:
         return {name: self.load_segmask(name) for name in self._entries}
 
     def verify(self) -> list[str]:
-        """Check every entry's checksum (v1 files: decode every entry); returns the names checked."""
+        """Check every entry's record and checksum and decode it (v1 files: decode every entry);
+        returns the names checked. Like ``medmask verify``, every entry is checked: damaged ones
+        raise one error at the end listing each with its problem (``.damaged``: name -> problem);
+        a ChecksumError when every problem is a checksum mismatch, else a FormatError."""
+        damaged: dict[str, str] = {}
+        kinds: set[type] = set()
         for name in self._entries:
-            self.load_segmask(name)
+            try:
+                self.load_segmask(name)
+            except LimitError:
+                raise  # the file as a whole costs too much: no use checking the others
+            except FormatError as exc:
+                damaged[name] = exc.problem if repr(name) in exc.problem else f"entry {name!r}: {exc.problem}"
+                kinds.add(type(exc))
+        if damaged:
+            cls = ChecksumError if kinds == {ChecksumError} else FormatError
+            err = cls(f"{len(damaged)} of {len(self._entries)} entries are damaged: " + "; ".join(damaged.values()),
+                      self.path)
+            err.damaged = damaged
+            raise err
         return list(self._entries)
 
     def raw_payload(self, name: str) -> bytes:
@@ -233,6 +256,8 @@ class MaskArchive:
         elif not spaces_equal(mask.space, self._space):
             raise GeometryError(f"mask {name!r} has space {mask.space}, the archive has {self._space}", self.path)
         info, payload = encode_mask(mask, name, self.level, self.path)
+        if name in self._entries:
+            self._note_voxels(name, mask)
         self._entries[name] = (info, payload)
         self._changed()
         return info
@@ -242,6 +267,36 @@ class MaskArchive:
         with self._batch():
             for name, mask in masks.items():
                 self.add_segmask(mask, name, replace=replace)
+
+    def add_labelmap(self, labels, names: Mapping[str, int] | None = None,
+                     colors: Mapping[str, Sequence[float]] | None = None, metadata: Mapping[str, Any] | None = None,
+                     *, space=None, replace: bool = False) -> list[str]:
+        """One entry per name of a label map (a model's output, TotalSegmentator ``--ml``), one write.
+
+        ``labels``: a 3D integer array in medmask (z, y, x) order on ``space`` (default: the
+        archive's), or a SegmentationMask (its space, and its names, colours and metadata
+        unless given). ``names``: name -> label value. A named value without voxels becomes an
+        empty entry; a value present but unnamed becomes ``label_<v>``. ``colors``: name -> rgba;
+        ``metadata``: stored on every entry. All bounding boxes come from one pass over the
+        volume. Returns the entry names written.
+        """
+        from ..core.labelmap import split_labelmap
+
+        if isinstance(labels, SegmentationMask):
+            space = labels.space if space is None else space
+            names = labels.mapping.to_dict() if names is None else names
+            colors = labels.colors if colors is None else colors
+            metadata = labels.metadata if metadata is None else metadata
+            labels = labels.data
+        space = self._space if space is None else space
+        if space is None:
+            raise GeometryError("the archive has no space yet: pass space= with the label map", self.path)
+        try:
+            masks = split_labelmap(labels, names or {}, space, colors=colors, metadata=metadata)
+        except MedMaskError as exc:
+            raise type(exc)(exc.problem, self.path) from None
+        self.add_segmasks(masks, replace=replace)
+        return list(masks)
 
     def replace(self, name: str, mask: SegmentationMask) -> EntryInfo:
         self._check_exists(name)  # not its record: an entry whose index row is damaged can be replaced
@@ -253,6 +308,7 @@ class MaskArchive:
     def remove(self, name: str) -> None:
         self._check_writable()
         self._check_exists(name)  # not its record: an entry whose index row is damaged can be removed
+        self._note_remove(name)
         del self._entries[name]
         self._changed()
 
@@ -269,6 +325,7 @@ class MaskArchive:
         if payload is None:  # the reader knows the bytes by the old name: take them along
             info, source = self._reader.staged(old, self.level).v2_item()  # type: ignore[union-attr]
             payload = source()
+        self._note_rename(old, new)
         self._entries = {(new if n == old else n): ((replace(info, name=new), payload) if n == old else v)
                          for n, v in self._entries.items()}
         self._changed()
@@ -361,6 +418,7 @@ class MaskArchive:
         """After a failed commit: forget the failed change, show the file as it is on disk."""
         if self.mode == "w" and not self._written:
             self._entries, self._image, self._attributes, self._dirty = {}, None, {}, False
+            self._load_review({})
             return
         try:
             if os.path.exists(self.path):
@@ -372,6 +430,7 @@ class MaskArchive:
             self._reader.close()
         self._reader, self._identity, self._image = None, None, None
         self._entries, self._attributes, self._dirty = {}, {}, False
+        self._load_review({})
 
     def reload(self) -> None:
         """Drop pending changes and read the file again (e.g. after ConcurrentModificationError)."""
@@ -381,7 +440,8 @@ class MaskArchive:
     def _write(self) -> None:
         container_class(self.format_version).write_archive(self.path, self._space,
                                                            [self._staged(n) for n in self._entries], self._image,
-                                                           self._attributes)
+                                                           self._attributes, self._review_head(),
+                                                           minor=self._minor)
 
     def _staged(self, name: str) -> StagedEntry:
         info, payload = self._get(name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
+import socket
 import stat
 import tempfile
 import time
@@ -52,8 +54,9 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     target = resolve_target(shown)
     directory = os.path.dirname(target)
     old = check_replaceable(target, shown)
+    remove_stale_temporaries(target)  # what writers killed before their rename left
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(target), suffix=".tmp", dir=directory)
     except OSError as exc:
         raise WriteError(f"cannot create a file in {directory}: {exc.strerror}", shown, exc.errno) from None
     try:
@@ -76,7 +79,6 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    remove_stale_temporaries(target)
 
 
 def _copy_ownership(tmp: str, old: os.stat_result | None) -> None:
@@ -100,19 +102,49 @@ def _copy_ownership(tmp: str, old: os.stat_result | None) -> None:
 
 
 STALE_AFTER_S = 3600.0
+_HOST = socket.gethostname().replace(".", "_")[:40] or "host"
 
 
-def remove_stale_temporaries(path: str, older_than_s: float = STALE_AFTER_S) -> list[str]:
-    """Delete temporaries of ``path`` left by writers that were killed (older than an hour)."""
-    directory, base = os.path.split(os.path.abspath(path))
+def temporary_prefix(path: str | os.PathLike) -> str:
+    """``.<name>.<host>-<pid>.``: a temporary file or folder beside ``path`` names its writer, so the
+    next writer can tell one whose process died (and remove it) from one still being written."""
+    return f".{os.path.basename(os.fspath(path))}.{_HOST}-{os.getpid()}."
+
+
+def _owner_dead(name: str, prefix: str) -> bool:
+    """Whether the temporary ``name`` was made by a process of this host that no longer runs."""
+    owner = name[len(prefix):].split(".", 1)[0]
+    host, _, pid = owner.rpartition("-")
+    if host != _HOST or not pid.isdigit():
+        return False  # another machine's (a shared folder) or an older medmask's: the age rule decides
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: it runs under another user
+        return False
+    return False
+
+
+def remove_stale_temporaries(path: str | os.PathLike, older_than_s: float = STALE_AFTER_S) -> list[str]:
+    """Delete temporaries of ``path`` (``.tmp`` files, ``.tmpdir`` folders) left by killed writers:
+    those whose writer process (on this host) is dead, and any older than ``older_than_s``."""
+    directory, base = os.path.split(os.path.abspath(os.fspath(path)))
     prefix = f".{base}."
     removed = []
     now = time.time()
     with contextlib.suppress(OSError):
         for entry in os.scandir(directory):
-            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    if now - entry.stat().st_mtime > older_than_s:
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith((".tmp", ".tmpdir"))):
+                continue
+            with contextlib.suppress(OSError):
+                if _owner_dead(name, prefix) or now - entry.stat(follow_symlinks=False).st_mtime > older_than_s:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
                         os.unlink(entry.path)
-                        removed.append(entry.path)
+                    removed.append(entry.path)
     return removed

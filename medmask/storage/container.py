@@ -48,6 +48,7 @@ class Container:
     names: list[str]
     image: ImageReference | None = None  # the scan the masks were drawn on (v2 archives)
     attributes: dict = {}  # archive-level facts (v2; replaced per instance, never mutated)
+    review: dict = {}  # the raw 'review'/'history' index keys (v2; format/review.py)
 
     def __init__(self, source: ByteSource, kind: str, head: bytes):
         self.source = source
@@ -102,14 +103,17 @@ class Container:
 
     # writing whole files ------------------------------------------------------------------
     @classmethod
-    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int) -> None:
+    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int, minor: int | None = None) -> None:
+        """Write a whole .msk file; ``minor``: the minor version to write (None: the newest)."""
         raise NotImplementedError
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+                      image: ImageReference | None = None, attributes: dict | None = None,
+                      review: dict | None = None, minor: int | None = None) -> None:
         """Write a whole .mska file; ``image`` is the scan the masks were drawn on, ``attributes``
-        the archive-level facts (v2 only)."""
+        the archive-level facts, ``review`` the review decisions and edit history (v2 only), ``minor``
+        the minor version (None: the newest)."""
         raise NotImplementedError
 
     # lifetime -----------------------------------------------------------------------------

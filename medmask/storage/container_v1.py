@@ -76,13 +76,17 @@ class V1Container(Container):
         return StagedEntry(self.info(name, exact=False), False, v2_item, lambda: self.load(name))
 
     @classmethod
-    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int) -> None:
+    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int, minor: int | None = None) -> None:
         warn_v1_drops(mask.colors, mask.metadata, path)
         write_v1_mask(path, mask.space, mask.mapping.to_dict(), mask.data)
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
+                      image: ImageReference | None = None, attributes: dict | None = None,
+                      review: dict | None = None, minor: int | None = None) -> None:
+        if review:  # MaskArchive refuses review decisions on v1 and records no history there
+            warnings.warn(f"{os.fspath(path)}: format version 1 cannot store review decisions or edit history; "
+                          f"not written (format_version=2 keeps them)", UserWarning, stacklevel=4)
         if attributes:  # MaskArchive refuses to set them on v1; a caller going around it is told here
             warnings.warn(f"{os.fspath(path)}: format version 1 cannot store archive attributes; not written "
                           f"(format_version=2 keeps them)", UserWarning, stacklevel=4)

@@ -24,6 +24,7 @@ class V2Container(Container):
         blob = self.read_exact(header.index_offset, header.index_length, "index")
         index = v2.decode_index_full(blob, header, self.path)
         kind, self.space, self.image, self.attributes = index.kind, index.space, index.image, index.attributes
+        self.review = index.review
         self._entry = index.entry
         if kind != self.kind:
             raise FormatError(f"magic says {self.kind} but the index says {kind}", self.path)
@@ -52,12 +53,14 @@ class V2Container(Container):
         return StagedEntry(info, False, lambda: (info, lambda: self.raw_payload(name)), lambda: self.load(name))
 
     @classmethod
-    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int) -> None:
+    def write_mask(cls, path: str | os.PathLike, mask: SegmentationMask, level: int, minor: int | None = None) -> None:
         info, payload = encode_mask(mask, "mask", level, os.fspath(path))
-        write_v2(path, "mask", mask.space, [(info, lambda: payload)])
+        write_v2(path, "mask", mask.space, [(info, lambda: payload)], minor=minor)
 
     @classmethod
     def write_archive(cls, path: str | os.PathLike, space, entries: Sequence[StagedEntry],
-                      image: ImageReference | None = None, attributes: dict | None = None) -> None:
-        write_v2(path, "archive", space, [e.v2_item() for e in entries], image=image, attributes=attributes)
+                      image: ImageReference | None = None, attributes: dict | None = None,
+                      review: dict | None = None, minor: int | None = None) -> None:
+        write_v2(path, "archive", space, [e.v2_item() for e in entries], image=image, attributes=attributes,
+                 review=review, minor=minor)
 

@@ -18,12 +18,29 @@ CONTAINERS: dict[int, type[Container]] = {1: V1Container, 2: V2Container}
 _HEAD_BYTES = max(v2.HEADER_SIZE, v1.ARCHIVE_HEADER.size)
 
 
-def container_class(format_version: int, path: str | os.PathLike | None = None) -> type[Container]:
-    """The container class that writes ``format_version`` (1 or 2)."""
-    try:
-        return CONTAINERS[format_version]
-    except (KeyError, TypeError):
-        raise MedMaskError(f"format_version must be 1 or 2, got {format_version!r}", path) from None
+WRITABLE_MINORS = (1, 2)  # 2.1 (what medmask 0.3 reads) and 2.2 (the current index)
+VERSION_CHOICES = ("1", "2", "2.1", "2.2")
+
+
+def parse_format_version(value: int | str | float | tuple | None,
+                         path: str | os.PathLike | None = None) -> tuple[int, int | None] | None:
+    """``format_version`` as (major, minor); minor None = the newest of that major (None stays None).
+
+    Accepted: 1, 2, "2.1", "2.2", 2.1, (2, 1). 2.1 is for sharing files with medmask 0.3
+    (which cannot read the 2.2 index); it holds the same facts.
+    """
+    if value is None:
+        return None
+    text = ".".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+    if isinstance(value, bool) or text not in VERSION_CHOICES:
+        raise MedMaskError(f"format_version must be one of 1, 2, '2.1', '2.2', got {value!r}", path)
+    major, _, minor = text.partition(".")
+    return int(major), (int(minor) if minor else None)
+
+
+def container_class(format_version: int | str | tuple, path: str | os.PathLike | None = None) -> type[Container]:
+    """The container class that writes ``format_version`` (1, 2, "2.1", "2.2")."""
+    return CONTAINERS[parse_format_version(format_version, path)[0]]
 
 
 def open_container(source: Source, storage_options: dict | None = None) -> Container:
@@ -56,5 +73,5 @@ def _open_source(source: ByteSource) -> Container:
 
 ContainerReader = open_container  # the name callers of medmask 0.2 used
 
-__all__ = ["CONTAINERS", "Container", "ContainerReader", "V1_CODEC", "container_class", "open_container",
-           "preview_names"]
+__all__ = ["CONTAINERS", "Container", "ContainerReader", "V1_CODEC", "VERSION_CHOICES", "container_class",
+           "open_container", "parse_format_version", "preview_names"]

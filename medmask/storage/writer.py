@@ -22,8 +22,11 @@ def writer_tag() -> str:
 
 
 def write_v2(path: str | os.PathLike, kind: str, space, entries: Sequence[tuple[EntryInfo, PayloadSource]],
-             image=None, attributes: dict | None = None) -> list[EntryInfo]:
-    """Write header, payloads (in order) and index; returns the records with their final offsets."""
+             image=None, attributes: dict | None = None, review: dict | None = None,
+             minor: int | None = None) -> list[EntryInfo]:
+    """Write header, payloads (in order) and index; returns the records with their final offsets.
+    ``minor`` 1 writes the 2.1 JSON index medmask 0.3 reads (None, 2: the 2.2 table)."""
+    minor = v2.VERSION[1] if minor is None else minor
     magic = v2.MAGIC_MASK if kind == "mask" else v2.MAGIC_ARCHIVE
     placed: list[EntryInfo] = []
     with atomic_write(path) as f:
@@ -34,10 +37,10 @@ def write_v2(path: str | os.PathLike, kind: str, space, entries: Sequence[tuple[
             f.write(payload)
             placed.append(replace(info, offset=pos, length=len(payload)))
             pos += len(payload)
-        index = v2.encode_index(kind, space, placed, writer_tag(), image, attributes)
+        index = v2.encode_index(kind, space, placed, writer_tag(), image, attributes, review, minor=minor)
         f.write(index)
         f.seek(0)
-        f.write(v2.pack_header(magic, pos, len(index), zlib.crc32(index)))
+        f.write(v2.pack_header(magic, pos, len(index), zlib.crc32(index), minor=minor))
     return placed
 
 

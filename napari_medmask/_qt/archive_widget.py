@@ -20,7 +20,8 @@ from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog
 
 from medmask.core.colors import color_for
 
-from .._layers import META_KEY, crop_translate, vertical_orientation
+from .._layers import META_KEY, crop_translate
+from ..camera import TrueView
 from ..frame import CONVENTIONS, placement, resample_nearest, same_frame
 from ..image_link import ImageLink, image_link, open_image_by_default
 from ..session import ArchiveSession, layer_archive, layer_info
@@ -155,6 +156,9 @@ class ArchiveWidget(QWidget):
         self.patient_status = PatientStatus(self.viewer, lambda: self.frame, lambda: list(self.sessions.values()))
         status = self.patient_status
         self.destroyed.connect(lambda *_: status.disconnect())  # the dock closed: napari's status again
+        self.true_view = TrueView(self.viewer)  # Transpose / a flipped 2D axis never mirror the patient
+        true_view = self.true_view
+        self.destroyed.connect(lambda *_: true_view.disconnect())
         self.viewer.dims.events.order.connect(self._on_view_change)
         self.viewer.dims.events.ndisplay.connect(self._on_view_change)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
@@ -355,10 +359,9 @@ class ArchiveWidget(QWidget):
 
     # camera ---------------------------------------------------------------------------------------
     def fit_view(self) -> None:
-        """Whole volume in view, radiological orientation (also after the dock narrowed the canvas)."""
+        """Whole volume in view (also after the dock narrowed the canvas)."""
         if self.frame is None:
             return
-        self._orient_camera()
         try:
             self.viewer.reset_view()
         except Exception:
@@ -369,18 +372,6 @@ class ArchiveWidget(QWidget):
 
     def _on_convention(self, text: str) -> None:
         self.patient_status.convention = text
-
-    def _orient_camera(self, event=None) -> None:
-        """Keep superior up in coronal/sagittal views and anterior up in axial ones."""
-        if self.viewer.dims.ndisplay != 2 or self.viewer.dims.ndim != 3:
-            return
-        camera = self.viewer.scene.camera if hasattr(self.viewer, "scene") else self.viewer.camera
-        wanted = (vertical_orientation(int(self.viewer.dims.displayed[0])), "right")
-        try:
-            if tuple(str(v) for v in camera.orientation2d) != wanted:  # setting it costs ~0.1 s (scipy)
-                camera.orientation2d = wanted
-        except Exception:  # a napari without orientable cameras: leave the view as it is
-            pass
 
     def _on_layer_inserted(self, event) -> None:
         self._adopt(event.value)
@@ -441,7 +432,9 @@ class ArchiveWidget(QWidget):
             times = "\u00d7"
             shape = times.join(str(int(v)) for v in s.space.shape)
             spacing = times.join(f"{v:g}" for v in s.space.spacing)
-            self.title.setText(f"<b>{s.name}</b> \u2014 {len(m)} entries<br>{shape} voxels, {spacing} mm")
+            entries = len({r.entry_name for r in m})
+            count = f"{entries} entr{'y' if entries == 1 else 'ies'}" + (f", {len(m)} organs" if entries != len(m) else "")
+            self.title.setText(f"<b>{s.name}</b> \u2014 {count}<br>{shape} voxels, {spacing} mm")
             self.title.setToolTip(s.path)
             for node in m.tree():
                 if node.kind == "group":
@@ -475,7 +468,9 @@ class ArchiveWidget(QWidget):
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setIcon(0, self._swatch(row.colors[0] if row.colors else color_for(name)))
         labels = ", ".join(f"{k}={v}" for k, v in row.labels.items())
-        item.setToolTip(0, f"{name}\nlabels: {labels}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml")
+        where = f"label {row.label}={row.value} of entry {row.entry_name}" if row.label else f"labels: {labels}"
+        item.setToolTip(0, f"{name}\n{where}\n{row.voxels:,} voxels, {row.volume_ml:.2f} ml\n"
+                           f"double-click (or Edit) to paint it")
         self._entry_items[name] = item
         return item
 

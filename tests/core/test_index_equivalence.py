@@ -3,7 +3,6 @@ archives (seeded) must read back identically through every public API, before an
 in mode "a"; and a 2.1 file edited once becomes byte for byte the file 2.2 would have written."""
 from __future__ import annotations
 
-import functools
 import json
 import zlib
 from pathlib import Path
@@ -24,9 +23,9 @@ NAMES = ["liver", "Leber", "肝臓", "poumon_gauche", "rib 12 (left)", "ü" * 3,
          "名前" * 40]
 
 
-def _json_21_index(kind, space, entries, writer, image=None, attributes=None):
+def _json_21_index(kind, space, entries, writer, image=None, attributes=None, review=None, minor=None):
     return zstandard.ZstdCompressor(write_content_size=True).compress(
-        v2.encode_index_json(kind, space, entries, writer, image, attributes))
+        v2.encode_index_json(kind, space, entries, writer, image, attributes, review))
 
 
 @pytest.fixture
@@ -34,12 +33,16 @@ def as_21(monkeypatch):
     """Within it, MaskArchive writes what medmask 0.3.0 wrote: a 2.1 header and a JSON index."""
     def use():
         monkeypatch.setattr(v2, "encode_index", _json_21_index)
-        monkeypatch.setattr(v2, "pack_header", functools.partial(_pack_header, minor=1))
+        monkeypatch.setattr(v2, "pack_header", _pack_header_21)
 
     return use
 
 
 _pack_header = v2.pack_header
+
+
+def _pack_header_21(*args, minor=None):
+    return _pack_header(*args, minor=1)
 
 
 def random_masks(seed: int, shape=(6, 7, 9)) -> tuple[dict[str, SegmentationMask], dict]:
@@ -151,12 +154,14 @@ def test_2_2_reads_back_what_the_2_1_writer_wrote(tmp_path, as_21, seed):
 
 @pytest.mark.parametrize("seed", [2, 4, 5])
 def test_edits_in_mode_a_agree_and_a_2_1_file_becomes_the_2_2_file(tmp_path, monkeypatch, seed):
+    from medmask.format import review
+    monkeypatch.setattr(review, "now", lambda: "2026-01-01T00:00:00Z")  # edit records carry the time
     masks, archive_level = random_masks(seed)
     new, old = two_archive_paths(tmp_path)
     write(new, masks, archive_level)
     with monkeypatch.context() as m:
         m.setattr(v2, "encode_index", _json_21_index)
-        m.setattr(v2, "pack_header", functools.partial(_pack_header, minor=1))
+        m.setattr(v2, "pack_header", _pack_header_21)
         write(old, masks, archive_level)
     names = list(masks)
     extra = SegmentationMask(np.eye(7, 9, dtype=np.uint16)[None].repeat(6, 0) * 700, {"diag": 700},

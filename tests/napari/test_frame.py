@@ -6,8 +6,8 @@ import pytest
 from spacetransformer import Space
 
 from medmask.core.geometry import index_to_world_affine
-from napari_medmask.frame import (display_to_patient, format_patient, frame_for, patient_to_display, placement,
-                                  resample_nearest)
+from napari_medmask.frame import (TARGETS, display_to_patient, format_patient, frame_for, patient_to_display,
+                                  placement, resample_nearest)
 
 from napari_cases import rotation
 
@@ -47,11 +47,26 @@ def test_own_frame_places_every_voxel_exactly(directions):
         np.testing.assert_allclose(patient_to_display(world, r), d, atol=1e-9)
 
 
-def test_axis_aligned_frame_is_lps_in_napari_axis_order():
+def test_axis_aligned_frame_is_inferior_posterior_left():
     r = frame_for(_space(AXIAL))
-    np.testing.assert_allclose(r, AXIAL)  # world axis 0 = S, 1 = P, 2 = L
+    np.testing.assert_allclose(r, [[0, 0, 1.0], [0, 1.0, 0], [-1.0, 0, 0]])  # world axis 0 = I, 1 = P, 2 = L
     p = placement(_space(AXIAL), r)
-    assert p.axes == (0, 1, 2) and p.scale == (2.5, 0.8, 1.1)
+    assert p.axes == (0, 1, 2) and p.scale == (-2.5, 0.8, 1.1)  # slices stored foot to head run backwards
+    assert p.translate == (-100.0, 12.5, -30.0)  # world of voxel (0, 0, 0): (-z, y, x) of its LPS point
+
+
+def test_every_frame_is_right_handed_and_anatomical():
+    """napari draws world axes right-handed in 3D: a left-handed frame would show a mirror image."""
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))  # any rotation or mirror grid, any obliquity
+        space = _space(q)
+        r = frame_for(space)
+        assert np.linalg.det(r) == pytest.approx(1.0)
+        assert placement(space, r).exact
+        assert np.all(np.diag(TARGETS @ r) > -1e-9)  # I, P, L at least not backwards ...
+        if np.min(np.max(np.abs(q), axis=0)) > 0.9:  # ... and exactly so when nearly axis-aligned
+            assert np.all(np.diag(TARGETS @ r) > 0.9)
 
 
 def test_flipped_and_permuted_grids_of_one_rotation_share_a_frame():
@@ -59,7 +74,8 @@ def test_flipped_and_permuted_grids_of_one_rotation_share_a_frame():
     a, b = _space(base), _space(base[:, [2, 0, 1]] @ np.diag([-1.0, 1.0, -1.0]))
     np.testing.assert_allclose(frame_for(a), frame_for(b), atol=1e-12)
     p = placement(b, frame_for(a))
-    assert p.exact and p.axes == (1, 2, 0) and p.scale[0] == pytest.approx(0.8)  # b's axis 1 is a's axis 0
+    # b's axis 1 is a's axis 0, superior: backwards along the frame's I axis
+    assert p.exact and p.axes == (1, 2, 0) and p.scale[0] == pytest.approx(-0.8)
 
 
 def test_rotated_grid_is_not_exact_and_resamples_within_half_a_voxel():

@@ -165,8 +165,8 @@ def test_phantom_placement_flipped_axis():
 
     s = phantom_space()
     p = placement(s, frame_for(s))
-    assert p.scale == (-2.5, 1.25, 1.75) and p.axes == (0, 1, 2)
-    assert p.translate == (180.25, -95.5, -111.125)  # (S, P, L) of voxel (0, 0, 0)
+    assert p.scale == (2.5, 1.25, 1.75) and p.axes == (0, 1, 2)  # slices head to foot: along I
+    assert p.translate == (-180.25, -95.5, -111.125)  # (I, P, L) of voxel (0, 0, 0): LPS (-111.125, -95.5, 180.25)
 
 
 def test_group_cache_follows_entries_and_grouping():

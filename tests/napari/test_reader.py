@@ -14,15 +14,18 @@ from napari_medmask.frame import display_to_patient
 from napari_cases import write_case
 
 
-def test_get_reader_claims_medmask_files_and_scans_only():
-    from napari_medmask._reader import get_reader, read_archive_path, read_image_path, read_mask_path
+def test_get_reader_claims_medmask_files_volumes_and_mask_folders_only(tmp_path):
+    from napari_medmask._reader import get_reader, read_archive_path, read_labels_path, read_mask_path, read_volume_path
 
     assert get_reader("a/organs.mska") is read_archive_path
     assert get_reader("a/liver.MSK") is read_mask_path
-    for scan in ("a/ct.nii.gz", "a/ct.nii", "a/mr.nrrd", "a/mr.nhdr"):
-        assert get_reader(scan) is read_image_path, scan
-    assert get_reader("a/seg.seg.nrrd") is None and get_reader("a/x.png") is None
+    for scan in ("a/ct.nii.gz", "a/ct.nii", "a/mr.nrrd", "a/mr.nhdr"):  # scan or segmentation: decided on reading
+        assert get_reader(scan) is read_volume_path, scan
+    assert get_reader("a/seg.seg.nrrd") is read_labels_path and get_reader("a/x.png") is None
     assert get_reader(["a.mska", "b.mska"]) is None
+    assert get_reader(str(tmp_path)) is None  # an empty folder (or a DICOM one) is not ours
+    (tmp_path / "liver.nii.gz").write_bytes(b"")
+    assert get_reader(str(tmp_path)) is read_labels_path
 
 
 def test_reader_returns_layer_data_and_touches_no_viewer(phantom_master, monkeypatch):
@@ -46,7 +49,7 @@ def test_archive_opens_as_one_composite_layer_at_patient_position(make_napari_vi
         liver = archive.load_segmask("liver")
     meta = layer.metadata["medmask"]
     assert meta["space"] == space_to_dict(space) and meta["kind"] == "composite"
-    np.testing.assert_allclose(layer.scale, [-2.5, 1.25, 1.75])  # the slice axis runs head to foot: flipped
+    np.testing.assert_allclose(layer.scale, [2.5, 1.25, 1.75])  # slices head to foot, along the frame's I axis
     frame = np.asarray(meta["frame"])
     idx = np.argwhere(liver.crop_data)[0] + [a for a, _ in liver.bbox]
     world = (index_to_world_affine(space) @ np.r_[idx, 1.0])[:3]

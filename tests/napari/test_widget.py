@@ -30,7 +30,8 @@ def _drawn(viewer, widget, name) -> bool:
     if name in s.layers:
         return bool(s.layers[name].visible)
     comp, layer = s.composite, s.composite_layer
-    values = [v for v in range(1, len(comp.combos)) if any(t.split(": ")[0] == name for t in comp.names_at(v))]
+    title = s.model[name].title  # the row's item in the composite: entry, or "entry: label"
+    values = [v for v in range(1, len(comp.combos)) if title in comp.names_at(v)]
     colors = layer.colormap.map(np.array(values))
     return bool(layer.visible and (colors[:, 3] > 0).any())
 
@@ -40,13 +41,15 @@ def test_widget_lists_entries_groups_and_counts(make_napari_viewer, phantom_path
     w = _open(viewer, phantom_path)
     assert w.session.path == str(phantom_path.resolve())
     top = [w.tree.topLevelItem(i).text(0) for i in range(w.tree.topLevelItemCount())]
-    assert "rib_left_*" in top and "kidney_left/_right" in top and "ribs_left/_right" in top
-    assert "liver" in top and "ribs_all" in top
+    assert "rib_left_*" in top and "kidney_left/_right" in top and "liver" in top
+    # each rib of the multi-label entries is a row, grouped like entries
+    assert {"ribs_left: rib_left_*", "ribs_right: rib_right_*", "ribs_all: rib_left_*", "ribs_all: rib_right_*"} <= set(top)
     group = w.item_for("rib_left_*")
     assert group.childCount() == 6
     assert group.checkState(0) == Qt.CheckState.Checked  # all ribs are drawn on open
-    assert w.item_for("ribs_all").checkState(0) == Qt.CheckState.Unchecked  # aggregate of the ribs: unchecked
-    for name in ("ribs_all", "ribs_left/_right", "ribs_left", "liver", "rib_left_*"):
+    aggregate = w.item_for("ribs_all: rib_left_*")  # the same ribs again: unchecked
+    assert aggregate.childCount() == 6 and aggregate.checkState(0) == Qt.CheckState.Unchecked
+    for name in ("ribs_all: rib_left_*", "ribs_left: rib_left_3", "liver", "rib_left_*"):
         assert w.item_for(name).data(0, Qt.ItemDataRole.CheckStateRole) is not None, name
     row = w.model["liver"]
     assert w.item_for("liver").text(1) == f"{row.voxels:,}" and row.voxels > 1000
@@ -69,9 +72,9 @@ def test_search_filters_tree(make_napari_viewer, small_archive, qtbot):
     assert w.tree.topLevelItemCount() == 1
     assert w.tree.topLevelItem(0).text(0) == "kidney_left/_right"
     w.search.clear()
-    assert w.tree.topLevelItemCount() == 4  # liver, kidney pair, rib_left_*, ribs_left
+    assert w.tree.topLevelItemCount() == 4  # liver, kidney pair, rib_left_*, ribs_left: rib_left_*
     w.group_box.setChecked(False)
-    assert w.tree.topLevelItemCount() == 6
+    assert w.tree.topLevelItemCount() == 11  # 5 single-label entries, the 6 ribs of ribs_left
 
 
 def test_toggles_recolour_the_composite_only(make_napari_viewer, small_archive, qtbot):
@@ -98,14 +101,15 @@ def test_overlapping_entry_shows_through_when_the_one_on_top_is_hidden(make_napa
     viewer = make_napari_viewer()
     w = _open(viewer, phantom_path)
     s = w.session
-    w.set_entry_visible("ribs_all", True)
+    w.set_group_visible("ribs_all: rib_left_*", True)
     comp = s.composite
     rib = next(v for v in range(1, len(comp.combos)) if comp.names_at(v)[:1] == ["rib_left_1"] and comp.counts[v])
+    assert "ribs_all: rib_left_1" in comp.names_at(rib)
     cmap = lambda: tuple(float(c) for c in s.composite_layer.colormap.map(np.array([rib]))[0])  # noqa: E731
     assert cmap()[3] > 0
     w.set_entry_visible("rib_left_1", False)
-    assert cmap()[3] > 0  # ribs_all (same label colour) now draws those voxels
-    w.set_entry_visible("ribs_all", False)
+    assert cmap()[3] > 0  # ribs_all's rib_left_1 (same label colour) now draws those voxels
+    w.set_entry_visible("ribs_all: rib_left_1", False)
     assert cmap()[3] == 0
 
 
@@ -267,7 +271,7 @@ def test_one_archive_handle_per_session(make_napari_viewer, phantom_path, monkey
         real_init(self, *a, **k)
 
     monkeypatch.setattr(archive_module.MaskArchive, "__init__", counting)
-    for name in ("liver", "spleen", "ribs_all", "heart"):
+    for name in ("liver", "spleen", "ribs_all: rib_left_3", "heart"):
         w.edit(name)
     w.set_entry_visible("aorta", False)
     assert opened == []  # every entry layer came through the session's one handle
@@ -349,8 +353,12 @@ def test_whole_volume_in_view_with_the_dock_open(make_napari_viewer, phantom_pat
     assert max(span_v / height, span_h / width) > 0.8  # and not lost in the middle
     centre = camera.center[-2:]
     assert extent[0, rows] <= centre[0] <= extent[1, rows] and extent[0, cols] <= centre[1] <= extent[1, cols]
-    # radiological orientation: superior up in coronal/sagittal, anterior up in axial
-    assert camera.orientation2d[0] == ("down" if rows == 1 else "up")
+    # napari's own 2D camera: the frame reads radiologically as it is (tests/napari/test_orientation.py);
+    # the depth direction keeps the 3D view true for the odd axis order of the coronal view
+    from napari_medmask.camera import mirrored
+
+    assert tuple(map(str, camera.orientation2d)) == ("down", "right")
+    assert not mirrored(viewer.dims.order, camera.orientation)
 
 
 def test_dropping_an_archive_alone_shows_its_scan_under_the_organs(make_napari_viewer, tmp_path):

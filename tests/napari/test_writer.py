@@ -53,8 +53,9 @@ def test_plain_labels_layer_geometry_from_scale_translate(make_napari_viewer, tm
     assert saved.mapping.to_dict() == {"lesion": 300}
     np.testing.assert_array_equal(saved.data, arr)
     np.testing.assert_allclose(saved.space.spacing, np.abs(scale))
-    np.testing.assert_allclose(saved.space.origin, translate[::-1])
-    np.testing.assert_allclose(saved.space.x_orientation, [0, 0, np.sign(scale[0])])
+    # napari world = (I, P, L) in LPS mm, as for an axis-aligned scan the plugin shows
+    np.testing.assert_allclose(saved.space.origin, [translate[2], translate[1], -translate[0]])
+    np.testing.assert_allclose(saved.space.x_orientation, [0, 0, -np.sign(scale[0])])
     np.testing.assert_allclose(saved.space.z_orientation, [np.sign(scale[2]), 0, 0])
     # reading it back puts it at the same place
     (again,) = viewer.open(str(out), plugin="medmask")
