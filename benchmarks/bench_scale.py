@@ -62,21 +62,31 @@ print(n)
 
 
 # --- fresh processes ------------------------------------------------------------------------
+# Linux keeps a process's peak RSS across fork and exec: a child of this (big) process would
+# report this process's RSS as its own peak. A small launcher starts it instead and reports.
+LAUNCH = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, ru = os.wait4(p.pid, 0)
+print(json.dumps(dict(wall=time.perf_counter() - t0, user=ru.ru_utime, sys=ru.ru_stime, rss=ru.ru_maxrss / 1024,
+                      code=os.waitstatus_to_exitcode(status))))
+"""
+
+
 def fresh(cmd: list[str], pythonpath: str | None = None, cwd: Path | None = None) -> dict:
     """Wall, user, sys seconds and peak RSS (MB) of one child process, from its own rusage."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode:
-            err.seek(0)
-            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read().decode(errors='replace')[-2000:]}")
-    return dict(wall=wall, user=ru.ru_utime, sys=ru.ru_stime, rss=ru.ru_maxrss / 1024)
+    out = subprocess.run([sys.executable, "-c", LAUNCH, *cmd], env=env, cwd=cwd, capture_output=True, text=True)
+    try:
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        res = {"code": out.returncode}
+    if out.returncode or res.pop("code"):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    return res
 
 
 def alternate(variants: dict, runs: dict[str, int]) -> dict:
