@@ -22,6 +22,15 @@ class LabelMapping:
         for name, label in (name_to_label or {}).items():
             self[name] = label
 
+    @classmethod
+    def _from_checked(cls, name_to_label: dict[str, int]) -> "LabelMapping":
+        """A mapping from a dict already known to be a valid bijection (an index record's, checked
+        when its row was read): no per-name re-check when every entry of an archive is read."""
+        self = cls.__new__(cls)
+        object.__setattr__(self, "_name_to_label", dict(name_to_label))
+        object.__setattr__(self, "_label_to_name", {v: k for k, v in name_to_label.items()})
+        return self
+
     # dict-like -----------------------------------------------------------------
     def __getitem__(self, name: str) -> int:
         try:

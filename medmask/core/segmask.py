@@ -43,6 +43,8 @@ class SegmentationMask:
     volume; ``data`` builds it on first use and caches it.
     """
 
+    _shape: tuple[int, int, int] | None = None  # the space's shape as ints, once asked for
+
     def __init__(
         self,
         mask_array: np.ndarray,
@@ -96,22 +98,31 @@ class SegmentationMask:
         metadata: Mapping[str, Any] | None = None,
     ) -> "SegmentationMask":
         """A mask known only by its bounding-box crop (bbox None = empty mask)."""
+        mapping = mapping.copy() if isinstance(mapping, LabelMapping) else LabelMapping(mapping)
+        _check_labels_fit(mapping, np.dtype(dtype))
+        return cls._from_checked_crop(crop, bbox, mapping, space, dtype, colors, metadata)
+
+    @classmethod
+    def _from_checked_crop(cls, crop: np.ndarray | None, bbox: BBox | None, mapping: LabelMapping, space: Space,
+                           dtype: np.dtype | str, colors: Mapping[str, Sequence[float]] | None = None,
+                           metadata: Mapping[str, Any] | None = None) -> "SegmentationMask":
+        """:meth:`from_crop` for a mapping already checked to fit ``dtype`` (an index record's,
+        validated when the index row was read): reading every entry of an archive then pays the
+        checks once, at the record, not again per mask (``mapping`` is owned by the new mask)."""
         self = cls.__new__(cls)
         self._space = space
         self._full = None
-        dtype = np.dtype(dtype)
         if bbox is None:
-            self._crop = np.zeros((0, 0, 0), dtype=dtype)
+            self._crop = _empty_crop(dtype)
         else:
             if crop is None or crop.shape != bbox_shape(bbox):
                 raise GeometryError(f"crop shape {None if crop is None else crop.shape} does not match bbox {bbox}")
             self._crop = crop
-        self._crop.flags.writeable = False
+            self._crop.flags.writeable = False
         self._bbox = bbox
-        self._mapping = mapping.copy() if isinstance(mapping, LabelMapping) else LabelMapping(mapping)
-        _check_labels_fit(self._mapping, dtype)
-        self.colors = {k: normalize_color(v) for k, v in (colors or {}).items()}
-        self.metadata = dict(metadata or {})
+        self._mapping = mapping
+        self.colors = {k: normalize_color(v) for k, v in colors.items()} if colors else {}
+        self.metadata = dict(metadata) if metadata else {}
         return self
 
     # core properties ---------------------------------------------------------------------
@@ -125,7 +136,10 @@ class SegmentationMask:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(int(v) for v in self._space.shape)  # type: ignore[return-value]
+        shape = self._shape
+        if shape is None:  # the space never changes: built once (reading many entries asks often)
+            shape = self._shape = tuple(int(v) for v in self._space.shape)
+        return shape  # type: ignore[return-value]
 
     @property
     def dtype(self) -> np.dtype:
@@ -139,19 +153,24 @@ class SegmentationMask:
     def data(self) -> np.ndarray:
         """The full label volume, read-only (change it with add_label or a new mask)."""
         if self._full is None:
-            need = math.prod(self.shape) * np.dtype(self.dtype).itemsize
-            what = f"the full {'x'.join(map(str, self.shape))} {np.dtype(self.dtype)} volume of this mask (.data)"
-            limits.check_allocation(need, what)
+            shape, dtype = self.shape, self.dtype
+            need = math.prod(shape) * dtype.itemsize
+            if need > limits.MEMORY_BUDGET:
+                limits.check_allocation(need, self._volume_name())
             try:
-                full = np.zeros(self.shape, dtype=self.dtype)
+                full = np.zeros(shape, dtype=dtype)
             except MemoryError:
-                raise LimitError(f"{what}: out of memory allocating {need} bytes; use crop_data") from None
+                raise LimitError(f"{self._volume_name()}: out of memory allocating {need} bytes; "
+                                 f"use crop_data") from None
             if self._bbox:
                 full[bbox_slices(self._bbox)] = self._crop
             self._full = full
         view = self._full.view()
         view.flags.writeable = False
         return view
+
+    def _volume_name(self) -> str:
+        return f"the full {'x'.join(map(str, self.shape))} {self.dtype} volume of this mask (.data)"
 
     @property
     def bbox(self) -> BBox | None:
@@ -302,6 +321,19 @@ def _check_labels_fit(mapping: LabelMapping, dtype: np.dtype) -> None:
     if too_big:
         raise LabelError(f"labels {too_big} do not fit a {dtype} mask (largest label {top}); "
                          f"use a wider dtype" + (", a boolean mask can only carry label 1" if dtype == bool else ""))
+
+
+_EMPTY_CROPS: dict[np.dtype, np.ndarray] = {}
+
+
+def _empty_crop(dtype: np.dtype | str) -> np.ndarray:
+    """The (0, 0, 0) crop of an empty mask: one read-only array per dtype, shared."""
+    dtype = np.dtype(dtype)
+    crop = _EMPTY_CROPS.get(dtype)
+    if crop is None:
+        crop = _EMPTY_CROPS[dtype] = np.zeros((0, 0, 0), dtype)
+        crop.flags.writeable = False
+    return crop
 
 
 def _as_label_array(array: Any) -> np.ndarray:

@@ -43,7 +43,9 @@ class V2Container(Container):
         return info
 
     def load(self, name: str) -> SegmentationMask:
-        return decode_mask(self.info(name), self.raw_payload(name), self.space, self.path)
+        info = self.info(name)  # one lookup; an empty entry has no bytes to read
+        payload = self.read_exact(info.offset, info.length, f"entry {name!r}") if info.length else b""
+        return decode_mask(info, payload, self.space, self.path)
 
     def staged(self, name: str, level: int) -> StagedEntry:
         info = self.info(name)

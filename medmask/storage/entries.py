@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask
 from ..format import v2
 from ..format.records import EntryInfo
@@ -29,9 +30,14 @@ def encode_mask(mask: SegmentationMask, name: str, level: int = v2.DEFAULT_LEVEL
 
 
 def mask_from_entry(info: EntryInfo, crop: np.ndarray | None, space) -> SegmentationMask:
-    """A crop-backed mask from a record and its decoded crop."""
-    return SegmentationMask.from_crop(crop, info.bbox, info.mapping, space, info.dtype,
-                                      colors=info.colors, metadata=info.metadata)
+    """A crop-backed mask from a record and its decoded crop.
+
+    The record's mapping was checked when it was made: by the index parser (names, unique
+    labels that fit its dtype: ``records.valid_mapping``) or by encoding a valid mask; the
+    mask does not check it again (a fixed cost on every entry read).
+    """
+    return SegmentationMask._from_checked_crop(crop, info.bbox, LabelMapping._from_checked(info.mapping), space,
+                                               info.dtype, info.colors, info.metadata)
 
 
 def decode_mask(info: EntryInfo, payload: bytes, space, path: str | None = None) -> SegmentationMask:

@@ -249,3 +249,47 @@ def test_using_a_closed_archive_is_a_clear_error(tmp_path, masks):
     with pytest.raises(ArchiveModeError, match="closed"):
         a.load_segmask("liver")
     assert MaskArchive(p).all_names() == ["liver", "liver_segments", "tumor", "ribs"]
+
+
+def test_read_masks_own_their_mapping_metadata_and_empty_crop(tmp_path, masks):
+    """Masks read from an archive skip re-checking their record's mapping (checked when the index
+    row was read), yet each owns its mapping and metadata, and an empty entry's shared (0, 0, 0)
+    crop cannot be changed through one mask."""
+    import pickle
+
+    p = tmp_path / "a.mska"
+    write_archive(p, masks)
+    a = MaskArchive(p)
+    ribs, again = a.load_segmask("ribs"), a.load_segmask("ribs")
+    assert ribs.mapping.inverse(302) == "rib_2" and ribs.mapping.has_label(304) and ribs.dtype == np.uint16
+    ribs.mapping["rib_extra"] = 400
+    ribs.metadata["edited"] = True
+    assert "rib_extra" not in again.mapping and "rib_extra" not in a.entry_info("ribs").mapping
+    assert "edited" not in a.load_segmask("ribs").metadata
+    liver = a.load_segmask("liver")
+    liver.metadata["snomed"] = "changed"
+    assert a.load_segmask("liver").metadata["snomed"] == "10200004"
+    assert a.load_segmask("liver").colors == masks["liver"].colors
+
+    empty, other = a.load_segmask("empty"), a.load_segmask("empty")
+    assert empty.is_empty and empty.crop_data.shape == (0, 0, 0) and empty.dtype == np.uint8
+    with pytest.raises(ValueError):
+        empty.crop_data[...] = 1  # read-only
+    assert empty.data.shape == masks["empty"].shape and not empty.data.any()
+    region = np.zeros(empty.shape, bool)
+    region[1:3, 1:3, 1:3] = True
+    empty.add_label(region, 1, "nothing")
+    assert empty.bbox == ((1, 3), (1, 3), (1, 3)) and other.is_empty and not other.data.any()
+    assert a.load_segmask("empty").is_empty
+    back = pickle.loads(pickle.dumps(ribs))  # the cached shape does not stop a mask being pickled
+    assert back.same_content(ribs) and back.shape == ribs.shape
+
+
+def test_loaded_mask_labels_that_do_not_fit_are_still_refused_by_from_crop(space):
+    """from_crop keeps checking callers' mappings (only index records, checked on reading, skip it)."""
+    from medmask.errors import LabelError
+
+    with pytest.raises(LabelError, match="do not fit"):
+        SegmentationMask.from_crop(None, None, {"big": 300}, space, np.uint8)
+    with pytest.raises(LabelError):
+        SegmentationMask.from_crop(None, None, {"a": 1, "b": 1}, space, np.uint8)
