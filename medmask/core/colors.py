@@ -136,7 +136,10 @@ def display_colors(mapping: Mapping[str, int], colors: Mapping[str, Any] | None)
     """name -> the colour a mask's labels are shown and exported with: their own colours, else the
     palette's; a table of TotalSegmentator's generated cycle (kidney = lung = back muscle) counts as none."""
     own = {} if colors_generated(mapping, colors) else dict(colors or {})
-    return {n: display_color(n, int(v), own.get(n)) for n, v in mapping.items()}
+    # a one-label mask is one organ among many entries, all label 1: its name picks its colour
+    # (by label value every such entry would get Kelly's first colour, the same yellow)
+    single = len(mapping) == 1
+    return {n: display_color(n, None if single else int(v), own.get(n)) for n, v in mapping.items()}
 
 
 __all__ = ["TOTALSEG_COLORS", "ALIASES", "DISTINCT", "color_for", "colors_for", "colors_generated", "default_color",

@@ -55,3 +55,17 @@ def test_display_colors_keep_user_colours_and_replace_totalsegmentators_cycle():
     assert not colors_generated(mapping, mixed) and display_colors(mapping, mixed)["liver"] == mine
     # no colour at all: the palette, by label value for names it does not know
     assert display_colors({"a": 1, "b": 2}, None) == {"a": default_color("a", 1), "b": default_color("b", 2)}
+
+
+def test_single_label_entries_of_unknown_names_do_not_all_get_one_colour():
+    """Every entry of a folder of masks is label 1: colouring by label value made the bundled aorta
+    case's 10 non-TotalSegmentator structures all the same yellow in the dock and on the canvas."""
+    from medmask.core.colors import display_colors
+
+    names = ["annulus_proper", "aorta_false_lumen", "aorta_true_lumen", "celiac_trunk", "organ_aorta_T264",
+             "sinotubular_junction", "superior_mesenteric_artery", "renal_arteries"]
+    shown = [display_colors({n: 1}, None)[n] for n in names]
+    assert len(set(shown)) == len(names)
+    assert display_colors({"x": 1}, None) == display_colors({"x": 1}, None)  # stable
+    multi = display_colors({"a": 1, "b": 2, "c": 3}, None)  # labels of one mask: still Kelly's, by value
+    assert len(set(multi.values())) == 3
