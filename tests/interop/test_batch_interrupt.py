@@ -61,9 +61,15 @@ def alive(pid: int) -> bool:
 
 def start_batch(ds: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # its own process group, like a shell job, and Ctrl-C's default action, like a job in the foreground:
+    # a test run started in the background (`make test &`, nohup) ignores SIGINT, and children inherit that
     return subprocess.Popen([sys.executable, "-m", "medmask", "batch", str(ds), str(out), "-j", "2", "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
-                            start_new_session=True)  # its own process group, like a shell job
+                            start_new_session=True, preexec_fn=_foreground_sigint)
+
+
+def _foreground_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_first_case(proc: subprocess.Popen, out: Path, timeout: float = 120) -> None:
