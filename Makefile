@@ -32,12 +32,8 @@ demo: setup
 	@if [ -n "$$DISPLAY" ]; then $(PY) -m napari_medmask.demo --out $(OUT); \
 	 else $(XVFB) $(PY) -m napari_medmask.demo --out $(OUT) --screenshot $(OUT)/demo.png; fi
 
-# The Ctrl-C tests time a batch's stop (< 2 s); in one long session on a 2-core machine they took 2.2-2.8 s
-# where alone they take 0.15 s (cause not found yet), so they run first, in a session of their own.
-INTERRUPT_TESTS := tests/interop/test_batch_interrupt.py
 test: setup
-	QT_API=pyqt6 $(XVFB) $(PY) -m pytest -p no:xvfb -q $(INTERRUPT_TESTS)
-	QT_API=pyqt6 $(XVFB) $(PY) -m pytest -p no:xvfb -q --ignore=$(INTERRUPT_TESTS)
+	QT_API=pyqt6 $(XVFB) $(PY) -m pytest -p no:xvfb -q
 
 bench: setup
 	$(PY) benchmarks/bench_format.py
