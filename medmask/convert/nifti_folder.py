@@ -5,6 +5,7 @@ headers are read to check the folder; then one file at a time is in memory.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from ..errors import ConversionError, GeometryWarning, MedMaskError, SkippedFile
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
+from .file_pool import make_pool, ordered_map
 from ._geometry import nifti_shape, space_from_ras_affine, spaces_close
 from .nifti import (NIFTI_META_KEY, header_record, is_nifti_file, list_nifti_files, nifti_stem, read_nifti_header,
                     read_nifti_labels, refuse_image, safe_file_stem, save_nifti_mask, sform_qform_gap,
@@ -209,11 +211,13 @@ def default_threads() -> int:
 
 
 def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
-                      skip_bad: bool = False, force: bool = False, threads: int | None = None):
+                      skip_bad: bool = False, force: bool = False, threads: int | None = None,
+                      processes: bool | None = None):
     """(space, iterator of (entry name, mask)) for a folder of binary masks, in file order.
 
-    ``threads`` files are read at once (default: one per core; inflating and scanning release
-    the GIL), a few ahead of the consumer; each holds only its organ's box. A file that is not
+    ``threads`` files are read at once (default: one per core), a few ahead of the consumer;
+    each holds only its organ's box. ``processes``: read them in forked worker processes
+    (None: whenever this process has no other thread, see :mod:`.file_pool`), else threads. A file that is not
     a mask is an error naming it, or with ``skip_bad`` a :class:`SkippedFileWarning` and left out.
     """
     space, found = scan_nifti_folder_orders(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
@@ -221,51 +225,40 @@ def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     files = list(orders)
     threads = default_threads() if threads is None else max(1, int(threads))
 
-    def read(f):
-        return binary_file_mask(f, space, force=force, order=orders[f])
-
-    def results():
-        if threads == 1 or len(files) < 2:
-            for f in files:
-                try:
-                    yield read(f)
-                except ConversionError as exc:
-                    yield exc
-            return
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads, thread_name_prefix="medmask-read") as pool:
-            pending: deque = deque()
-            todo = iter(files)
-            try:
-                for f in todo:  # a window of 2 files a thread: enough to keep them busy, little held
-                    pending.append(pool.submit(read, f))
-                    if len(pending) >= 2 * threads:
-                        break
-                while pending:
-                    future = pending.popleft()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append(pool.submit(read, nxt))
-                    try:
-                        yield future.result()
-                    except ConversionError as exc:
-                        yield exc
-            finally:
-                for future in pending:  # the consumer stopped early (an error, Ctrl-C): do not read on
-                    future.cancel()
+    read = functools.partial(_read_file, space=space, orders=orders, force=force)
 
     def gen():
-        for item in progress_bar(results(), progress, f"{Path(src_dir).name}", total=len(files)):
-            if isinstance(item, ConversionError):
-                if not skip_bad:
-                    raise item
-                skip_file(item)
-                continue
-            yield item
+        if threads == 1 or len(files) < 2:
+            results = ((_call_here(read, f)) for f in files)
+            pool = None
+        else:  # before the progress bar: forking needs a process without other threads
+            pool = make_pool(threads, processes)
+            results = ordered_map(pool, read, files, ahead=2 * threads)  # 2 a worker: busy, little held
+        try:
+            for item, error in progress_bar(results, progress, f"{Path(src_dir).name}", total=len(files)):
+                if error is not None:
+                    if not isinstance(error, ConversionError) or not skip_bad:
+                        raise error
+                    skip_file(error)
+                    continue
+                yield item
+        finally:
+            if pool is not None:
+                results.close()  # cancels what is queued
+                pool.shutdown(wait=True)
 
     return space, gen()
+
+
+def _read_file(f: Path, *, space: Space, orders: dict, force: bool):
+    return binary_file_mask(f, space, force=force, order=orders[f])
+
+
+def _call_here(read, f) -> tuple[Any, MedMaskError | None]:
+    try:
+        return read(f), None
+    except MedMaskError as exc:
+        return None, exc
 
 
 def read_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
@@ -286,13 +279,15 @@ def _space_key(space: Space) -> list:
 def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = True,
                             voxel_tolerance: float = 0.1, progress: bool = False, skip_bad: bool = False,
                             force: bool = False, image=None, force_image: bool = False,
-                            format_version: int | str | None = None, threads: int | None = None) -> Path:
+                            format_version: int | str | None = None, threads: int | None = None,
+                            processes: bool | None = None) -> Path:
     """Folder of binary ``.nii.gz`` masks -> one ``.mska`` (written atomically).
 
     ``image``: the scan to record (path), None to record TotalSegmentator's
     ``<case>/ct.nii.gz`` when present, False for none (see
     :func:`medmask.convert.image_link.conversion_image_reference`). ``skip_bad``, ``force``:
-    see :func:`iter_nifti_folder`; ``threads``: files read at once (default one per core).
+    see :func:`iter_nifti_folder`; ``threads``: files read at once (default one per core), in worker
+    processes or threads (``processes``, see :func:`iter_nifti_folder`).
     """
     from .image_link import conversion_image_reference
 
@@ -300,7 +295,7 @@ def nifti_folder_to_archive(src_dir: str | os.PathLike, dst: str | os.PathLike, 
     if dst.exists() and not overwrite:
         raise ConversionError("exists; pass --overwrite (overwrite=True) to replace it", dst)
     space, masks = iter_nifti_folder(src_dir, voxel_tolerance=voxel_tolerance, progress=progress, skip_bad=skip_bad,
-                                     force=force, threads=threads)
+                                     force=force, threads=threads, processes=processes)
     ref = conversion_image_reference(image, src_dir, dst, space, force=force_image)  # before decoding any mask
     write_archive(dst, space, masks, image=ref, format_version=format_version)
     return dst

@@ -117,8 +117,10 @@ def _crop(raw: bytes) -> tuple[Any, Any, np.ndarray | None] | None:
     slice_bytes = ni * nj * dtype.itemsize
     per_step = max(1, CHUNK_BYTES // slice_bytes)
     unsigned = _unsigned(dtype)
-    blocks: list[tuple[int, np.ndarray]] = []  # (z, slices) of every step holding a non-zero voxel
-    y0, y1, x0, x1 = nj, 0, ni, 0  # the union of their boxes, grown step by step
+    # every step holding a non-zero voxel, cut to its own box at once: (z of its first non-zero slice,
+    # y0, x0, voxels). The inflated buffer is then free for the next step, so the allocator hands
+    # the same pages back (keeping whole steps of a large organ faulted in ~40 MB a file).
+    pieces: list[tuple[int, int, int, np.ndarray]] = []
     z = 0
     while z < nk:
         n = min(per_step, nk - z)
@@ -131,25 +133,25 @@ def _crop(raw: bytes) -> tuple[Any, Any, np.ndarray | None] | None:
             data = stream.read(want)
         if data is None:
             return None
-        if data != _zeros(want):  # most of a mask's slices are zero: memcmp decides, no array is made
+        # most of a mask's slices are zero: a byte max decides (SIMD, ~2x memcmp, and without the GIL)
+        if np.frombuffer(data, np.uint8).max():
             block = np.frombuffer(data, dtype=unsigned).reshape(n, nj, ni)
             plane = block.max(axis=0)  # unsigned: non-zero <=> max > 0
             rows, cols = np.flatnonzero(row_max(plane)), np.flatnonzero(plane.max(axis=0))
-            y0, y1 = min(y0, int(rows[0])), max(y1, int(rows[-1]) + 1)
-            x0, x1 = min(x0, int(cols[0])), max(x1, int(cols[-1]) + 1)
-            blocks.append((z, block))
+            zs = np.flatnonzero(row_max(block.reshape(n, -1)))
+            b = block[zs[0]:zs[-1] + 1, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            pieces.append((z + int(zs[0]), int(rows[0]), int(cols[0]), b.copy()))
         z += n
     if leftover or not stream.ends_cleanly():
         return None
-    if not blocks:
+    if not pieces:
         return hdr, None, None
-    first, last = blocks[0][1], blocks[-1][1]
-    z0 = blocks[0][0] + int(np.flatnonzero(row_max(first.reshape(len(first), -1)))[0])
-    z1 = blocks[-1][0] + int(np.flatnonzero(row_max(last.reshape(len(last), -1)))[-1]) + 1
-    crop = np.zeros((z1 - z0, y1 - y0, x1 - x0), unsigned)  # gaps between blocks stay zero
-    for z, block in blocks:
-        lo, hi = max(z, z0), min(z + len(block), z1)
-        crop[lo - z0:hi - z0] = block[lo - z:hi - z, y0:y1, x0:x1]
+    z0, z1 = pieces[0][0], pieces[-1][0] + len(pieces[-1][3])
+    y0, y1 = min(p[1] for p in pieces), max(p[1] + p[3].shape[1] for p in pieces)
+    x0, x1 = min(p[2] for p in pieces), max(p[2] + p[3].shape[2] for p in pieces)
+    crop = np.zeros((z1 - z0, y1 - y0, x1 - x0), unsigned)  # what no piece covers stays zero
+    for pz, py, px, b in pieces:
+        crop[pz - z0:pz - z0 + b.shape[0], py - y0:py - y0 + b.shape[1], px - x0:px - x0 + b.shape[2]] = b
     if dtype != unsigned:  # signed or big-endian: the file's values, in this machine's byte order
         crop = crop.view(dtype).astype(dtype.newbyteorder("="), copy=False)
     return hdr, ((z0, z1), (y0, y1), (x0, x1)), crop

@@ -389,6 +389,14 @@ def _bbox(bbox: Any, shape) -> tuple:
     return validate_bbox(bbox, shape)  # raises GeometryError naming what is wrong
 
 
+def check_entry(info: EntryInfo, path: str | None = None) -> dict:
+    """Refuse names and metadata that cannot be stored as UTF-8 JSON (naming ``path``); the metadata as stored."""
+    check_text(info.name, "entry name", path)
+    for label in info.mapping:
+        check_text(label, f"entry {info.name!r}: label name", path)
+    return json_safe_metadata(info.metadata, info.name, path)
+
+
 def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_LEVEL,
                  path: str | None = None) -> tuple[EntryInfo, bytes]:
     """Code ``crop`` (the labels inside ``info.bbox``; None when empty) with the smallest codec.
@@ -397,10 +405,7 @@ def encode_entry(info: EntryInfo, crop: np.ndarray | None, level: int = DEFAULT_
     the returned copy adds codec, length and crc32 (the offset is the writer's business).
     Names and metadata that cannot be stored as UTF-8 JSON are refused, naming ``path``.
     """
-    check_text(info.name, "entry name", path)
-    for label in info.mapping:
-        check_text(label, f"entry {info.name!r}: label name", path)
-    metadata = json_safe_metadata(info.metadata, info.name, path)
+    metadata = check_entry(info, path)
     if info.bbox is None:
         codec_cfg, payload = None, b""
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -18,12 +20,28 @@ from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
 from .bytesource import Source, source_name, writable_path
 from .container import Container, StagedEntry, preview_names
-from .entries import decode_mask, encode_mask
+from .entries import decode_mask, describe_mask, encode_mask
 from .locking import FileIdentity, commit_lock
 from .reader import container_class, open_container, parse_format_version
 from .review import ReviewMixin
 
 MODES = ("r", "w", "a")
+
+
+class _Encoding:
+    """An entry added inside a ``with`` block, being encoded in the background: its record so far and the job."""
+
+    __slots__ = ("info", "job")
+
+    def __init__(self, info: EntryInfo, job: Future):
+        self.info, self.job = info, job
+
+
+def _encoder_threads() -> int:
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 8))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, min(os.cpu_count() or 1, 8))
 
 
 class MaskArchive(ReviewMixin):
@@ -69,6 +87,9 @@ class MaskArchive(ReviewMixin):
         self._space = space
         self._identity: FileIdentity | None = None  # the file this handle's state came from
         self._written = False  # "w": the first commit overwrites whatever is there
+        # inside a with block, entries are encoded by these threads while the caller builds the next mask
+        self._encoder: ThreadPoolExecutor | None = None
+        self._encoding: deque = deque()
         self._image: ImageReference | None = None
         self._attributes: dict[str, Any] = {}
         self._load_review({})
@@ -238,6 +259,9 @@ class MaskArchive(ReviewMixin):
                                      self.path) from None
         if info is None:
             info = self._reader.info(name, exact=False)  # type: ignore[union-attr]
+        elif type(info) is _Encoding:
+            info, payload = info.job.result()
+            self._entries[name] = (info, payload)
         return info, payload
 
     # writing ------------------------------------------------------------------------------
@@ -255,12 +279,38 @@ class MaskArchive(ReviewMixin):
             self._space = mask.space
         elif not spaces_equal(mask.space, self._space):
             raise GeometryError(f"mask {name!r} has space {mask.space}, the archive has {self._space}", self.path)
-        info, payload = encode_mask(mask, name, self.level, self.path)
+        if self._depth > 0:  # written when the block ends: encode in the background meanwhile
+            info, crop = describe_mask(mask, name)
+            v2.check_entry(info, self.path)  # a bad name or metadata is refused here, not at the block's end
+            # the job owns its voxels: the caller may change the mask (or its array) once this returns
+            job = self._encoder_pool().submit(v2.encode_entry, info, None if crop is None else crop.copy(),
+                                              self.level, self.path)
+            self._encoding.append(job)
+            entry: tuple = (_Encoding(info, job), None)
+        else:
+            info, payload = encode_mask(mask, name, self.level, self.path)
+            entry = (info, payload)
         if name in self._entries:
             self._note_voxels(name, mask)
-        self._entries[name] = (info, payload)
+        self._entries[name] = entry
         self._changed()
         return info
+
+    def _encoder_pool(self) -> ThreadPoolExecutor:
+        """The block's encoder threads; a few entries in flight at most (what they hold stays bounded)."""
+        workers = _encoder_threads()
+        if self._encoder is None:
+            self._encoder = ThreadPoolExecutor(workers, thread_name_prefix="medmask-encode")
+        self._encoding = deque(f for f in self._encoding if not f.done())
+        while len(self._encoding) >= 2 * workers:
+            wait([self._encoding.popleft()])
+        return self._encoder
+
+    def _stop_encoder(self) -> None:
+        """Wait for (or cancel, when nothing will be written) the background encoding; its threads end."""
+        if self._encoder is not None:
+            self._encoder.shutdown(wait=True, cancel_futures=True)
+            self._encoder, self._encoding = None, deque()
 
     def add_segmasks(self, masks: Mapping[str, SegmentationMask], *, replace: bool = False) -> None:
         """Add many entries with one write."""
@@ -474,10 +524,13 @@ class MaskArchive(ReviewMixin):
     def _end_batch(self, failed: bool) -> None:
         self._depth -= 1
         if self._depth == 0:
-            if not failed:
-                self.commit()
-            elif self._dirty:
-                self._discard()
+            try:
+                if not failed:
+                    self.commit()
+                elif self._dirty:
+                    self._discard()
+            finally:
+                self._stop_encoder()
 
     def _discard(self) -> None:
         self._rollback()
