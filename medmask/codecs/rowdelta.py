@@ -27,7 +27,6 @@ value), u32 value`` (single-value mode, else 0).
 """
 from __future__ import annotations
 
-import math
 import struct
 
 import numpy as np

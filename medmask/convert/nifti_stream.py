@@ -3,11 +3,11 @@
 Why: a TotalSegmentator mask at 0.5 mm is a 273 MB volume holding one organ. Inflating it
 whole into a fresh buffer makes the kernel zero and map 273 MB per file, 117 times per
 case: most of ``medmask convert``'s time was page faults. Inflated ~1 MB at a time into
-buffers the allocator reuses, the volume never exists: zero slices are looked at (8 bytes
-at a time) and dropped; of the steps that hold the organ, only its box is copied out.
-zlib-ng (``pip install 'medmask[fast]'``) inflates these streams ~5x faster than libdeflate
-inflates the whole file, mostly because nothing is faulted in; both release the GIL, so the
-files of one case inflate on several cores at once.
+buffers the allocator reuses, the volume never exists: zero steps are looked at (one
+vectorised byte max) and dropped; a step that holds the organ is cut to its own box at once,
+so no inflated buffer is kept. zlib-ng (``pip install 'medmask[fast]'``) inflates these
+streams ~5x faster than libdeflate inflates the whole file, mostly because nothing is
+faulted in; the files of one case are read on several cores (:mod:`.file_pool`).
 
 Everything here answers ``None`` for what it does not handle (an uncompressed file,
 scaled or float data, several gzip members, data beyond what the header declares, a
@@ -16,7 +16,6 @@ also words the error. The gzip CRC and length are checked: the stream is read to
 """
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
@@ -155,11 +154,6 @@ def _crop(raw: bytes) -> tuple[Any, Any, np.ndarray | None] | None:
     if dtype != unsigned:  # signed or big-endian: the file's values, in this machine's byte order
         crop = crop.view(dtype).astype(dtype.newbyteorder("="), copy=False)
     return hdr, ((z0, z1), (y0, y1), (x0, x1)), crop
-
-
-@functools.lru_cache(maxsize=4)
-def _zeros(n: int) -> bytes:
-    return bytes(n)
 
 
 def _unsigned(dtype: np.dtype) -> np.dtype:

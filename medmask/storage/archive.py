@@ -266,7 +266,13 @@ class MaskArchive(ReviewMixin):
 
     # writing ------------------------------------------------------------------------------
     def add_segmask(self, mask: SegmentationMask, name: str, *, replace: bool = False) -> EntryInfo:
-        """Store ``mask`` as entry ``name``; an existing name needs ``replace=True``."""
+        """Store ``mask`` as entry ``name``; an existing name needs ``replace=True``. Returns its record.
+
+        Inside a ``with`` block (or :meth:`add_segmasks`) the entry is encoded by background
+        threads while the caller builds the next mask, and written when the block ends; the
+        record returned then has no codec, length or checksum yet (:meth:`entry_info` waits for
+        them). What is stored is the mask as it is now: its voxels are copied for the encoder.
+        """
         self._check_writable()
         if not isinstance(name, str) or not name:
             raise LabelError(f"entry name must be a non-empty string, got {name!r}", self.path)
