@@ -74,12 +74,13 @@ def test_interrupted_run_leaves_no_final_file(dataset, tmp_path, monkeypatch):
     import medmask.convert.nifti_folder as nifti
 
     out = tmp_path / "out"
-    calls = {"n": 0}
     real = nifti.binary_file_mask
+    third = sorted(p.name for p in (dataset / "s0001" / "segmentations").iterdir())[2]
 
     def dying(path, space, **kw):
-        calls["n"] += 1
-        if calls["n"] == 3:
+        # chosen by name, not by a count of calls: the files may be read in forked worker
+        # processes, each with its own copy of any counter
+        if Path(path).name == third:
             raise KeyboardInterrupt  # as if Ctrl-C / kill hit the worker
         return real(path, space, **kw)
 
