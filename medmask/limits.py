@@ -50,6 +50,16 @@ def machine_memory() -> int | None:
     return min(found) if found else None
 
 
+def usable_cores(cap: int = 8) -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's count), at most ``cap``:
+    the reader processes or encoder threads one case uses (each holds ~1 MB plus an organ)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, cap))
+
+
 def parse_size(text: str) -> int:
     """'4G', '512M', '1048576' -> bytes."""
     text = text.strip().upper().removesuffix("B").removesuffix("I")

@@ -35,9 +35,7 @@ def make_pool(workers: int, processes: bool | None = None) -> Executor:
     """``workers`` forked processes when ``processes`` (None: when :func:`can_fork`), else threads.
 
     Create it before starting any thread of your own (a progress bar's monitor is one)."""
-    if processes is None:
-        processes = can_fork()
-    if processes and can_fork():
+    if processes is not False and can_fork():
         # fork: the workers start with everything already imported (spawn re-imports numpy
         # and medmask in each, ~0.3 s); all of them are forked here, before any thread exists
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
@@ -71,12 +69,18 @@ def _call(fn: Callable, item: Any, record: bool) -> tuple[Any, BaseException | N
     return result, error, [(w.message, w.category, w.filename, w.lineno) for w in caught]
 
 
-def ordered_map(pool: Executor, fn: Callable, items: Iterable, ahead: int) -> Iterator[tuple[Any, BaseException | None]]:
+def ordered_map(pool: Executor | None, fn: Callable, items: Iterable,
+                ahead: int) -> Iterator[tuple[Any, BaseException | None]]:
     """(``fn(item)``, None) or (None, the MedMaskError it raised) per item, in order.
 
     At most ``ahead`` items are in flight (what they hold stays bounded); when the consumer
     stops early (an error, Ctrl-C) the rest are cancelled. ``fn`` must be picklable for a
-    process pool (a module-level function, or a ``functools.partial`` of one)."""
+    process pool (a module-level function, or a ``functools.partial`` of one). No pool: one
+    item at a time, here."""
+    if pool is None:
+        for item in items:
+            yield _call(fn, item, False)[:2]
+        return
     record = isinstance(pool, ProcessPoolExecutor)
     pending: deque = deque()
     todo = iter(items)

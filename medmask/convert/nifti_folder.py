@@ -20,6 +20,7 @@ from spacetransformer import Space
 from ..core.dtypes import smallest_label_dtype
 from ..core.grid_match import IDENTITY, AxisMatch, log_reorder, match
 from ..errors import ConversionError, GeometryWarning, MedMaskError, SkippedFileWarning
+from ..limits import usable_cores
 from ..optional import progress_bar
 from ..storage.archive_builder import write_archive
 from ..storage.atomic_folder import atomic_folder
@@ -201,15 +202,6 @@ def binary_file_mask(path: str | os.PathLike, space: Space, *, force: bool = Fal
         raise ConversionError(exc.problem, path) from None
 
 
-def default_threads() -> int:
-    """Files of one case read at once: the cores this process may use (capped; each holds ~1 MB plus an organ)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
-
-
 def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,
                       skip_bad: bool = False, force: bool = False, threads: int | None = None,
                       processes: bool | None = None):
@@ -223,17 +215,14 @@ def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
     space, found = scan_nifti_folder_orders(src_dir, voxel_tolerance=voxel_tolerance, skip_bad=skip_bad)
     orders = dict(found)
     files = list(orders)
-    threads = default_threads() if threads is None else max(1, int(threads))
+    threads = usable_cores() if threads is None else max(1, int(threads))
 
-    read = functools.partial(_read_file, space=space, orders=orders, force=force)
+    read = functools.partial(_read_file, space=space, force=force)
 
     def gen():
-        if threads == 1 or len(files) < 2:
-            results = ((_call_here(read, f)) for f in files)
-            pool = None
-        else:  # before the progress bar: forking needs a process without other threads
-            pool = make_pool(threads, processes)
-            results = ordered_map(pool, read, files, ahead=2 * threads)  # 2 a worker: busy, little held
+        # made before the progress bar starts its thread: forking needs a process without other threads
+        pool = None if threads == 1 or len(files) < 2 else make_pool(threads, processes)
+        results = ordered_map(pool, read, orders.items(), ahead=2 * threads)  # 2 a worker: busy, little held
         try:
             for item, error in progress_bar(results, progress, f"{Path(src_dir).name}", total=len(files)):
                 if error is not None:
@@ -243,22 +232,16 @@ def iter_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.
                     continue
                 yield item
         finally:
+            results.close()  # cancels what is queued
             if pool is not None:
-                results.close()  # cancels what is queued
                 pool.shutdown(wait=True)
 
     return space, gen()
 
 
-def _read_file(f: Path, *, space: Space, orders: dict, force: bool):
-    return binary_file_mask(f, space, force=force, order=orders[f])
-
-
-def _call_here(read, f) -> tuple[Any, MedMaskError | None]:
-    try:
-        return read(f), None
-    except MedMaskError as exc:
-        return None, exc
+def _read_file(item: tuple[Path, AxisMatch], *, space: Space, force: bool):
+    f, order = item
+    return binary_file_mask(f, space, force=force, order=order)
 
 
 def read_nifti_folder(src_dir: str | os.PathLike, *, voxel_tolerance: float = 0.1, progress: bool = False,

@@ -15,6 +15,7 @@ from ..core.mapping import LabelMapping
 from ..core.segmask import SegmentationMask, normalize_color
 from ..errors import (ArchiveModeError, ChecksumError, ConcurrentModificationError, EntryExistsError,
                       EntryNotFoundError, FormatError, GeometryError, LabelError, LimitError, MedMaskError, WriteError)
+from .. import limits
 from ..format import v2
 from ..format.records import EntryInfo
 from .atomic import check_replaceable, resolve_target
@@ -26,22 +27,6 @@ from .reader import container_class, open_container, parse_format_version
 from .review import ReviewMixin
 
 MODES = ("r", "w", "a")
-
-
-class _Encoding:
-    """An entry added inside a ``with`` block, being encoded in the background: its record so far and the job."""
-
-    __slots__ = ("info", "job")
-
-    def __init__(self, info: EntryInfo, job: Future):
-        self.info, self.job = info, job
-
-
-def _encoder_threads() -> int:
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 8))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, min(os.cpu_count() or 1, 8))
 
 
 class MaskArchive(ReviewMixin):
@@ -79,8 +64,9 @@ class MaskArchive(ReviewMixin):
         self.mode = mode
         self.level = level
         self._reader: Container | None = None
-        # name -> (record, pending payload); (None, None) = as on disk, record parsed on first use
-        self._entries: dict[str, tuple[EntryInfo | None, bytes | None]] = {}
+        # name -> (record, pending payload); (None, None) = as on disk, record parsed on first use;
+        # (Future, None) = added inside a with block, being encoded (the Future gives both)
+        self._entries: dict[str, tuple[EntryInfo | Future | None, bytes | None]] = {}
         self._depth = 0
         self._closed = False
         self._dirty = False
@@ -259,8 +245,8 @@ class MaskArchive(ReviewMixin):
                                      self.path) from None
         if info is None:
             info = self._reader.info(name, exact=False)  # type: ignore[union-attr]
-        elif type(info) is _Encoding:
-            info, payload = info.job.result()
+        elif isinstance(info, Future):
+            info, payload = info.result()
             self._entries[name] = (info, payload)
         return info, payload
 
@@ -292,7 +278,7 @@ class MaskArchive(ReviewMixin):
             job = self._encoder_pool().submit(v2.encode_entry, info, None if crop is None else crop.copy(),
                                               self.level, self.path)
             self._encoding.append(job)
-            entry: tuple = (_Encoding(info, job), None)
+            entry: tuple = (job, None)
         else:
             info, payload = encode_mask(mask, name, self.level, self.path)
             entry = (info, payload)
@@ -304,7 +290,7 @@ class MaskArchive(ReviewMixin):
 
     def _encoder_pool(self) -> ThreadPoolExecutor:
         """The block's encoder threads; a few entries in flight at most (what they hold stays bounded)."""
-        workers = _encoder_threads()
+        workers = limits.usable_cores()
         if self._encoder is None:
             self._encoder = ThreadPoolExecutor(workers, thread_name_prefix="medmask-encode")
         self._encoding = deque(f for f in self._encoding if not f.done())
