@@ -1,6 +1,7 @@
 """Helpers for the interop tests: synthetic NIfTI cases with oblique / flipped affines and non-cubic shapes."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import nibabel as nib
@@ -133,3 +134,31 @@ def read_totalseg_table(path: Path) -> tuple[dict, dict, str | None]:
               for e in root.iter("Label")}
     date = root.find("Date")
     return names, colors, (date.text if date is not None else None)
+
+
+# --- processes, for the Ctrl-C tests ----------------------------------------------------------
+def children_of(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def foreground_sigint() -> None:
+    """``preexec_fn`` giving a child Ctrl-C's default action, as a job in the foreground has (a test
+    run started in the background ignores SIGINT, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

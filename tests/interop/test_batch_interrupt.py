@@ -12,7 +12,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from interop_helpers import REPO, make_affine
+from interop_helpers import REPO, alive, children_of, foreground_sigint, make_affine
 
 N_CASES = 24
 
@@ -38,38 +38,13 @@ def dataset(tmp_path_factory) -> Path:
     return ds
 
 
-def children_of(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(d.name))
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def start_batch(ds: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     # its own process group, like a shell job, and Ctrl-C's default action, like a job in the foreground:
     # a test run started in the background (`make test &`, nohup) ignores SIGINT, and children inherit that
     return subprocess.Popen([sys.executable, "-m", "medmask", "batch", str(ds), str(out), "-j", "2", "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
-                            start_new_session=True, preexec_fn=_foreground_sigint)
-
-
-def _foreground_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                            start_new_session=True, preexec_fn=foreground_sigint)
 
 
 def wait_first_case(proc: subprocess.Popen, out: Path, timeout: float = 120) -> None:

@@ -20,7 +20,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from interop_helpers import REPO, make_affine
+from interop_helpers import REPO, alive, children_of, foreground_sigint, make_affine
 from medmask import MaskArchive
 from medmask.convert.file_pool import ordered_map
 from medmask.convert.nifti_folder import nifti_folder_to_archive
@@ -161,11 +161,11 @@ def test_ctrl_c_stops_convert_and_its_workers_cleanly(folder, tmp_path):
     out = tmp_path / "x.mska"
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SLOW_CONVERT), str(folder), str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO,
-                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, preexec_fn=foreground_sigint)
     deadline = time.monotonic() + 60
-    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers are up
+    while len(children_of(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers are up
         time.sleep(0.05)
-    workers = _children(proc.pid)
+    workers = children_of(proc.pid)
     assert len(workers) >= 2, "no worker processes started"
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends: to the whole group
@@ -174,23 +174,4 @@ def test_ctrl_c_stops_convert_and_its_workers_cleanly(folder, tmp_path):
     assert "Traceback" not in err, err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name != out.name]
     time.sleep(0.2)
-    assert not [p for p in workers if _alive(p)]
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert not [p for p in workers if alive(p)]
